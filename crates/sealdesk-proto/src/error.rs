@@ -1,0 +1,121 @@
+//! Stable, machine-readable error codes and the JSON error body every API error uses.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A stable error code. Clients switch on this value, never on the message text.
+///
+/// Codes are only ever added, never renamed or removed: a renamed code breaks every deployed
+/// widget. The HTTP status of each code is fixed by the server's error table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was malformed or a field failed validation (400).
+    InvalidInput,
+    /// The request needs credentials that were missing or wrong (401).
+    Unauthenticated,
+    /// The caller is known but may not do this (403).
+    Forbidden,
+    /// No such resource, or it belongs to someone the caller cannot see (404).
+    NotFound,
+    /// The HTTP method is not supported on this path (405).
+    MethodNotAllowed,
+    /// The request took longer than the server allows (408).
+    Timeout,
+    /// The resource already exists or the change conflicts with current state (409).
+    Conflict,
+    /// The request body is larger than the configured limit (413).
+    PayloadTooLarge,
+    /// The request's media type is not supported (415).
+    UnsupportedMediaType,
+    /// Too many requests; retry later (429).
+    RateLimited,
+    /// The server failed unexpectedly; the body carries no detail (500).
+    Internal,
+    /// A dependency (the database) is unavailable; retry later (503).
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire (`"not_found"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Timeout => "timeout",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every error response: `{"code": …, "message": …, "request_id": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// The stable error code.
+    pub code: ErrorCode,
+    /// Human-readable text that is safe to show; never contains internal details.
+    pub message: String,
+    /// The request id, also sent as the `x-request-id` header; quote it in support requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// For `invalid_input`: the field that failed, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_as_str() {
+        let all = [
+            ErrorCode::InvalidInput,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Timeout,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
+            ErrorCode::Unavailable,
+        ];
+        for code in all {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: ErrorCode = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, code);
+        }
+    }
+
+    #[test]
+    fn error_body_omits_empty_optionals() {
+        let body = ErrorBody {
+            code: ErrorCode::NotFound,
+            message: "no such tenant".into(),
+            request_id: None,
+            field: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"code":"not_found","message":"no such tenant"}"#
+        );
+    }
+}
