@@ -11,6 +11,7 @@
 //! be moved to another purpose or row (draft-irtf-cfrg-xchacha-03).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -91,19 +92,28 @@ impl MasterKey {
     /// Loads the key file at `path`, refusing it if group or others can access it.
     pub fn load(path: &Path) -> Result<Self, MasterKeyError> {
         let shown = path.display().to_string();
-        let io = |source| MasterKeyError::Io { path: shown.clone(), source };
+        let io = |source| MasterKeyError::Io {
+            path: shown.clone(),
+            source,
+        };
         let meta = std::fs::metadata(path).map_err(io)?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(MasterKeyError::LoosePermissions { path: shown, mode });
         }
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-        Self::parse(&text).map_err(|reason| MasterKeyError::Malformed { path: shown, reason })
+        Self::parse(&text).map_err(|reason| MasterKeyError::Malformed {
+            path: shown,
+            reason,
+        })
     }
 
     /// Loads the key file, or creates it with mode 0600 if it does not exist.
     /// Returns the key and whether it was created.
-    pub fn load_or_generate(path: &Path, random: &dyn Random) -> Result<(Self, bool), MasterKeyError> {
+    pub fn load_or_generate(
+        path: &Path,
+        random: &dyn Random,
+    ) -> Result<(Self, bool), MasterKeyError> {
         if path.exists() {
             return Self::load(path).map(|k| (k, false));
         }
@@ -153,14 +163,17 @@ impl MasterKey {
              # without it, secrets stored by this server cannot be read.\n{HEADER}\n"
         ));
         for (version, key) in &self.keys {
-            out.push_str(&format!("{version} {}\n", STANDARD.encode(key.as_ref())));
+            let _ = writeln!(out, "{version} {}", STANDARD.encode(key.as_ref()));
         }
         out
     }
 
     /// Writes the key to a new file with mode 0600 (never overwrites) and syncs it.
     pub fn write_new(&self, path: &Path) -> Result<(), MasterKeyError> {
-        let io = |source| MasterKeyError::Io { path: path.display().to_string(), source };
+        let io = |source| MasterKeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -171,7 +184,9 @@ impl MasterKey {
         file.sync_all().map_err(io)?;
         if let Some(dir) = path.parent() {
             // Make the new directory entry durable too.
-            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
         }
         Ok(())
     }
@@ -187,7 +202,10 @@ impl MasterKey {
     }
 
     fn cipher(&self, version: u32) -> Result<XChaCha20Poly1305, MasterKeyError> {
-        let key = self.keys.get(&version).ok_or(MasterKeyError::UnknownVersion(version))?;
+        let key = self
+            .keys
+            .get(&version)
+            .ok_or(MasterKeyError::UnknownVersion(version))?;
         Ok(XChaCha20Poly1305::new(key.as_ref().into()))
     }
 
@@ -202,7 +220,13 @@ impl MasterKey {
 
     /// Encrypts `plaintext` for `purpose` (a constant such as `"totp-seed"`) bound to
     /// `context` (such as the owning row's id).
-    pub fn seal(&self, random: &dyn Random, purpose: &str, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    pub fn seal(
+        &self,
+        random: &dyn Random,
+        purpose: &str,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Vec<u8> {
         let version = self.current_version();
         let mut nonce = [0u8; NONCE_LEN];
         random.fill(&mut nonce);
@@ -212,18 +236,34 @@ impl MasterKey {
         out.extend_from_slice(&version.to_be_bytes());
         out.extend_from_slice(&nonce);
         // Encryption with a valid key and nonce length cannot fail for inputs under 256 GiB.
-        if let Ok(cipher) = self.cipher(version) {
-            if let Ok(ct) = cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad }) {
-                out.extend_from_slice(&ct);
-                return out;
-            }
+        let sealed = self.cipher(version).ok().and_then(|cipher| {
+            cipher
+                .encrypt(
+                    XNonce::from_slice(&nonce),
+                    Payload {
+                        msg: plaintext,
+                        aad: &aad,
+                    },
+                )
+                .ok()
+        });
+        if let Some(ct) = sealed {
+            out.extend_from_slice(&ct);
+            return out;
         }
         std::process::abort()
     }
 
     /// Decrypts a value produced by [`MasterKey::seal`] with the same purpose and context.
-    pub fn open(&self, purpose: &str, context: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
-        let (prefix, ct) = sealed.split_at_checked(PREFIX_LEN).ok_or(MasterKeyError::Open)?;
+    pub fn open(
+        &self,
+        purpose: &str,
+        context: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
+        let (prefix, ct) = sealed
+            .split_at_checked(PREFIX_LEN)
+            .ok_or(MasterKeyError::Open)?;
         let (format, rest) = prefix.split_first().ok_or(MasterKeyError::Open)?;
         if *format != FORMAT {
             return Err(MasterKeyError::Open);

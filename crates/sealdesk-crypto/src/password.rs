@@ -100,7 +100,11 @@ pub fn check_length(password: &SecretString, min_chars: usize) -> Result<(), Pas
 }
 
 /// Hashes `password` under `policy` with a fresh 16-byte salt; returns the PHC string.
-pub fn hash(policy: HashPolicy, random: &dyn Random, password: &SecretString) -> Result<String, PasswordError> {
+pub fn hash(
+    policy: HashPolicy,
+    random: &dyn Random,
+    password: &SecretString,
+) -> Result<String, PasswordError> {
     let pw = password.expose_secret();
     if pw.len() > MAX_PASSWORD_BYTES {
         return Err(PasswordError::TooLong);
@@ -117,7 +121,11 @@ pub fn hash(policy: HashPolicy, random: &dyn Random, password: &SecretString) ->
 
 /// Verifies `password` against a stored PHC string (the parameters inside it are used), and
 /// says whether it should be re-hashed under `policy`.
-pub fn verify(policy: HashPolicy, password: &SecretString, phc: &str) -> Result<Verified, PasswordError> {
+pub fn verify(
+    policy: HashPolicy,
+    password: &SecretString,
+    phc: &str,
+) -> Result<Verified, PasswordError> {
     let pw = password.expose_secret();
     if pw.len() > MAX_PASSWORD_BYTES {
         return Err(PasswordError::TooLong);
@@ -157,9 +165,11 @@ mod tests {
             .output_len(32)
             .build()
             .unwrap();
-        let a = Argon2::new_with_secret(&[0x03; 8], Algorithm::Argon2id, Version::V0x13, params).unwrap();
+        let a = Argon2::new_with_secret(&[0x03; 8], Algorithm::Argon2id, Version::V0x13, params)
+            .unwrap();
         let mut out = [0u8; 32];
-        a.hash_password_into(&[0x01; 32], &[0x02; 16], &mut out).unwrap();
+        a.hash_password_into(&[0x01; 32], &[0x02; 16], &mut out)
+            .unwrap();
         assert_eq!(
             hex::encode(out),
             "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"
@@ -172,16 +182,29 @@ mod tests {
         let policy = HashPolicy::INSECURE_TEST_ONLY;
         let phc = hash(policy, &rng, &secret("correct horse battery staple")).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert!(!verify(policy, &secret("correct horse battery staple"), &phc).unwrap().needs_rehash);
-        assert_eq!(verify(policy, &secret("wrong"), &phc), Err(PasswordError::Mismatch));
-        assert_eq!(verify(policy, &secret("x"), "not a phc"), Err(PasswordError::MalformedHash));
+        assert!(
+            !verify(policy, &secret("correct horse battery staple"), &phc)
+                .unwrap()
+                .needs_rehash
+        );
+        assert_eq!(
+            verify(policy, &secret("wrong"), &phc),
+            Err(PasswordError::Mismatch)
+        );
+        assert_eq!(
+            verify(policy, &secret("x"), "not a phc"),
+            Err(PasswordError::MalformedHash)
+        );
     }
 
     #[test]
     fn weaker_stored_parameters_ask_for_rehash() {
         let rng = SeededRandom::new(2);
         let phc = hash(HashPolicy::INSECURE_TEST_ONLY, &rng, &secret("pw")).unwrap();
-        let stronger = HashPolicy { memory_kib: 128, ..HashPolicy::INSECURE_TEST_ONLY };
+        let stronger = HashPolicy {
+            memory_kib: 128,
+            ..HashPolicy::INSECURE_TEST_ONLY
+        };
         assert!(verify(stronger, &secret("pw"), &phc).unwrap().needs_rehash);
     }
 
@@ -189,15 +212,34 @@ mod tests {
     fn production_default_is_the_owasp_minimum() {
         assert!(HashPolicy::OWASP_MINIMUM.meets_minimum());
         assert!(!HashPolicy::INSECURE_TEST_ONLY.meets_minimum());
-        assert_eq!((HashPolicy::OWASP_MINIMUM.memory_kib, HashPolicy::OWASP_MINIMUM.iterations), (19_456, 2));
+        assert_eq!(
+            (
+                HashPolicy::OWASP_MINIMUM.memory_kib,
+                HashPolicy::OWASP_MINIMUM.iterations
+            ),
+            (19_456, 2)
+        );
     }
 
     #[test]
     fn length_rules() {
         let long = "a".repeat(MAX_PASSWORD_BYTES + 1);
-        assert_eq!(check_length(&secret(&long), 15), Err(PasswordError::TooLong));
-        assert_eq!(hash(HashPolicy::INSECURE_TEST_ONLY, &SeededRandom::new(1), &secret(&long)), Err(PasswordError::TooLong));
-        assert_eq!(check_length(&secret("short"), 15), Err(PasswordError::TooShort { min: 15 }));
+        assert_eq!(
+            check_length(&secret(&long), 15),
+            Err(PasswordError::TooLong)
+        );
+        assert_eq!(
+            hash(
+                HashPolicy::INSECURE_TEST_ONLY,
+                &SeededRandom::new(1),
+                &secret(&long)
+            ),
+            Err(PasswordError::TooLong)
+        );
+        assert_eq!(
+            check_length(&secret("short"), 15),
+            Err(PasswordError::TooShort { min: 15 })
+        );
         assert!(check_length(&secret("ünïcødé pass"), 8).is_ok());
         assert!(check_length(&secret(&"é".repeat(64)), 15).is_ok());
     }

@@ -26,21 +26,30 @@ impl DomainName {
                 "must be a bare domain such as example.com (no scheme, port, path or wildcard)",
             ));
         }
-        let ascii = idna::domain_to_ascii_strict(raw)
-            .map_err(|_| ValidationError::new(FIELD, "is not a valid internationalised domain name"))?;
+        let ascii = idna::domain_to_ascii_strict(raw).map_err(|_| {
+            ValidationError::new(FIELD, "is not a valid internationalised domain name")
+        })?;
         if ascii.len() > 253 {
-            return Err(ValidationError::new(FIELD, "must be at most 253 characters"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must be at most 253 characters",
+            ));
         }
         let labels: Vec<&str> = ascii.split('.').collect();
         if labels.len() < 2 {
-            return Err(ValidationError::new(FIELD, "must have at least two labels, such as example.com"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must have at least two labels, such as example.com",
+            ));
         }
         for label in &labels {
             let valid = !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !valid {
                 return Err(ValidationError::new(
                     FIELD,
@@ -48,8 +57,14 @@ impl DomainName {
                 ));
             }
         }
-        if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(ValidationError::new(FIELD, "must be a name, not an IP address"));
+        if labels
+            .last()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ValidationError::new(
+                FIELD,
+                "must be a name, not an IP address",
+            ));
         }
         Ok(Self(ascii))
     }
@@ -86,21 +101,44 @@ mod tests {
 
     #[test]
     fn folds_case_and_trailing_dot() {
-        assert_eq!(DomainName::parse("Shop.ACME.com.").unwrap().as_str(), "shop.acme.com");
+        assert_eq!(
+            DomainName::parse("Shop.ACME.com.").unwrap().as_str(),
+            "shop.acme.com"
+        );
     }
 
     #[test]
     fn unicode_becomes_punycode() {
-        assert_eq!(DomainName::parse("bücher.example").unwrap().as_str(), "xn--bcher-kva.example");
+        assert_eq!(
+            DomainName::parse("bücher.example").unwrap().as_str(),
+            "xn--bcher-kva.example"
+        );
         // Cyrillic "а" in "аcme.com" must not equal the Latin spelling.
-        assert_ne!(DomainName::parse("\u{430}cme.com").unwrap().as_str(), "acme.com");
+        assert_ne!(
+            DomainName::parse("\u{430}cme.com").unwrap().as_str(),
+            "acme.com"
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "acme", "https://acme.com", "acme.com/path", "*.acme.com", "-acme.com",
-            "acme-.com", "a..com", "10.0.0.1", "acme.com:8080", &format!("{}.com", "a".repeat(64))] {
-            assert!(DomainName::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "acme",
+            "https://acme.com",
+            "acme.com/path",
+            "*.acme.com",
+            "-acme.com",
+            "acme-.com",
+            "a..com",
+            "10.0.0.1",
+            "acme.com:8080",
+            &format!("{}.com", "a".repeat(64)),
+        ] {
+            assert!(
+                DomainName::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 

@@ -20,18 +20,35 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
         let Some((local, domain)) = raw.rsplit_once('@') else {
-            return Err(ValidationError::new(FIELD, "must look like name@example.com"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must look like name@example.com",
+            ));
         };
         if local.is_empty() || local.len() > 64 {
-            return Err(ValidationError::new(FIELD, "the part before @ must be 1-64 characters"));
+            return Err(ValidationError::new(
+                FIELD,
+                "the part before @ must be 1-64 characters",
+            ));
         }
-        if local.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '@' | '<' | '>' | '"' | ',' | ';' | '\\')) {
-            return Err(ValidationError::new(FIELD, "the part before @ contains a character that is not allowed"));
+        if local.chars().any(|c| {
+            c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '@' | '<' | '>' | '"' | ',' | ';' | '\\')
+        }) {
+            return Err(ValidationError::new(
+                FIELD,
+                "the part before @ contains a character that is not allowed",
+            ));
         }
-        let domain = DomainName::parse(domain).map_err(|e| ValidationError::new(FIELD, e.reason))?;
+        let domain =
+            DomainName::parse(domain).map_err(|e| ValidationError::new(FIELD, e.reason))?;
         let address = format!("{}@{}", local.to_lowercase(), domain.as_str());
         if address.len() > 254 {
-            return Err(ValidationError::new(FIELD, "must be at most 254 characters"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must be at most 254 characters",
+            ));
         }
         Ok(Self(address))
     }
@@ -68,12 +85,24 @@ mod tests {
 
     #[test]
     fn normalises_case() {
-        assert_eq!(Email::parse(" Jane.Doe@ACME.com ").unwrap().as_str(), "jane.doe@acme.com");
+        assert_eq!(
+            Email::parse(" Jane.Doe@ACME.com ").unwrap().as_str(),
+            "jane.doe@acme.com"
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "jane", "@acme.com", "jane@", "jane@acme", "ja ne@acme.com", "jane@acme.com>", "a\"b@acme.com"] {
+        for bad in [
+            "",
+            "jane",
+            "@acme.com",
+            "jane@",
+            "jane@acme",
+            "ja ne@acme.com",
+            "jane@acme.com>",
+            "a\"b@acme.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -21,7 +21,10 @@ fn parse_name(raw: &str, field: &'static str, max_chars: usize) -> Result<String
     if let Some(c) = trimmed.chars().find(|c| is_forbidden(*c)) {
         return Err(ValidationError::new(
             field,
-            format!("must not contain control or invisible formatting characters (found U+{:04X})", u32::from(c)),
+            format!(
+                "must not contain control or invisible formatting characters (found U+{:04X})",
+                u32::from(c)
+            ),
         ));
     }
     Ok(trimmed.to_owned())
@@ -106,14 +109,25 @@ mod tests {
 
     #[test]
     fn trims_and_accepts_unicode() {
-        assert_eq!(TenantName::parse("  Café Zürich 東京 ").unwrap().as_str(), "Café Zürich 東京");
+        assert_eq!(
+            TenantName::parse("  Café Zürich 東京 ").unwrap().as_str(),
+            "Café Zürich 東京"
+        );
     }
 
     #[test]
     fn rejects_empty_long_and_invisible() {
-        assert_eq!(TenantName::parse("   ").unwrap_err().reason, "must not be empty");
+        assert_eq!(
+            TenantName::parse("   ").unwrap_err().reason,
+            "must not be empty"
+        );
         let long = "x".repeat(101);
-        assert!(TenantName::parse(&long).unwrap_err().reason.contains("at most 100"));
+        assert!(
+            TenantName::parse(&long)
+                .unwrap_err()
+                .reason
+                .contains("at most 100")
+        );
         assert!(TenantName::parse("Acme\u{202E}moc.evil").is_err());
         assert!(TeamName::parse("Billing\nTeam").is_err());
         assert!(TeamName::parse("zero\u{200B}width").is_err());
@@ -127,7 +141,10 @@ mod tests {
 
     #[test]
     fn team_key_is_case_insensitive() {
-        assert_eq!(TeamName::parse("Billing").unwrap().unique_key(), TeamName::parse("BILLING").unwrap().unique_key());
+        assert_eq!(
+            TeamName::parse("Billing").unwrap().unique_key(),
+            TeamName::parse("BILLING").unwrap().unique_key()
+        );
     }
 
     proptest! {

@@ -19,7 +19,10 @@ impl WidgetOrigin {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
         if raw.contains('*') {
-            return Err(ValidationError::new(FIELD, "wildcards are not allowed; list each origin"));
+            return Err(ValidationError::new(
+                FIELD,
+                "wildcards are not allowed; list each origin",
+            ));
         }
         let url = url::Url::parse(raw)
             .map_err(|_| ValidationError::new(FIELD, "must look like https://shop.example.com"))?;
@@ -27,7 +30,10 @@ impl WidgetOrigin {
             return Err(ValidationError::new(FIELD, "must not contain credentials"));
         }
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(ValidationError::new(FIELD, "must be scheme://host[:port] with no path"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must be scheme://host[:port] with no path",
+            ));
         }
         let Some(host) = url.host() else {
             return Err(ValidationError::new(FIELD, "must have a host"));
@@ -41,14 +47,15 @@ impl WidgetOrigin {
             "https" => {}
             "http" if loopback => {}
             "http" => {
-                return Err(ValidationError::new(FIELD, "must use https (http only for localhost)"));
+                return Err(ValidationError::new(
+                    FIELD,
+                    "must use https (http only for localhost)",
+                ));
             }
             _ => return Err(ValidationError::new(FIELD, "scheme must be https")),
         }
-        if let url::Host::Domain(d) = &host {
-            if !loopback {
-                DomainName::parse(d).map_err(|e| ValidationError::new(FIELD, e.reason))?;
-            }
+        if let (url::Host::Domain(d), false) = (&host, loopback) {
+            DomainName::parse(d).map_err(|e| ValidationError::new(FIELD, e.reason))?;
         }
         Ok(Self(url.origin().ascii_serialization()))
     }
@@ -84,18 +91,55 @@ mod tests {
 
     #[test]
     fn normalises_like_a_browser() {
-        assert_eq!(WidgetOrigin::parse("https://Shop.Example.com/").unwrap().as_str(), "https://shop.example.com");
-        assert_eq!(WidgetOrigin::parse("https://shop.example.com:443").unwrap().as_str(), "https://shop.example.com");
-        assert_eq!(WidgetOrigin::parse("https://shop.example.com:8443").unwrap().as_str(), "https://shop.example.com:8443");
-        assert_eq!(WidgetOrigin::parse("http://localhost:5173").unwrap().as_str(), "http://localhost:5173");
-        assert_eq!(WidgetOrigin::parse("http://127.0.0.1:8080").unwrap().as_str(), "http://127.0.0.1:8080");
+        assert_eq!(
+            WidgetOrigin::parse("https://Shop.Example.com/")
+                .unwrap()
+                .as_str(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            WidgetOrigin::parse("https://shop.example.com:443")
+                .unwrap()
+                .as_str(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            WidgetOrigin::parse("https://shop.example.com:8443")
+                .unwrap()
+                .as_str(),
+            "https://shop.example.com:8443"
+        );
+        assert_eq!(
+            WidgetOrigin::parse("http://localhost:5173")
+                .unwrap()
+                .as_str(),
+            "http://localhost:5173"
+        );
+        assert_eq!(
+            WidgetOrigin::parse("http://127.0.0.1:8080")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:8080"
+        );
     }
 
     #[test]
     fn refuses_what_would_weaken_the_origin_check() {
-        for bad in ["*", "https://*.example.com", "http://shop.example.com", "ftp://example.com",
-            "https://example.com/widget", "https://u:p@example.com", "example.com", "null", "https://localhost:99999"] {
-            assert!(WidgetOrigin::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "http://shop.example.com",
+            "ftp://example.com",
+            "https://example.com/widget",
+            "https://u:p@example.com",
+            "example.com",
+            "null",
+            "https://localhost:99999",
+        ] {
+            assert!(
+                WidgetOrigin::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

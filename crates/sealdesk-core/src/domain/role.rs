@@ -39,7 +39,9 @@ impl Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == lower)
-            .ok_or_else(|| ValidationError::new("role", "must be one of owner, admin, supervisor, agent"))
+            .ok_or_else(|| {
+                ValidationError::new("role", "must be one of owner, admin, supervisor, agent")
+            })
     }
 }
 

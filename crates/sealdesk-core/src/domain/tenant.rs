@@ -78,13 +78,22 @@ impl NewTenant {
         dedup_keep_order(&mut domains);
         dedup_keep_order(&mut widget_origins);
         if domains.is_empty() {
-            return Err(ValidationError::new("domain", "at least one brand domain is required"));
+            return Err(ValidationError::new(
+                "domain",
+                "at least one brand domain is required",
+            ));
         }
         if domains.len() > Self::MAX_LIST {
-            return Err(ValidationError::new("domain", format!("at most {} domains", Self::MAX_LIST)));
+            return Err(ValidationError::new(
+                "domain",
+                format!("at most {} domains", Self::MAX_LIST),
+            ));
         }
         if widget_origins.len() > Self::MAX_LIST {
-            return Err(ValidationError::new("origin", format!("at most {} origins", Self::MAX_LIST)));
+            return Err(ValidationError::new(
+                "origin",
+                format!("at most {} origins", Self::MAX_LIST),
+            ));
         }
         settings.validate()?;
         Ok(Self {
@@ -136,7 +145,11 @@ impl Tenant {
             id: self.id,
             name: self.name.to_string(),
             domains: self.domains.iter().map(ToString::to_string).collect(),
-            widget_origins: self.widget_origins.iter().map(ToString::to_string).collect(),
+            widget_origins: self
+                .widget_origins
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             retention_days: self.settings.retention_days,
             require_second_factor: self.settings.require_second_factor,
             disabled: self.disabled,
@@ -167,8 +180,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.domains, vec![d]);
-        let err = NewTenant::new(tenant_id(), TenantName::parse("Acme").unwrap(), vec![], vec![],
-            TenantSettings::default(), datetime!(2026-01-01 0:00 UTC)).unwrap_err();
+        let err = NewTenant::new(
+            tenant_id(),
+            TenantName::parse("Acme").unwrap(),
+            vec![],
+            vec![],
+            TenantSettings::default(),
+            datetime!(2026-01-01 0:00 UTC),
+        )
+        .unwrap_err();
         assert_eq!(err.field, "domain");
     }
 
@@ -184,7 +204,8 @@ mod tests {
 
     #[test]
     fn settings_reject_unknown_keys() {
-        let err = serde_json::from_str::<TenantSettings>(r#"{"retention_days":5,"retention_dayz":9}"#);
+        let err =
+            serde_json::from_str::<TenantSettings>(r#"{"retention_days":5,"retention_dayz":9}"#);
         assert!(err.is_err());
         let ok: TenantSettings = serde_json::from_str(r#"{"retention_days":5}"#).unwrap();
         assert_eq!(ok.retention_days, 5);

@@ -7,15 +7,27 @@ fn seal_open_round_trip_and_binding() {
     let rng = SeededRandom::new(42);
     let key = MasterKey::generate(&rng);
     let sealed = key.seal(&rng, "totp-seed", b"staff-1", b"JBSWY3DPEHPK3PXP");
-    assert_eq!(&*key.open("totp-seed", b"staff-1", &sealed).unwrap(), b"JBSWY3DPEHPK3PXP");
+    assert_eq!(
+        &*key.open("totp-seed", b"staff-1", &sealed).unwrap(),
+        b"JBSWY3DPEHPK3PXP"
+    );
     // Another row or another purpose cannot open it.
-    assert!(matches!(key.open("totp-seed", b"staff-2", &sealed), Err(MasterKeyError::Open)));
-    assert!(matches!(key.open("jwt-secret", b"staff-1", &sealed), Err(MasterKeyError::Open)));
+    assert!(matches!(
+        key.open("totp-seed", b"staff-2", &sealed),
+        Err(MasterKeyError::Open)
+    ));
+    assert!(matches!(
+        key.open("jwt-secret", b"staff-1", &sealed),
+        Err(MasterKeyError::Open)
+    ));
     // Any flipped bit is detected.
     for i in 0..sealed.len() {
         let mut bad = sealed.clone();
         bad[i] ^= 0x01;
-        assert!(key.open("totp-seed", b"staff-1", &bad).is_err(), "flip at byte {i} went unnoticed");
+        assert!(
+            key.open("totp-seed", b"staff-1", &bad).is_err(),
+            "flip at byte {i} went unnoticed"
+        );
     }
     assert!(key.open("totp-seed", b"staff-1", &sealed[..10]).is_err());
 }
@@ -24,7 +36,10 @@ fn seal_open_round_trip_and_binding() {
 fn two_seals_of_the_same_value_differ() {
     let rng = SeededRandom::new(1);
     let key = MasterKey::generate(&rng);
-    assert_ne!(key.seal(&rng, "p", b"", b"x"), key.seal(&rng, "p", b"", b"x"));
+    assert_ne!(
+        key.seal(&rng, "p", b"", b"x"),
+        key.seal(&rng, "p", b"", b"x")
+    );
 }
 
 #[test]
@@ -47,10 +62,15 @@ fn file_is_created_0600_and_reloads() {
 fn loose_permissions_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("master.key");
-    MasterKey::generate(&SeededRandom::new(5)).write_new(&path).unwrap();
+    MasterKey::generate(&SeededRandom::new(5))
+        .write_new(&path)
+        .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = MasterKey::load(&path).unwrap_err();
-    assert!(matches!(err, MasterKeyError::LoosePermissions { mode: 0o644, .. }), "{err}");
+    assert!(
+        matches!(err, MasterKeyError::LoosePermissions { mode: 0o644, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("chmod 600"));
 }
 
@@ -84,7 +104,10 @@ fn older_versions_still_open_after_a_new_version_is_added() {
     let reparsed = MasterKey::parse(&key.serialize()).unwrap();
     assert_eq!(reparsed.versions(), vec![1, 2]);
     key.keys.remove(&1);
-    assert!(matches!(key.open("p", b"c", &old), Err(MasterKeyError::UnknownVersion(1))));
+    assert!(matches!(
+        key.open("p", b"c", &old),
+        Err(MasterKeyError::UnknownVersion(1))
+    ));
 }
 
 /// Known-answer tests: every Wycheproof XChaCha20-Poly1305 vector through the same AEAD the
@@ -104,11 +127,25 @@ fn wycheproof_xchacha20poly1305() {
             let nonce = XNonce::from_slice(&t.nonce);
             let mut expected = t.ct.to_vec();
             expected.extend_from_slice(&t.tag);
-            let opened = cipher.decrypt(nonce, Payload { msg: &expected, aad: &t.aad });
+            let opened = cipher.decrypt(
+                nonce,
+                Payload {
+                    msg: &expected,
+                    aad: &t.aad,
+                },
+            );
             match t.result {
                 TestResult::Valid | TestResult::Acceptable => {
                     assert_eq!(opened.unwrap(), t.pt.to_vec(), "tc {}", t.tc_id);
-                    let sealed = cipher.encrypt(nonce, Payload { msg: &t.pt, aad: &t.aad }).unwrap();
+                    let sealed = cipher
+                        .encrypt(
+                            nonce,
+                            Payload {
+                                msg: &t.pt,
+                                aad: &t.aad,
+                            },
+                        )
+                        .unwrap();
                     assert_eq!(sealed, expected, "tc {}", t.tc_id);
                 }
                 TestResult::Invalid => assert!(opened.is_err(), "tc {} must fail", t.tc_id),

@@ -1,0 +1,212 @@
+//! The backend-agnostic contract suite: every [`Store`] must pass these cases. A backend's
+//! integration tests run them all with one [`store_contract_tests!`](crate::store_contract_tests)
+//! call, given a factory that returns a fresh, empty, migrated store.
+
+// This module is test code compiled into the library (feature `contract-tests`) so that every
+// backend's test binary can share it; clippy's test allowances do not reach it, so they are
+// granted here. A failed expectation must panic to fail the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod data;
+mod staff;
+mod teams;
+mod tenants;
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+
+pub use admin::{
+    closed_store_is_unavailable, concurrent_same_domain_one_wins,
+    concurrent_same_team_name_one_wins, migrate_again_applies_nothing, ping_answers,
+};
+pub use data::TestData;
+pub use staff::{
+    create_staff_for_missing_tenant_is_not_found, duplicate_staff_email_conflicts,
+    password_hash_set_and_read_back, same_email_in_another_tenant_is_allowed,
+    staff_create_get_find_list, staff_disable_and_enable, staff_is_scoped_to_tenant,
+};
+pub use teams::{
+    create_team_for_missing_tenant_is_not_found, duplicate_team_name_ignoring_case_conflicts,
+    same_team_name_in_another_tenant_is_allowed, team_create_get_list, team_disable_and_enable,
+    team_is_scoped_to_tenant,
+};
+pub use tenants::{
+    disable_and_enable_tenant, duplicate_domain_conflicts_and_writes_nothing,
+    duplicate_tenant_id_conflicts, find_tenant_by_domain, list_tenants_oldest_first,
+    tenant_round_trip, unknown_tenant_is_not_found,
+};
+
+use crate::{Constraint, DynStore, Store, StoreError, StoreResult};
+
+type Teardown = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// A store under test, with whatever must outlive it (a temporary directory) and the
+/// clean-up to run after a case passes (dropping a schema).
+pub struct Fixture {
+    store: DynStore,
+    guard: Option<Box<dyn Send>>,
+    teardown: Option<Teardown>,
+}
+
+impl Fixture {
+    /// A fixture around `store`.
+    pub fn new(store: DynStore) -> Self {
+        Self {
+            store,
+            guard: None,
+            teardown: None,
+        }
+    }
+
+    /// Keeps `guard` alive until the case is over (for example a `tempfile::TempDir`).
+    #[must_use]
+    pub fn with_guard(mut self, guard: impl Send + 'static) -> Self {
+        self.guard = Some(Box::new(guard));
+        self
+    }
+
+    /// Runs `teardown` after the store is closed, when the case passed. A failed case
+    /// leaves its data behind for inspection.
+    #[must_use]
+    pub fn with_teardown<F, Fut>(mut self, teardown: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.teardown = Some(Box::new(move || Box::pin(teardown())));
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Closes the store, runs the teardown, then drops the guard.
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some(teardown) = self.teardown {
+            teardown().await;
+        }
+        drop(self.guard);
+    }
+}
+
+impl Debug for Fixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fixture")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a contract factory may return: a store, a [`Fixture`], or `None` to skip the case
+/// (for example when the backend's test database is not configured).
+pub trait IntoFixture {
+    /// The fixture, or `None` to skip.
+    fn into_fixture(self) -> Option<Fixture>;
+}
+
+impl IntoFixture for Fixture {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(self)
+    }
+}
+
+impl IntoFixture for Option<Fixture> {
+    fn into_fixture(self) -> Option<Fixture> {
+        self
+    }
+}
+
+impl IntoFixture for DynStore {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(Fixture::new(self))
+    }
+}
+
+impl IntoFixture for Option<DynStore> {
+    fn into_fixture(self) -> Option<Fixture> {
+        self.map(Fixture::new)
+    }
+}
+
+/// Asserts that `result` is a conflict on `want`.
+#[track_caller]
+pub fn assert_conflict<T: Debug>(result: StoreResult<T>, want: &Constraint) {
+    match result {
+        Err(StoreError::Conflict { constraint }) => {
+            assert_eq!(&constraint, want, "wrong constraint");
+        }
+        other => panic!("expected a conflict on {want}, got {other:?}"),
+    }
+}
+
+/// Asserts that `result` is `NotFound`.
+#[track_caller]
+pub fn assert_not_found<T: Debug>(result: StoreResult<T>) {
+    match result {
+        Err(StoreError::NotFound) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+/// Generates one `#[tokio::test]` per contract case. The argument is an async function (or
+/// closure) with no arguments returning a fresh, empty, migrated store as anything that
+/// implements [`IntoFixture`]: a `DynStore`, a `Fixture`, or an
+/// `Option` of either (`None` skips the case). The calling crate needs `tokio` with the
+/// `macros` and `rt` features.
+///
+/// ```ignore
+/// async fn fresh_store() -> sealdesk_store::DynStore { /* open and migrate */ }
+/// sealdesk_store::store_contract_tests!(fresh_store);
+/// ```
+///
+/// A new case is a `pub async fn(&dyn Store)` in `contract/`, re-exported from
+/// `contract/mod.rs` and added to the list below.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($factory:expr) => {
+        $crate::store_contract_tests!(@cases $factory;
+            tenant_round_trip,
+            list_tenants_oldest_first,
+            duplicate_domain_conflicts_and_writes_nothing,
+            duplicate_tenant_id_conflicts,
+            find_tenant_by_domain,
+            disable_and_enable_tenant,
+            unknown_tenant_is_not_found,
+            team_create_get_list,
+            team_disable_and_enable,
+            duplicate_team_name_ignoring_case_conflicts,
+            same_team_name_in_another_tenant_is_allowed,
+            team_is_scoped_to_tenant,
+            create_team_for_missing_tenant_is_not_found,
+            staff_create_get_find_list,
+            staff_disable_and_enable,
+            duplicate_staff_email_conflicts,
+            same_email_in_another_tenant_is_allowed,
+            staff_is_scoped_to_tenant,
+            password_hash_set_and_read_back,
+            create_staff_for_missing_tenant_is_not_found,
+            migrate_again_applies_nothing,
+            ping_answers,
+            closed_store_is_unavailable,
+            concurrent_same_domain_one_wins,
+            concurrent_same_team_name_one_wins,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                let Some(fixture) = $crate::contract::IntoFixture::into_fixture(($factory)().await) else {
+                    return;
+                };
+                $crate::contract::$case(fixture.store()).await;
+                fixture.finish().await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,76 @@
+//! The store's error type, built from `sqlx::Error` in exactly one place per backend.
+
+/// A uniqueness rule that a write broke. Named the same on every backend, so callers can
+/// tell the user which value is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constraint {
+    /// A brand domain already belongs to a tenant.
+    TenantDomain,
+    /// A team of that name already exists in the tenant.
+    TeamName,
+    /// A staff account with that e-mail already exists in the tenant.
+    StaffEmail,
+    /// The row's primary key already exists.
+    PrimaryKey,
+    /// Another constraint, by its database name.
+    Other(String),
+}
+
+impl std::fmt::Display for Constraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Constraint::TenantDomain => f.write_str("tenant_domain"),
+            Constraint::TeamName => f.write_str("team_name"),
+            Constraint::StaffEmail => f.write_str("staff_email"),
+            Constraint::PrimaryKey => f.write_str("primary_key"),
+            Constraint::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist, or belongs to another tenant (the two are never told apart).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; nothing was written.
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// Which rule.
+        constraint: Constraint,
+    },
+    /// The database cannot be reached, is closed, or timed out; the operation may be retried.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// A stored value could not be read back as a domain value (corruption or a bug).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error")]
+    Other(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// Classifies a sqlx error, using `classify` to name a unique-violation constraint from
+    /// the backend-specific database error.
+    // Used by the backends; a build with neither backend feature has no caller.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn from_sqlx(
+        err: sqlx::Error,
+        classify: fn(&dyn sqlx::error::DatabaseError) -> Constraint,
+    ) -> Self {
+        match err {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+                constraint: classify(db.as_ref()),
+            },
+            e @ (sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed) => StoreError::Unavailable(e),
+            e => StoreError::Other(e),
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Staff accounts on PostgreSQL. Every query names the tenant; the password hash is read only by
+//! the credential query, never with the account.
+
+use async_trait::async_trait;
+use sealdesk_core::clock::to_unix_ms;
+use sealdesk_core::domain::{Email, NewStaff, Staff};
+use sealdesk_proto::{StaffId, TenantId};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::{PgStore, db_err};
+use crate::rows::{self, StaffRow};
+use crate::{StaffRepo, StoreError, StoreResult};
+
+#[async_trait]
+impl StaffRepo for PgStore {
+    async fn create_staff(&self, staff: &NewStaff) -> StoreResult<Staff> {
+        let created_at_ms = to_unix_ms(staff.created_at);
+        // One statement, so the tenant check and the insert are one atomic step.
+        let inserted = sqlx::query(
+            "INSERT INTO staff (id, tenant_id, email, display_name, role, password_hash, disabled,
+                                created_at_ms, updated_at_ms)
+             SELECT $1, $2, $3, $4, $5, $6, FALSE, $7, $7 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $2)",
+        )
+        .bind(staff.id.as_uuid())
+        .bind(staff.tenant_id.as_uuid())
+        .bind(staff.email.as_str())
+        .bind(staff.display_name.as_str())
+        .bind(staff.role.as_str())
+        .bind(staff.password_hash.as_deref())
+        .bind(created_at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(rows::created_staff(staff))
+    }
+
+    async fn get_staff(&self, tenant: TenantId, id: StaffId) -> StoreResult<Staff> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, email, display_name, role, password_hash IS NOT NULL AS has_password,
+                    disabled, created_at_ms
+             FROM staff WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        staff_row(&row)?.into_staff()
+    }
+
+    async fn find_staff_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> StoreResult<Option<Staff>> {
+        // Addresses are stored normalised; a string that does not parse matches no account.
+        let Ok(email) = Email::parse(email) else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "SELECT id, tenant_id, email, display_name, role, password_hash IS NOT NULL AS has_password,
+                    disabled, created_at_ms
+             FROM staff WHERE tenant_id = $1 AND email = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| staff_row(&row)?.into_staff())
+        .transpose()
+    }
+
+    async fn list_staff(&self, tenant: TenantId) -> StoreResult<Vec<Staff>> {
+        sqlx::query(
+            "SELECT id, tenant_id, email, display_name, role, password_hash IS NOT NULL AS has_password,
+                    disabled, created_at_ms
+             FROM staff WHERE tenant_id = $1 ORDER BY created_at_ms, id",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| staff_row(row)?.into_staff())
+        .collect()
+    }
+
+    async fn set_staff_disabled(
+        &self,
+        tenant: TenantId,
+        id: StaffId,
+        disabled: bool,
+    ) -> StoreResult<Staff> {
+        let row = sqlx::query(
+            "UPDATE staff SET disabled = $1, updated_at_ms = $2 WHERE tenant_id = $3 AND id = $4
+             RETURNING id, tenant_id, email, display_name, role,
+                       password_hash IS NOT NULL AS has_password, disabled, created_at_ms",
+        )
+        .bind(disabled)
+        .bind(self.now_ms())
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        staff_row(&row)?.into_staff()
+    }
+
+    async fn staff_password_hash(
+        &self,
+        tenant: TenantId,
+        id: StaffId,
+    ) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT password_hash FROM staff WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn set_staff_password_hash(
+        &self,
+        tenant: TenantId,
+        id: StaffId,
+        phc: &str,
+    ) -> StoreResult<()> {
+        let updated = sqlx::query(
+            "UPDATE staff SET password_hash = $1, updated_at_ms = $2 WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(phc)
+        .bind(self.now_ms())
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+fn staff_row(row: &PgRow) -> StoreResult<StaffRow> {
+    Ok(StaffRow {
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: row.try_get("tenant_id").map_err(db_err)?,
+        email: row.try_get("email").map_err(db_err)?,
+        display_name: row.try_get("display_name").map_err(db_err)?,
+        role: row.try_get("role").map_err(db_err)?,
+        has_password: row.try_get("has_password").map_err(db_err)?,
+        disabled: row.try_get("disabled").map_err(db_err)?,
+        created_at_ms: row.try_get("created_at_ms").map_err(db_err)?,
+    })
+}

@@ -1,0 +1,94 @@
+//! Teams on PostgreSQL. Every query names the tenant, so a team id of another tenant finds nothing.
+
+use async_trait::async_trait;
+use sealdesk_core::clock::to_unix_ms;
+use sealdesk_core::domain::{NewTeam, Team};
+use sealdesk_proto::{TeamId, TenantId};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::{PgStore, db_err};
+use crate::rows::{self, TeamRow};
+use crate::{StoreError, StoreResult, TeamRepo};
+
+#[async_trait]
+impl TeamRepo for PgStore {
+    async fn create_team(&self, team: &NewTeam) -> StoreResult<Team> {
+        // One statement, so the tenant check and the insert are one atomic step: the row is
+        // written only if the tenant exists (no reliance on the foreign-key error text).
+        let inserted = sqlx::query(
+            "INSERT INTO teams (id, tenant_id, name, name_key, disabled, created_at_ms)
+             SELECT $1, $2, $3, $4, FALSE, $5 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $2)",
+        )
+        .bind(team.id.as_uuid())
+        .bind(team.tenant_id.as_uuid())
+        .bind(team.name.as_str())
+        .bind(team.name.unique_key())
+        .bind(to_unix_ms(team.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(rows::created_team(team))
+    }
+
+    async fn get_team(&self, tenant: TenantId, id: TeamId) -> StoreResult<Team> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, name, disabled, created_at_ms FROM teams
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        team_row(&row)?.into_team()
+    }
+
+    async fn list_teams(&self, tenant: TenantId) -> StoreResult<Vec<Team>> {
+        sqlx::query(
+            "SELECT id, tenant_id, name, disabled, created_at_ms FROM teams
+             WHERE tenant_id = $1 ORDER BY created_at_ms, id",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| team_row(row)?.into_team())
+        .collect()
+    }
+
+    async fn set_team_disabled(
+        &self,
+        tenant: TenantId,
+        id: TeamId,
+        disabled: bool,
+    ) -> StoreResult<Team> {
+        let row = sqlx::query(
+            "UPDATE teams SET disabled = $1 WHERE tenant_id = $2 AND id = $3
+             RETURNING id, tenant_id, name, disabled, created_at_ms",
+        )
+        .bind(disabled)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        team_row(&row)?.into_team()
+    }
+}
+
+fn team_row(row: &PgRow) -> StoreResult<TeamRow> {
+    Ok(TeamRow {
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: row.try_get("tenant_id").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        disabled: row.try_get("disabled").map_err(db_err)?,
+        created_at_ms: row.try_get("created_at_ms").map_err(db_err)?,
+    })
+}

@@ -1,0 +1,194 @@
+//! Tenants on PostgreSQL: a tenant row plus its domain and origin rows, always written
+//! together in one transaction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sealdesk_core::clock::to_unix_ms;
+use sealdesk_core::domain::{DomainName, NewTenant, Tenant};
+use sealdesk_proto::TenantId;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use super::{PgStore, db_err};
+use crate::rows::{self, TenantRow};
+use crate::{StoreError, StoreResult, TenantRepo};
+
+#[async_trait]
+impl TenantRepo for PgStore {
+    async fn create_tenant(&self, tenant: &NewTenant) -> StoreResult<Tenant> {
+        let id = tenant.id.as_uuid();
+        let created_at_ms = to_unix_ms(tenant.created_at);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, settings, disabled, created_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3::jsonb, FALSE, $4, $4)",
+        )
+        .bind(id)
+        .bind(tenant.name.as_str())
+        .bind(rows::settings_json(&tenant.settings)?)
+        .bind(created_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for (index, domain) in tenant.domains.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tenant_domains (domain, tenant_id, position) VALUES ($1, $2, $3)",
+            )
+            .bind(domain.as_str())
+            .bind(id)
+            .bind(rows::position(index))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        for (index, origin) in tenant.widget_origins.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tenant_origins (tenant_id, origin, position) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(origin.as_str())
+            .bind(rows::position(index))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        // On any error above, dropping `tx` rolls back: nothing of the tenant is written.
+        tx.commit().await.map_err(db_err)?;
+        Ok(rows::created_tenant(tenant))
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> StoreResult<Tenant> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        load_tenant(&mut conn, id.as_uuid())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let tenants = sqlx::query(
+            "SELECT id, name, settings::text AS settings, disabled, created_at_ms
+             FROM tenants ORDER BY created_at_ms, id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let domains = grouped(
+            &mut conn,
+            "SELECT tenant_id, domain FROM tenant_domains ORDER BY tenant_id, position",
+        )
+        .await?;
+        let origins = grouped(
+            &mut conn,
+            "SELECT tenant_id, origin FROM tenant_origins ORDER BY tenant_id, position",
+        )
+        .await?;
+        // Domains and origins are written with their tenant in one transaction and never
+        // change afterwards, so reading them after the tenants sees a complete set.
+        tenants
+            .iter()
+            .map(|row| {
+                let tenant = tenant_row(row)?;
+                let id = tenant.id;
+                tenant.into_tenant(listed(&domains, &id), listed(&origins, &id))
+            })
+            .collect()
+    }
+
+    async fn set_tenant_disabled(&self, id: TenantId, disabled: bool) -> StoreResult<Tenant> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let updated =
+            sqlx::query("UPDATE tenants SET disabled = $1, updated_at_ms = $2 WHERE id = $3")
+                .bind(disabled)
+                .bind(self.now_ms())
+                .bind(id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let tenant = load_tenant(&mut tx, id.as_uuid()).await?;
+        tx.commit().await.map_err(db_err)?;
+        tenant.ok_or(StoreError::NotFound)
+    }
+
+    async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+        // Domains are stored in their normalised ASCII form; a string that does not parse
+        // as a domain cannot belong to any tenant.
+        let Ok(domain) = DomainName::parse(domain) else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let owner: Option<Uuid> =
+            sqlx::query_scalar("SELECT tenant_id FROM tenant_domains WHERE domain = $1")
+                .bind(domain.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        match owner {
+            Some(id) => load_tenant(&mut conn, id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// One tenant with its domains and origins, read on `conn`.
+async fn load_tenant(conn: &mut PgConnection, id: Uuid) -> StoreResult<Option<Tenant>> {
+    let Some(row) = sqlx::query(
+        "SELECT id, name, settings::text AS settings, disabled, created_at_ms
+         FROM tenants WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let domains: Vec<String> = sqlx::query_scalar(
+        "SELECT domain FROM tenant_domains WHERE tenant_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let origins: Vec<String> = sqlx::query_scalar(
+        "SELECT origin FROM tenant_origins WHERE tenant_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    tenant_row(&row)?.into_tenant(&domains, &origins).map(Some)
+}
+
+/// `(tenant_id, value)` rows, in query order, grouped by tenant id.
+async fn grouped(
+    conn: &mut PgConnection,
+    sql: &'static str,
+) -> StoreResult<HashMap<Uuid, Vec<String>>> {
+    let pairs: Vec<(Uuid, String)> = sqlx::query_as(sql).fetch_all(conn).await.map_err(db_err)?;
+    let mut map: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (tenant_id, value) in pairs {
+        map.entry(tenant_id).or_default().push(value);
+    }
+    Ok(map)
+}
+
+/// A tenant's entries in a [`grouped`] map (none if it has no rows there).
+fn listed<'a>(map: &'a HashMap<Uuid, Vec<String>>, id: &Uuid) -> &'a [String] {
+    map.get(id).map_or(&[], Vec::as_slice)
+}
+
+fn tenant_row(row: &PgRow) -> StoreResult<TenantRow> {
+    Ok(TenantRow {
+        id: row.try_get("id").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        settings: row.try_get("settings").map_err(db_err)?,
+        disabled: row.try_get("disabled").map_err(db_err)?,
+        created_at_ms: row.try_get("created_at_ms").map_err(db_err)?,
+    })
+}

@@ -1,0 +1,218 @@
+//! The SQLite backend: one database file in WAL mode with `synchronous=FULL`, so that a write
+//! acknowledged to the caller survives a crash. Repositories live in the submodules.
+
+mod staff;
+mod teams;
+mod tenants;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sealdesk_core::clock::{Clock, SystemClock, to_unix_ms};
+use sqlx::error::DatabaseError;
+use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::{Backend, Constraint, StoreAdmin, StoreError, StoreResult};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a connection waits for another writer before giving up with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQLite allows one writer at a time; a few connections let reads proceed during a write.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// A store in one SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+}
+
+/// Opens (creating if needed) the database at `path`. The parent directory must exist. A new
+/// file is created with mode 0600 before SQLite touches it, because SQLite gives the `-wal`
+/// and `-shm` files the permissions of the database file. Migrations are not run: call
+/// [`StoreAdmin::migrate`].
+pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+    create_private_file(path).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: the WAL is synced on every commit, so an acknowledged write survives power
+        // loss, not only a process crash (https://www.sqlite.org/pragma.html#pragma_synchronous).
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await
+        .map_err(db_err)?;
+    Ok(SqliteStore {
+        pool,
+        clock: Arc::new(SystemClock),
+    })
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl SqliteStore {
+    /// Uses `clock` for the `updated_at` bookkeeping times (default: the system clock).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Runs `PRAGMA <name>` and returns the first column of every row as text. For tests
+    /// and diagnostics (`journal_mode`, `integrity_check`, `foreign_key_check`).
+    #[doc(hidden)]
+    pub async fn pragma(&self, name: &str) -> StoreResult<Vec<String>> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(StoreError::Other(sqlx::Error::Configuration(
+                format!("not a pragma name: {name:?}").into(),
+            )));
+        }
+        let rows = sqlx::query(&format!("PRAGMA {name}"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        // Unchecked: pragmas return integers or text, and SQLite converts either to text.
+        rows.iter()
+            .map(|row| row.try_get_unchecked::<String, _>(0).map_err(db_err))
+            .collect()
+    }
+
+    fn now_ms(&self) -> i64 {
+        to_unix_ms(self.clock.now())
+    }
+
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so a
+    /// transaction that reads before it writes cannot fail half-way with `SQLITE_BUSY`.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+
+    /// A read transaction: every query in it sees the same snapshot.
+    async fn begin_read(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool.begin().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl StoreAdmin for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> StoreResult<usize> {
+        let before: HashSet<i64> = {
+            let mut conn = self.pool.acquire().await.map_err(db_err)?;
+            conn.ensure_migrations_table().await.map_err(migrate_err)?;
+            conn.list_applied_migrations()
+                .await
+                .map_err(migrate_err)?
+                .into_iter()
+                .map(|m| m.version)
+                .collect()
+        };
+        // If another process migrates at the same moment, the count may include its work;
+        // the resulting schema is the same either way.
+        MIGRATOR.run(&self.pool).await.map_err(migrate_err)?;
+        Ok(MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
+            .count())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The one conversion from `sqlx::Error` for this backend.
+pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && is_busy(db.as_ref())
+    {
+        return StoreError::Unavailable(err);
+    }
+    StoreError::from_sqlx(err, classify)
+}
+
+fn migrate_err(err: MigrateError) -> StoreError {
+    match err {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => db_err(e),
+        other => StoreError::Other(sqlx::Error::from(other)),
+    }
+}
+
+/// `SQLITE_BUSY` and `SQLITE_LOCKED` (with any extended code): another writer held the lock
+/// for longer than the busy timeout. Retryable, like a pool timeout.
+fn is_busy(db: &dyn DatabaseError) -> bool {
+    db.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+/// SQLite names the columns, not the constraint: "UNIQUE constraint failed: teams.tenant_id,
+/// teams.name_key". Primary keys fail the same way ("tenants.id").
+fn classify(db: &dyn DatabaseError) -> Constraint {
+    let message = db.message();
+    let columns = message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or(message);
+    let columns: Vec<&str> = columns.split(',').map(str::trim).collect();
+    match columns.as_slice() {
+        ["tenant_domains.domain"] => Constraint::TenantDomain,
+        ["teams.tenant_id", "teams.name_key"] => Constraint::TeamName,
+        ["staff.tenant_id", "staff.email"] => Constraint::StaffEmail,
+        ["tenants.id" | "teams.id" | "staff.id"] => Constraint::PrimaryKey,
+        _ => Constraint::Other(columns.join(", ")),
+    }
+}

@@ -1,0 +1,195 @@
+//! Tenants on SQLite: a tenant row plus its domain and origin rows, always written together
+//! in one transaction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sealdesk_core::clock::to_unix_ms;
+use sealdesk_core::domain::{DomainName, NewTenant, Tenant};
+use sealdesk_proto::TenantId;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{SqliteStore, db_err};
+use crate::rows::{self, TenantRow};
+use crate::{StoreError, StoreResult, TenantRepo};
+
+const TENANT_COLUMNS: &str = "id, name, settings, disabled, created_at_ms";
+
+#[async_trait]
+impl TenantRepo for SqliteStore {
+    async fn create_tenant(&self, tenant: &NewTenant) -> StoreResult<Tenant> {
+        let id = tenant.id.to_string();
+        let created_at_ms = to_unix_ms(tenant.created_at);
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, settings, disabled, created_at_ms, updated_at_ms)
+             VALUES (?, ?, ?, 0, ?, ?)",
+        )
+        .bind(&id)
+        .bind(tenant.name.as_str())
+        .bind(rows::settings_json(&tenant.settings)?)
+        .bind(created_at_ms)
+        .bind(created_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for (index, domain) in tenant.domains.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tenant_domains (domain, tenant_id, position) VALUES (?, ?, ?)",
+            )
+            .bind(domain.as_str())
+            .bind(&id)
+            .bind(rows::position(index))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        for (index, origin) in tenant.widget_origins.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tenant_origins (tenant_id, origin, position) VALUES (?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(origin.as_str())
+            .bind(rows::position(index))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        // On any error above, dropping `tx` rolls back: nothing of the tenant is written.
+        tx.commit().await.map_err(db_err)?;
+        Ok(rows::created_tenant(tenant))
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> StoreResult<Tenant> {
+        let mut tx = self.begin_read().await?;
+        let tenant = load_tenant(&mut tx, &id.to_string()).await?;
+        tx.commit().await.map_err(db_err)?;
+        tenant.ok_or(StoreError::NotFound)
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let mut tx = self.begin_read().await?;
+        let tenants = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at_ms, id"
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let domains = grouped(
+            &mut tx,
+            "SELECT tenant_id, domain FROM tenant_domains ORDER BY tenant_id, position",
+        )
+        .await?;
+        let origins = grouped(
+            &mut tx,
+            "SELECT tenant_id, origin FROM tenant_origins ORDER BY tenant_id, position",
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        tenants
+            .iter()
+            .map(|row| {
+                let id: &str = row.try_get("id").map_err(db_err)?;
+                tenant_row(row)?.into_tenant(listed(&domains, id), listed(&origins, id))
+            })
+            .collect()
+    }
+
+    async fn set_tenant_disabled(&self, id: TenantId, disabled: bool) -> StoreResult<Tenant> {
+        let id = id.to_string();
+        let mut tx = self.begin_write().await?;
+        let updated =
+            sqlx::query("UPDATE tenants SET disabled = ?, updated_at_ms = ? WHERE id = ?")
+                .bind(disabled)
+                .bind(self.now_ms())
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let tenant = load_tenant(&mut tx, &id).await?;
+        tx.commit().await.map_err(db_err)?;
+        tenant.ok_or(StoreError::NotFound)
+    }
+
+    async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+        // Domains are stored in their normalised ASCII form; a string that does not parse
+        // as a domain cannot belong to any tenant.
+        let Ok(domain) = DomainName::parse(domain) else {
+            return Ok(None);
+        };
+        let mut tx = self.begin_read().await?;
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT tenant_id FROM tenant_domains WHERE domain = ?")
+                .bind(domain.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let tenant = match owner {
+            Some(id) => load_tenant(&mut tx, &id).await?,
+            None => None,
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(tenant)
+    }
+}
+
+/// One tenant with its domains and origins, read on `conn`.
+async fn load_tenant(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Tenant>> {
+    let Some(row) = sqlx::query(&format!(
+        "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let domains: Vec<String> = sqlx::query_scalar(
+        "SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let origins: Vec<String> = sqlx::query_scalar(
+        "SELECT origin FROM tenant_origins WHERE tenant_id = ? ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    tenant_row(&row)?.into_tenant(&domains, &origins).map(Some)
+}
+
+/// `(tenant_id, value)` rows, in query order, grouped by tenant id.
+async fn grouped(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+) -> StoreResult<HashMap<String, Vec<String>>> {
+    let pairs: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(conn).await.map_err(db_err)?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (tenant_id, value) in pairs {
+        map.entry(tenant_id).or_default().push(value);
+    }
+    Ok(map)
+}
+
+/// A tenant's entries in a [`grouped`] map (none if it has no rows there).
+fn listed<'a>(map: &'a HashMap<String, Vec<String>>, id: &str) -> &'a [String] {
+    map.get(id).map_or(&[], Vec::as_slice)
+}
+
+fn tenant_row(row: &SqliteRow) -> StoreResult<TenantRow> {
+    Ok(TenantRow {
+        id: rows::parse_uuid(row.try_get::<&str, _>("id").map_err(db_err)?, "tenants.id")?,
+        name: row.try_get("name").map_err(db_err)?,
+        settings: row.try_get("settings").map_err(db_err)?,
+        disabled: row.try_get("disabled").map_err(db_err)?,
+        created_at_ms: row.try_get("created_at_ms").map_err(db_err)?,
+    })
+}

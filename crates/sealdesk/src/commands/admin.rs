@@ -1,0 +1,236 @@
+//! `sealdesk admin …`: tenants, teams and staff, directly in the configured database. SQLite
+//! in WAL mode lets this run while the server is up.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sealdesk_core::domain::{Staff, Team, Tenant};
+use sealdesk_proto::{StaffId, TeamId, TenantId};
+use sealdesk_server::app::AppError;
+use sealdesk_server::app::tenancy::{self, CreateStaff, CreateTenant, Deps};
+use sealdesk_store::StoreError;
+use secrecy::SecretString;
+
+use crate::cli::{AdminArgs, AdminCommand, StaffCommand, TeamCommand, TenantCommand};
+use crate::exit::{DATA_ERR, Failure, NO_INPUT, SOFTWARE, UNAVAILABLE};
+use crate::output;
+
+pub(crate) async fn run(
+    config_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    args: AdminArgs,
+) -> anyhow::Result<()> {
+    let config = super::load_config(config_file, data_dir, Vec::new())?;
+    let deps = super::deps(&config).await?;
+    let json = args.json;
+    match args.command {
+        AdminCommand::Tenant(cmd) => tenant(&deps, cmd, json).await,
+        AdminCommand::Team(cmd) => team(&deps, cmd, json).await,
+        AdminCommand::Staff(cmd) => staff(&deps, cmd, json).await,
+    }
+}
+
+fn parse_id<T: std::str::FromStr>(raw: &str) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.parse::<T>()
+        .map_err(|e| Failure::new(DATA_ERR, e.to_string()).into())
+}
+
+/// Turns a use-case error into a message and exit code a person can act on.
+fn fail(e: AppError) -> anyhow::Error {
+    let (code, message) = match &e {
+        AppError::Invalid(v) => (DATA_ERR, format!("invalid {}: {}", v.field, v.reason)),
+        AppError::Conflict(m) => (DATA_ERR, m.clone()),
+        AppError::NotFound(what) => (NO_INPUT, format!("{what} not found")),
+        AppError::Store(StoreError::NotFound) => (NO_INPUT, "not found".to_owned()),
+        AppError::Store(StoreError::Unavailable(_)) => {
+            (UNAVAILABLE, "the database is unavailable".to_owned())
+        }
+        AppError::Store(_) | AppError::Hashing(_) => (SOFTWARE, e.to_string()),
+    };
+    match code {
+        // Input problems: the message says everything; no cause chain to print.
+        DATA_ERR | NO_INPUT => Failure::new(code, message).into(),
+        _ => anyhow::Error::new(e).context(Failure::new(code, message)),
+    }
+}
+
+fn not_found(what: &'static str) -> impl FnOnce(StoreError) -> anyhow::Error {
+    move |e| match e {
+        StoreError::NotFound => Failure::new(NO_INPUT, format!("{what} not found")).into(),
+        other => fail(other.into()),
+    }
+}
+
+async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<()> {
+    let store = &deps.store;
+    let view = match cmd {
+        TenantCommand::Create {
+            name,
+            domains,
+            origins,
+            retention_days,
+            no_require_2fa,
+        } => {
+            let input = CreateTenant {
+                name,
+                domains,
+                origins,
+                retention_days,
+                require_second_factor: !no_require_2fa,
+            };
+            tenancy::create_tenant(deps, input)
+                .await
+                .map_err(fail)?
+                .view()
+        }
+        TenantCommand::List => {
+            let list: Vec<_> = store
+                .list_tenants()
+                .await
+                .map_err(|e| fail(e.into()))?
+                .iter()
+                .map(Tenant::view)
+                .collect();
+            return output::emit(json, list.as_slice(), output::tenants);
+        }
+        TenantCommand::Show { id } => store
+            .get_tenant(parse_id(&id)?)
+            .await
+            .map_err(not_found("tenant"))?
+            .view(),
+        TenantCommand::Disable { id } => store
+            .set_tenant_disabled(parse_id(&id)?, true)
+            .await
+            .map_err(not_found("tenant"))?
+            .view(),
+        TenantCommand::Enable { id } => store
+            .set_tenant_disabled(parse_id(&id)?, false)
+            .await
+            .map_err(not_found("tenant"))?
+            .view(),
+    };
+    output::emit(json, &view, output::tenant)
+}
+
+async fn team(deps: &Deps, cmd: TeamCommand, json: bool) -> anyhow::Result<()> {
+    let store = &deps.store;
+    let view = match cmd {
+        TeamCommand::Create { tenant, name } => {
+            tenancy::create_team(deps, parse_id::<TenantId>(&tenant)?, &name)
+                .await
+                .map_err(fail)?
+                .view()
+        }
+        TeamCommand::List { tenant } => {
+            let tenant: TenantId = parse_id(&tenant)?;
+            store
+                .get_tenant(tenant)
+                .await
+                .map_err(not_found("tenant"))?;
+            let list: Vec<_> = store
+                .list_teams(tenant)
+                .await
+                .map_err(|e| fail(e.into()))?
+                .iter()
+                .map(Team::view)
+                .collect();
+            return output::emit(json, list.as_slice(), output::teams);
+        }
+        TeamCommand::Show { tenant, id } => store
+            .get_team(parse_id(&tenant)?, parse_id::<TeamId>(&id)?)
+            .await
+            .map_err(not_found("team"))?
+            .view(),
+        TeamCommand::Disable { tenant, id } => store
+            .set_team_disabled(parse_id(&tenant)?, parse_id(&id)?, true)
+            .await
+            .map_err(not_found("team"))?
+            .view(),
+        TeamCommand::Enable { tenant, id } => store
+            .set_team_disabled(parse_id(&tenant)?, parse_id(&id)?, false)
+            .await
+            .map_err(not_found("team"))?
+            .view(),
+    };
+    output::emit(json, &view, output::team)
+}
+
+async fn staff(deps: &Deps, cmd: StaffCommand, json: bool) -> anyhow::Result<()> {
+    let store = &deps.store;
+    let view = match cmd {
+        StaffCommand::Create {
+            tenant,
+            email,
+            role,
+            name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let input = CreateStaff {
+                tenant: parse_id(&tenant)?,
+                email,
+                role,
+                display_name: name,
+                password,
+            };
+            tenancy::create_staff(deps, input)
+                .await
+                .map_err(fail)?
+                .view()
+        }
+        StaffCommand::List { tenant } => {
+            let tenant: TenantId = parse_id(&tenant)?;
+            store
+                .get_tenant(tenant)
+                .await
+                .map_err(not_found("tenant"))?;
+            let list: Vec<_> = store
+                .list_staff(tenant)
+                .await
+                .map_err(|e| fail(e.into()))?
+                .iter()
+                .map(Staff::view)
+                .collect();
+            return output::emit(json, list.as_slice(), output::staff_list);
+        }
+        StaffCommand::Show { tenant, id } => store
+            .get_staff(parse_id(&tenant)?, parse_id::<StaffId>(&id)?)
+            .await
+            .map_err(not_found("staff account"))?
+            .view(),
+        StaffCommand::Disable { tenant, id } => store
+            .set_staff_disabled(parse_id(&tenant)?, parse_id(&id)?, true)
+            .await
+            .map_err(not_found("staff account"))?
+            .view(),
+        StaffCommand::Enable { tenant, id } => store
+            .set_staff_disabled(parse_id(&tenant)?, parse_id(&id)?, false)
+            .await
+            .map_err(not_found("staff account"))?
+            .view(),
+    };
+    output::emit(json, &view, output::staff)
+}
+
+/// Reads one line from stdin (at most 4 KiB; the length policy is checked later), without
+/// the trailing newline.
+fn read_password() -> anyhow::Result<SecretString> {
+    let mut buf = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut buf)
+        .context("cannot read the password from standard input")?;
+    let line = buf.lines().next().unwrap_or_default().to_owned();
+    if line.is_empty() {
+        return Err(Failure::new(DATA_ERR, "no password on standard input").into());
+    }
+    Ok(SecretString::from(line))
+}
