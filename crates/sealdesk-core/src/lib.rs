@@ -5,6 +5,9 @@
 //! This crate must not do I/O: no tokio, no sqlx, no axum, no filesystem.
 #![warn(missing_docs)]
 
+pub mod access;
+pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod domain;
 pub mod error;

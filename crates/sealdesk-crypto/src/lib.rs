@@ -5,6 +5,7 @@
 //! not depend on the store, the server or any I/O beyond reading and writing its key file.
 #![warn(missing_docs)]
 
+pub mod audit_chain;
 pub mod master_key;
 pub mod password;
 pub mod random;

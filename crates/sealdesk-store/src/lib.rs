@@ -22,8 +22,12 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sealdesk_core::domain::{NewStaff, NewTeam, NewTenant, Staff, Team, Tenant};
+use sealdesk_core::audit::{AuditEvent, AuditRecord};
+use sealdesk_core::auth::{Digest, Invitation, NewSession, Session, ThrottleState, TotpRecord};
+use sealdesk_core::domain::{NewStaff, NewTeam, NewTenant, Role, Staff, Team, Tenant};
 use sealdesk_proto::{StaffId, TeamId, TenantId};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub use error::{Constraint, StoreError};
 
