@@ -13,5 +13,6 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod random;
+pub mod throttle;
 
 pub use error::ValidationError;

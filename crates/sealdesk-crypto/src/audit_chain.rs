@@ -39,7 +39,11 @@ pub fn entry_hash(prev_hash: &[u8; 32], seq: i64, event: &AuditEvent) -> [u8; 32
     put_str(&mut buf, &event.action.as_str());
     put_opt(&mut buf, event.target.as_deref());
     put_opt(&mut buf, event.ip.as_deref());
-    buf.extend_from_slice(&u32::try_from(event.details.len()).unwrap_or(u32::MAX).to_be_bytes());
+    buf.extend_from_slice(
+        &u32::try_from(event.details.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     for (k, v) in &event.details {
         put_str(&mut buf, k);
         put_str(&mut buf, v);
@@ -76,7 +80,12 @@ impl Default for ChainCursor {
         Self {
             prev_seq: 0,
             prev_hash: GENESIS,
-            report: ChainReport { ok: true, entries: 0, head: None, first_error: None },
+            report: ChainReport {
+                ok: true,
+                entries: 0,
+                head: None,
+                first_error: None,
+            },
         }
     }
 }
@@ -92,14 +101,27 @@ impl ChainCursor {
             }
         };
         if record.seq != self.prev_seq + 1 {
-            fail(&mut self.report, format!("expected entry {}, found {} (entries deleted or inserted)", self.prev_seq + 1, record.seq));
+            fail(
+                &mut self.report,
+                format!(
+                    "expected entry {}, found {} (entries deleted or inserted)",
+                    self.prev_seq + 1,
+                    record.seq
+                ),
+            );
         }
         if record.prev_hash != hex::encode(self.prev_hash) {
-            fail(&mut self.report, "previous-hash link does not match the previous entry".into());
+            fail(
+                &mut self.report,
+                "previous-hash link does not match the previous entry".into(),
+            );
         }
         let computed = entry_hash(&self.prev_hash, record.seq, &record.event);
         if record.hash != hex::encode(computed) {
-            fail(&mut self.report, "entry content does not match its hash (edited)".into());
+            fail(
+                &mut self.report,
+                "entry content does not match its hash (edited)".into(),
+            );
         }
         // Continue from what the entry claims, so one edit is reported once, not cascaded.
         self.prev_seq = record.seq;
@@ -139,7 +161,12 @@ mod tests {
                     ip: None,
                 };
                 let hash = entry_hash(&prev, seq, &event);
-                let record = AuditRecord { seq, event, prev_hash: hex::encode(prev), hash: hex::encode(hash) };
+                let record = AuditRecord {
+                    seq,
+                    event,
+                    prev_hash: hex::encode(prev),
+                    hash: hex::encode(hash),
+                };
                 prev = hash;
                 record
             })
@@ -148,7 +175,9 @@ mod tests {
 
     fn verify(records: &[AuditRecord]) -> ChainReport {
         let mut cursor = ChainCursor::default();
-        records.iter().for_each(|r| cursor.feed(r));
+        for record in records {
+            cursor.feed(record);
+        }
         cursor.finish()
     }
 
@@ -163,7 +192,10 @@ mod tests {
     #[test]
     fn an_edit_is_found_at_its_entry() {
         let mut records = chain(5);
-        records[2].event.details.insert("reason".into(), "ok".into());
+        records[2]
+            .event
+            .details
+            .insert("reason".into(), "ok".into());
         let report = verify(&records);
         assert!(!report.ok);
         assert_eq!(report.first_error.unwrap().0, 3);
@@ -184,7 +216,11 @@ mod tests {
         let prev: [u8; 32] = hex::decode(&records[0].hash).unwrap().try_into().unwrap();
         records[1].hash = hex::encode(entry_hash(&prev, 2, &records[1].event));
         let report = verify(&records);
-        assert_eq!(report.first_error.unwrap().0, 3, "entry 3's link to entry 2 must break");
+        assert_eq!(
+            report.first_error.unwrap().0,
+            3,
+            "entry 3's link to entry 2 must break"
+        );
     }
 
     #[test]

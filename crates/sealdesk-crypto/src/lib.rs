@@ -1,5 +1,6 @@
 //! Sealdesk's cryptography: the server master key and envelope encryption of server-held
-//! secrets at rest, password hashing, and the operating system's random source.
+//! secrets at rest, password hashing and acceptance, one-time passwords (TOTP), recovery
+//! codes, opaque bearer tokens, and the operating system's random source.
 //!
 //! Only this crate touches RNG entry points and cryptographic primitives directly. It must
 //! not depend on the store, the server or any I/O beyond reading and writing its key file.
@@ -9,6 +10,9 @@ pub mod audit_chain;
 pub mod master_key;
 pub mod password;
 pub mod random;
+pub mod recovery;
+pub mod token;
+pub mod totp;
 
 pub use master_key::{MasterKey, MasterKeyError};
 pub use random::OsRandom;

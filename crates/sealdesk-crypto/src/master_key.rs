@@ -9,6 +9,9 @@
 //! Sealed format: `0x01 ‖ key version (u32 BE) ‖ 24-byte nonce ‖ XChaCha20-Poly1305(ct ‖ tag)`
 //! with associated data `"sealdesk/v1/" ‖ purpose ‖ 0x00 ‖ context`, so a sealed value cannot
 //! be moved to another purpose or row (draft-irtf-cfrg-xchacha-03).
+//!
+//! Subkeys for keyed digests (such as recovery codes) are derived per purpose with
+//! HKDF-SHA256 (RFC 5869), so each is independent of the sealing key and of every other purpose.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,6 +30,7 @@ const HEADER: &str = "sealdesk-master-key-v1";
 const FORMAT: u8 = 1;
 const NONCE_LEN: usize = 24;
 const PREFIX_LEN: usize = 1 + 4 + NONCE_LEN;
+const KDF_INFO_PREFIX: &[u8] = b"sealdesk/v1/kdf/";
 
 /// Why the master key could not be loaded or used.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +195,32 @@ impl MasterKey {
         Ok(())
     }
 
+    /// A copy of this key set with one more version, freshly generated, which becomes the
+    /// current one. Old versions are kept so existing sealed values still open.
+    #[must_use]
+    pub fn with_new_version(&self, random: &dyn Random) -> Self {
+        let mut keys = self.keys.clone();
+        let mut key = Zeroizing::new([0u8; 32]);
+        random.fill(key.as_mut());
+        keys.insert(self.current_version().saturating_add(1), key);
+        Self { keys }
+    }
+
+    /// Replaces the key file atomically: writes a temporary file (mode 0600) beside it,
+    /// syncs it, renames it over the old one and syncs the directory, so a crash leaves
+    /// either the old or the new file, never a torn one.
+    pub fn replace_file(&self, path: &Path) -> Result<(), MasterKeyError> {
+        let io = |source| MasterKeyError::Io { path: path.display().to_string(), source };
+        let tmp = path.with_extension("key.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        self.write_new(&tmp)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok(())
+    }
+
     /// The version new values are sealed with.
     pub fn current_version(&self) -> u32 {
         self.keys.keys().next_back().copied().unwrap_or(1)
@@ -275,6 +305,34 @@ impl MasterKey {
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
             .map(Zeroizing::new)
             .map_err(|_| MasterKeyError::Open)
+    }
+
+    /// Derives a 256-bit subkey for `purpose` (a constant such as `"recovery-code"`) from key
+    /// `version`, or from the current version when `None`, with HKDF-SHA256 (RFC 5869: no
+    /// salt, info = `"sealdesk/v1/kdf/" ‖ purpose`). Returns the version used, which callers
+    /// store next to anything keyed with the subkey so it can be re-derived after a rotation.
+    pub fn derive_key(
+        &self,
+        version: Option<u32>,
+        purpose: &str,
+    ) -> Result<(u32, Zeroizing<[u8; 32]>), MasterKeyError> {
+        let version = version.unwrap_or_else(|| self.current_version());
+        let ikm = self
+            .keys
+            .get(&version)
+            .ok_or(MasterKeyError::UnknownVersion(version))?;
+        let mut info = Vec::with_capacity(KDF_INFO_PREFIX.len() + purpose.len());
+        info.extend_from_slice(KDF_INFO_PREFIX);
+        info.extend_from_slice(purpose.as_bytes());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        // Expanding to 32 bytes cannot fail (HKDF allows up to 255 × 32 bytes).
+        if hkdf::Hkdf::<sha2::Sha256>::new(None, ikm.as_ref())
+            .expand(&info, okm.as_mut())
+            .is_err()
+        {
+            std::process::abort()
+        }
+        Ok((version, okm))
     }
 
     /// The key version a sealed value was made with, if it is well-formed.

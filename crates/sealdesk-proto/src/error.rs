@@ -14,8 +14,16 @@ pub enum ErrorCode {
     InvalidInput,
     /// The request needs credentials that were missing or wrong (401).
     Unauthenticated,
+    /// Login failed. Deliberately says neither whether the account exists nor which factor
+    /// was wrong (401).
+    InvalidCredentials,
+    /// The action is sensitive and the session's last proof of identity is too old:
+    /// re-authenticate with `POST /api/auth/reauth`, then retry (401).
+    ReauthenticationRequired,
     /// The caller is known but may not do this (403).
     Forbidden,
+    /// The tenant requires a second factor and this session may only enrol one (403).
+    SecondFactorRequired,
     /// No such resource, or it belongs to someone the caller cannot see (404).
     NotFound,
     /// The HTTP method is not supported on this path (405).
@@ -42,7 +50,10 @@ impl ErrorCode {
         match self {
             Self::InvalidInput => "invalid_input",
             Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::ReauthenticationRequired => "reauthentication_required",
             Self::Forbidden => "forbidden",
+            Self::SecondFactorRequired => "second_factor_required",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Timeout => "timeout",
@@ -86,7 +97,10 @@ mod tests {
         let all = [
             ErrorCode::InvalidInput,
             ErrorCode::Unauthenticated,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::ReauthenticationRequired,
             ErrorCode::Forbidden,
+            ErrorCode::SecondFactorRequired,
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,
             ErrorCode::Timeout,

@@ -5,6 +5,7 @@
 //! TypeScript types of the web clients are generated from it and it is shared by every client.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod system;

@@ -1,5 +1,6 @@
 //! Validated domain types and the entities built from them.
 
+mod cidr;
 mod domain_name;
 mod email;
 mod names;
@@ -9,6 +10,7 @@ mod staff;
 mod team;
 mod tenant;
 
+pub use cidr::Cidr;
 pub use domain_name::DomainName;
 pub use email::Email;
 pub use names::{DisplayName, TeamName, TenantName};

@@ -17,6 +17,13 @@ pub struct TenantSettings {
     pub retention_days: u32,
     /// Every staff member must enrol a second factor (default true).
     pub require_second_factor: bool,
+    /// A browser session lapses after this many minutes without activity (5 to 1440;
+    /// default 30). Terminal sessions get eight times as long.
+    pub session_idle_minutes: u32,
+    /// Any session ends this many hours after login (1 to 720; default 12).
+    pub session_absolute_hours: u32,
+    /// When not empty, staff may log in only from these ranges.
+    pub staff_ip_allowlist: Vec<crate::domain::Cidr>,
 }
 
 impl TenantSettings {
@@ -31,6 +38,15 @@ impl TenantSettings {
                 format!("must be between 1 and {}", Self::MAX_RETENTION_DAYS),
             ));
         }
+        if !(5..=1440).contains(&self.session_idle_minutes) {
+            return Err(ValidationError::new("session_idle_minutes", "must be between 5 and 1440"));
+        }
+        if !(1..=720).contains(&self.session_absolute_hours) {
+            return Err(ValidationError::new("session_absolute_hours", "must be between 1 and 720"));
+        }
+        if self.staff_ip_allowlist.len() > 100 {
+            return Err(ValidationError::new("ip_allowlist", "at most 100 ranges"));
+        }
         Ok(())
     }
 }
@@ -40,6 +56,9 @@ impl Default for TenantSettings {
         Self {
             retention_days: 30,
             require_second_factor: true,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            staff_ip_allowlist: Vec::new(),
         }
     }
 }

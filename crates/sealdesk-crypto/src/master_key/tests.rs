@@ -155,3 +155,104 @@ fn wycheproof_xchacha20poly1305() {
     }
     assert!(checked > 100, "only {checked} vectors ran");
 }
+
+#[test]
+fn derive_key_is_hkdf_sha256_per_purpose_and_version() {
+    use hmac::{Hmac, Mac};
+    let rng = SeededRandom::new(21);
+    let mut key = MasterKey::generate(&rng);
+    let (v, recovery) = key.derive_key(None, "recovery-code").unwrap();
+    assert_eq!(v, 1);
+    // Independent RFC 5869 computation: PRK = HMAC(zeros, IKM); OKM = HMAC(PRK, info ‖ 0x01).
+    let ikm = key.keys[&1].clone();
+    let mut extract = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&[0u8; 32]).unwrap();
+    extract.update(ikm.as_ref());
+    let prk = extract.finalize().into_bytes();
+    let mut expand = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&prk).unwrap();
+    expand.update(b"sealdesk/v1/kdf/recovery-code\x01");
+    assert_eq!(&recovery[..], &expand.finalize().into_bytes()[..]);
+
+    // Deterministic, and different per purpose.
+    assert_eq!(
+        key.derive_key(Some(1), "recovery-code").unwrap().1,
+        recovery
+    );
+    let (_, other) = key.derive_key(None, "webhook-signing").unwrap();
+    assert_ne!(other, recovery);
+    assert_ne!(key.derive_key(None, "").unwrap().1, recovery);
+
+    // A new version becomes current and derives another key; the old one stays derivable.
+    let mut k2 = Zeroizing::new([0u8; 32]);
+    rng.fill(k2.as_mut());
+    key.keys.insert(2, k2);
+    let (v2, newer) = key.derive_key(None, "recovery-code").unwrap();
+    assert_eq!(v2, 2);
+    assert_ne!(newer, recovery);
+    assert_eq!(
+        key.derive_key(Some(1), "recovery-code").unwrap(),
+        (1, recovery)
+    );
+
+    // Another master key derives another subkey.
+    let stranger = MasterKey::generate(&SeededRandom::new(22));
+    assert_ne!(
+        stranger.derive_key(None, "recovery-code").unwrap().1,
+        key.derive_key(Some(1), "recovery-code").unwrap().1
+    );
+
+    assert!(matches!(
+        key.derive_key(Some(7), "recovery-code"),
+        Err(MasterKeyError::UnknownVersion(7))
+    ));
+}
+
+/// Known-answer tests: every Wycheproof HKDF-SHA256 vector through the HKDF `derive_key` uses,
+/// including empty salts (our case) and the over-long output that must be refused.
+#[test]
+fn wycheproof_hkdf_sha256() {
+    use wycheproof::TestResult;
+    use wycheproof::hkdf::{TestName, TestSet};
+    let set = TestSet::load(TestName::HkdfSha256).unwrap();
+    let mut checked = 0;
+    for group in set.test_groups {
+        for t in group.tests {
+            let salt = (!t.salt.is_empty()).then_some(&t.salt[..]);
+            let mut okm = vec![0u8; t.size];
+            let result = hkdf::Hkdf::<sha2::Sha256>::new(salt, &t.ikm).expand(&t.info, &mut okm);
+            match t.result {
+                TestResult::Valid | TestResult::Acceptable => {
+                    assert!(result.is_ok(), "tc {}", t.tc_id);
+                    assert_eq!(okm, t.okm.to_vec(), "tc {}", t.tc_id);
+                    // An empty salt and no salt are the same (RFC 5869 §2.2).
+                    if t.salt.is_empty() {
+                        let mut again = vec![0u8; t.size];
+                        hkdf::Hkdf::<sha2::Sha256>::new(Some(&[]), &t.ikm)
+                            .expand(&t.info, &mut again)
+                            .unwrap();
+                        assert_eq!(again, okm, "tc {}", t.tc_id);
+                    }
+                }
+                TestResult::Invalid => assert!(result.is_err(), "tc {} must fail", t.tc_id),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 80, "only {checked} vectors ran");
+}
+
+#[test]
+fn rotation_adds_a_version_and_replaces_the_file_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("master.key");
+    let rng = SeededRandom::new(11);
+    let (key, _) = MasterKey::load_or_generate(&path, &rng).unwrap();
+    let old = key.seal(&rng, "p", b"c", b"before");
+    let rotated = key.with_new_version(&rng);
+    assert_eq!(rotated.versions(), vec![1, 2]);
+    rotated.replace_file(&path).unwrap();
+    let reloaded = MasterKey::load(&path).unwrap();
+    assert_eq!(reloaded.current_version(), 2);
+    assert_eq!(&*reloaded.open("p", b"c", &old).unwrap(), b"before");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(!dir.path().join("master.key.tmp").exists());
+}
