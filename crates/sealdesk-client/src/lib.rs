@@ -6,7 +6,12 @@
 
 use reqwest::StatusCode;
 use sealdesk_proto::ErrorBody;
+use sealdesk_proto::auth::{
+    LoginRequest, LoginResponse, ReauthRequest, RecoveryCodes, Secret, SessionInfo, SessionView,
+    TotpConfirm, TotpEnrollment,
+};
 use sealdesk_proto::system::{HealthStatus, VersionInfo};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -42,6 +47,7 @@ pub enum ClientError {
 pub struct Client {
     base: Url,
     http: reqwest::Client,
+    token: Option<String>,
 }
 
 impl Client {
@@ -60,7 +66,11 @@ impl Client {
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(ClientError::Url(base.to_string()));
         }
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            token: None,
+        })
     }
 
     /// The server's base URL.
@@ -74,8 +84,128 @@ impl Client {
             .map_err(|_| ClientError::Url(path.to_owned()))
     }
 
+    /// The same client, sending `token` as a bearer token.
+    #[must_use]
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let mut req = self.http.request(method, self.url(path)?);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        Ok(req)
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let response = self.http.get(self.url(path)?).send().await?;
+        decode(self.request(reqwest::Method::GET, path)?.send().await?).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        decode(
+            self.request(reqwest::Method::POST, path)?
+                .json(body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    async fn send_no_content(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(), ClientError> {
+        let mut req = self.request(method, path)?;
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let response = req.send().await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // An error status: decode yields the API error; a success-shaped body here is unexpected.
+        match decode::<serde_json::Value>(response).await {
+            Err(e) => Err(e),
+            Ok(_) => Err(unexpected(status, b"")),
+        }
+    }
+
+    /// `POST /api/auth/login`.
+    pub async fn login(&self, request: &LoginRequest) -> Result<LoginResponse, ClientError> {
+        self.post("/api/auth/login", request).await
+    }
+
+    /// `POST /api/auth/logout`.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.send_no_content(reqwest::Method::POST, "/api/auth/logout", None)
+            .await
+    }
+
+    /// `GET /api/auth/session`.
+    pub async fn session(&self) -> Result<SessionInfo, ClientError> {
+        self.get("/api/auth/session").await
+    }
+
+    /// `POST /api/auth/reauth`.
+    pub async fn reauth(&self, request: &ReauthRequest) -> Result<(), ClientError> {
+        let body = serde_json::to_value(request).map_err(|e| ClientError::Unexpected {
+            status: 0,
+            snippet: e.to_string(),
+        })?;
+        self.send_no_content(reqwest::Method::POST, "/api/auth/reauth", Some(&body))
+            .await
+    }
+
+    /// `GET /api/account/sessions`.
+    pub async fn sessions(&self) -> Result<Vec<SessionView>, ClientError> {
+        self.get("/api/account/sessions").await
+    }
+
+    /// `POST /api/account/totp`: starts TOTP enrolment.
+    pub async fn totp_enroll(&self) -> Result<TotpEnrollment, ClientError> {
+        self.post("/api/account/totp", &serde_json::json!({})).await
+    }
+
+    /// `POST /api/account/totp/confirm`: returns the recovery codes.
+    pub async fn totp_confirm(&self, code: &str) -> Result<RecoveryCodes, ClientError> {
+        self.post(
+            "/api/account/totp/confirm",
+            &TotpConfirm {
+                code: Secret(code.to_owned()),
+            },
+        )
+        .await
+    }
+
+    /// Any JSON GET, for endpoints without a typed method yet.
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
+        self.get(path).await
+    }
+
+    /// Any JSON request with a body, for endpoints without a typed method yet.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ClientError> {
+        let response = self.request(method, path)?.json(body).send().await?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(serde_json::Value::Null);
+        }
         decode(response).await
     }
 

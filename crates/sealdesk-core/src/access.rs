@@ -72,7 +72,11 @@ impl Action {
     pub fn needs_recent_auth(self) -> bool {
         matches!(
             self,
-            Action::ManageOwners | Action::ManageKeys | Action::ExportData | Action::EraseData | Action::ManageApiTokens
+            Action::ManageOwners
+                | Action::ManageKeys
+                | Action::ExportData
+                | Action::EraseData
+                | Action::ManageApiTokens
         )
     }
 }
@@ -92,7 +96,10 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | A::SuperviseConversations
                 | A::ManageCannedResponses
         ),
-        Role::Agent => matches!(action, A::ViewTenant | A::ManageOwnAccount | A::ViewQueue | A::HandleConversations),
+        Role::Agent => matches!(
+            action,
+            A::ViewTenant | A::ManageOwnAccount | A::ViewQueue | A::HandleConversations
+        ),
     }
 }
 
@@ -120,11 +127,19 @@ pub enum Denied {
 }
 
 /// Decides whether `principal` may perform `action` on a resource of `resource_tenant`.
-pub fn authorize(principal: &Principal, action: Action, resource_tenant: TenantId) -> Result<(), Denied> {
+pub fn authorize(
+    principal: &Principal,
+    action: Action,
+    resource_tenant: TenantId,
+) -> Result<(), Denied> {
     if principal.tenant != resource_tenant {
         return Err(Denied::OutOfScope);
     }
-    if allowed(principal.role, action) { Ok(()) } else { Err(Denied::Forbidden) }
+    if allowed(principal.role, action) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden)
+    }
 }
 
 /// Whether `actor` may give `target_role` to someone (or act on an account holding it):
@@ -174,9 +189,18 @@ mod tests {
     fn roles_are_nested() {
         // Each role can do everything the one below it can.
         for action in Action::ALL {
-            assert!(!allowed(Role::Agent, action) || allowed(Role::Supervisor, action), "{action:?}");
-            assert!(!allowed(Role::Supervisor, action) || allowed(Role::Admin, action), "{action:?}");
-            assert!(!allowed(Role::Admin, action) || allowed(Role::Owner, action), "{action:?}");
+            assert!(
+                !allowed(Role::Agent, action) || allowed(Role::Supervisor, action),
+                "{action:?}"
+            );
+            assert!(
+                !allowed(Role::Supervisor, action) || allowed(Role::Admin, action),
+                "{action:?}"
+            );
+            assert!(
+                !allowed(Role::Admin, action) || allowed(Role::Owner, action),
+                "{action:?}"
+            );
         }
     }
 

@@ -167,10 +167,18 @@ mod tests {
     #[test]
     fn names_round_trip() {
         assert_eq!(AuditAction::LoginFailed.as_str(), "login_failed");
-        assert_eq!(AuditAction::parse("master_key_rotated"), Some(AuditAction::MasterKeyRotated));
+        assert_eq!(
+            AuditAction::parse("master_key_rotated"),
+            Some(AuditAction::MasterKeyRotated)
+        );
         assert_eq!(AuditAction::parse("nope"), None);
         let id: StaffId = "0190c2d6-7b1e-7cc3-9a5e-2f3c4d5e6f70".parse().unwrap();
-        for actor in [Actor::Staff(id), Actor::Operator, Actor::System, Actor::Anonymous] {
+        for actor in [
+            Actor::Staff(id),
+            Actor::Operator,
+            Actor::System,
+            Actor::Anonymous,
+        ] {
             assert_eq!(Actor::decode(&actor.encode()), Some(actor));
         }
         assert_eq!(Actor::decode("staff:nope"), None);

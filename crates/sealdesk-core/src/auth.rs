@@ -13,7 +13,7 @@ pub type Digest = [u8; 32];
 /// What a session is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionKind {
-    /// A browser session, carried in an HttpOnly cookie with CSRF protection.
+    /// A browser session, carried in an `HttpOnly` cookie with CSRF protection.
     Browser,
     /// The terminal client or API, carried as a bearer token.
     Cli,
@@ -190,7 +190,11 @@ mod tests {
         assert!(!s.is_active(t0 + Duration::hours(12)));
         s.revoked_at = Some(t0);
         assert!(!s.is_active(t0));
-        for kind in [SessionKind::Browser, SessionKind::Cli, SessionKind::ApiToken] {
+        for kind in [
+            SessionKind::Browser,
+            SessionKind::Cli,
+            SessionKind::ApiToken,
+        ] {
             assert_eq!(SessionKind::parse(kind.as_str()), Some(kind));
         }
     }

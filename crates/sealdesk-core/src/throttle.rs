@@ -22,14 +22,14 @@ impl ThrottlePolicy {
     pub const ACCOUNT: ThrottlePolicy = ThrottlePolicy {
         free_failures: 5,
         base: Duration::from_secs(2),
-        max: Duration::from_secs(15 * 60),
+        max: Duration::from_mins(15),
     };
 
     /// Per source address: 20 free failures, then 1 s doubling up to an hour.
     pub const ADDRESS: ThrottlePolicy = ThrottlePolicy {
         free_failures: 20,
         base: Duration::from_secs(1),
-        max: Duration::from_secs(60 * 60),
+        max: Duration::from_hours(1),
     };
 
     /// How long to lock after `failures` consecutive failures (`None`: no lock yet).
@@ -68,16 +68,22 @@ mod tests {
         assert_eq!(p.lock_for(5), Some(Duration::from_secs(2)));
         assert_eq!(p.lock_for(6), Some(Duration::from_secs(4)));
         assert_eq!(p.lock_for(9), Some(Duration::from_secs(32)));
-        assert_eq!(p.lock_for(40), Some(Duration::from_secs(900)));
-        assert_eq!(p.lock_for(u32::MAX), Some(Duration::from_secs(900)));
+        assert_eq!(p.lock_for(40), Some(Duration::from_mins(15)));
+        assert_eq!(p.lock_for(u32::MAX), Some(Duration::from_mins(15)));
     }
 
     #[test]
     fn keys_normalise() {
-        assert_eq!(ThrottlePolicy::account_key("t", " Jane@Acme.COM "), "account:t:jane@acme.com");
+        assert_eq!(
+            ThrottlePolicy::account_key("t", " Jane@Acme.COM "),
+            "account:t:jane@acme.com"
+        );
         let v6: std::net::IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
         let v6b: std::net::IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
-        assert_eq!(ThrottlePolicy::address_key(v6), ThrottlePolicy::address_key(v6b));
+        assert_eq!(
+            ThrottlePolicy::address_key(v6),
+            ThrottlePolicy::address_key(v6b)
+        );
     }
 
     proptest! {

@@ -210,13 +210,18 @@ impl MasterKey {
     /// syncs it, renames it over the old one and syncs the directory, so a crash leaves
     /// either the old or the new file, never a torn one.
     pub fn replace_file(&self, path: &Path) -> Result<(), MasterKeyError> {
-        let io = |source| MasterKeyError::Io { path: path.display().to_string(), source };
+        let io = |source| MasterKeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let tmp = path.with_extension("key.tmp");
         let _ = std::fs::remove_file(&tmp);
         self.write_new(&tmp)?;
         std::fs::rename(&tmp, path).map_err(io)?;
         if let Some(dir) = path.parent() {
-            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
         }
         Ok(())
     }

@@ -26,21 +26,33 @@ pub enum ApiError {
     /// Bad request with a safe message.
     #[error("{0}")]
     BadRequest(String),
-    /// Missing or wrong credentials.
+    /// No valid session.
     #[error("authentication required")]
     Unauthenticated,
+    /// Login failed; says nothing about which part was wrong.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A sensitive action needs a fresh proof of identity.
+    #[error("re-authenticate to do this")]
+    ReauthenticationRequired,
     /// Not allowed.
     #[error("forbidden")]
     Forbidden,
+    /// The session may only enrol a second factor.
+    #[error("enrol a second factor first")]
+    SecondFactorRequired,
     /// Missing, or outside the caller's tenant (never told apart).
     #[error("not found")]
     NotFound,
     /// Already exists or conflicts; the message says what.
     #[error("{0}")]
     Conflict(String),
-    /// Rate limited.
+    /// Rate limited; retry after the given time when known.
     #[error("too many requests")]
-    RateLimited,
+    RateLimited {
+        /// When to retry.
+        retry_after: Option<std::time::Duration>,
+    },
     /// A dependency is down.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -53,8 +65,10 @@ pub enum ApiError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::Unauthenticated
+        | ErrorCode::InvalidCredentials
+        | ErrorCode::ReauthenticationRequired => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden | ErrorCode::SecondFactorRequired => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -90,7 +104,10 @@ fn generic_message(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::InvalidInput => "the request is malformed",
         ErrorCode::Unauthenticated => "authentication required",
+        ErrorCode::InvalidCredentials => "invalid credentials",
+        ErrorCode::ReauthenticationRequired => "confirm your identity again to do this",
         ErrorCode::Forbidden => "you are not allowed to do this",
+        ErrorCode::SecondFactorRequired => "enrol a second factor before doing anything else",
         ErrorCode::NotFound => "not found",
         ErrorCode::MethodNotAllowed => "method not allowed on this path",
         ErrorCode::Timeout => "the request took too long",
@@ -118,10 +135,13 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) | ApiError::BadRequest(_) => ErrorCode::InvalidInput,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
+            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ApiError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::SecondFactorRequired => ErrorCode::SecondFactorRequired,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::Conflict(_) => ErrorCode::Conflict,
-            ApiError::RateLimited => ErrorCode::RateLimited,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unavailable(_) => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
@@ -131,6 +151,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.code();
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        };
         let (message, field, source) = match self {
             ApiError::Invalid(v) => (v.to_string(), Some(v.field.to_owned()), None),
             ApiError::BadRequest(m) | ApiError::Conflict(m) => (m, None, None),
@@ -141,6 +165,12 @@ impl IntoResponse for ApiError {
             other => (other.to_string(), None, None),
         };
         let mut response = status_of(code).into_response();
+        if let Some(wait) = retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
         response.extensions_mut().insert(ErrorInfo {
             code,
             message,
@@ -160,6 +190,26 @@ impl From<StoreError> for ApiError {
             }
             e @ StoreError::Unavailable(_) => ApiError::Unavailable(e.into()),
             e => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+/// JSON body extractor whose rejections (malformed JSON, missing fields, wrong content type)
+/// use the error envelope with a useful message instead of axum's plain text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! configuration names, and handlers stay thin: rules live in `sealdesk-core`.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod datadir;
 pub mod error;

@@ -132,6 +132,16 @@ pub async fn prepare(
 ) -> Result<AppState, StartupError> {
     let master_key = load_master_key(&config, random.as_ref())?;
     let store = open_store(&config).await?;
+    // Compute the dummy hash now, so the first login for an unknown account costs the same as
+    // any other (its first use would otherwise also pay for computing it).
+    let policy = config.password_hash;
+    let _ = tokio::task::spawn_blocking(move || {
+        sealdesk_crypto::password::dummy_verify(
+            policy,
+            &secrecy::SecretString::from("warm-up".to_owned()),
+        );
+    })
+    .await;
     Ok(AppState::new(config, store, master_key, clock, random))
 }
 

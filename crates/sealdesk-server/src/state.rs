@@ -1,11 +1,14 @@
-//! The state every handler can reach: storage, clock, randomness, master key, configuration.
+//! The state every handler can reach: storage, clock, randomness, master key, configuration,
+//! and the semaphore that bounds concurrent password hashing.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use sealdesk_core::clock::Clock;
 use sealdesk_core::random::Random;
-use sealdesk_crypto::MasterKey;
+use sealdesk_crypto::{MasterKey, MasterKeyError};
 use sealdesk_store::DynStore;
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
 
 use crate::config::Config;
 
@@ -20,8 +23,9 @@ struct Inner {
     store: DynStore,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
-    master_key: Arc<MasterKey>,
+    master_key: RwLock<Arc<MasterKey>>,
     config: Arc<Config>,
+    hash_permits: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -33,13 +37,17 @@ impl AppState {
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
     ) -> Self {
+        // One Argon2id computation per core at a time: 1,000 simultaneous logins then queue
+        // instead of allocating 1,000 × 19 MiB (PERFORMANCE.md, S7).
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Self {
             inner: Arc::new(Inner {
                 store,
                 clock,
                 random,
-                master_key: Arc::new(master_key),
+                master_key: RwLock::new(Arc::new(master_key)),
                 config: Arc::new(config),
+                hash_permits: Arc::new(Semaphore::new(cores)),
             }),
         }
     }
@@ -52,16 +60,54 @@ impl AppState {
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()
     }
+    /// The clock, shareable.
+    pub fn clock_arc(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
+    }
     /// Randomness.
     pub fn random(&self) -> &dyn Random {
         self.inner.random.as_ref()
     }
-    /// The server master key.
-    pub fn master_key(&self) -> &MasterKey {
-        &self.inner.master_key
+    /// Randomness, shareable (for blocking tasks).
+    pub fn random_arc(&self) -> Arc<dyn Random> {
+        self.inner.random.clone()
     }
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+    /// Permits for password hashing; hold one while Argon2 runs.
+    pub fn hash_permits(&self) -> &Arc<Semaphore> {
+        &self.inner.hash_permits
+    }
+
+    /// The server master key as currently loaded.
+    pub fn master_key(&self) -> Arc<MasterKey> {
+        self.inner
+            .master_key
+            .read()
+            .map_or_else(|p| p.into_inner().clone(), |k| k.clone())
+    }
+
+    /// Opens a sealed secret. If it was sealed with a key version this process has not
+    /// loaded (an operator ran `sealdesk admin rotate-master-key` while it was running), the
+    /// key file is re-read once and the open retried.
+    pub fn open_sealed(
+        &self,
+        purpose: &str,
+        context: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
+        match self.master_key().open(purpose, context, sealed) {
+            Err(MasterKeyError::UnknownVersion(_)) => {
+                let reloaded = MasterKey::load(&self.config().master_key_path())?;
+                let result = reloaded.open(purpose, context, sealed);
+                if let Ok(mut guard) = self.inner.master_key.write() {
+                    *guard = Arc::new(reloaded);
+                }
+                result
+            }
+            other => other,
+        }
     }
 }

@@ -12,6 +12,16 @@ pub enum Constraint {
     StaffEmail,
     /// The row's primary key already exists.
     PrimaryKey,
+    /// A session with that token hash already exists.
+    SessionToken,
+    /// An invitation with that token hash already exists.
+    InvitationToken,
+    /// The same recovery code digest was given twice for one account.
+    RecoveryCode,
+    /// The account already has a confirmed TOTP enrolment.
+    TotpConfirmed,
+    /// The change would leave the tenant without an enabled owner.
+    LastOwner,
     /// Another constraint, by its database name.
     Other(String),
 }
@@ -23,6 +33,11 @@ impl std::fmt::Display for Constraint {
             Constraint::TeamName => f.write_str("team_name"),
             Constraint::StaffEmail => f.write_str("staff_email"),
             Constraint::PrimaryKey => f.write_str("primary_key"),
+            Constraint::SessionToken => f.write_str("session_token"),
+            Constraint::InvitationToken => f.write_str("invitation_token"),
+            Constraint::RecoveryCode => f.write_str("recovery_code"),
+            Constraint::TotpConfirmed => f.write_str("totp_confirmed"),
+            Constraint::LastOwner => f.write_str("last_owner"),
             Constraint::Other(name) => f.write_str(name),
         }
     }

@@ -9,6 +9,9 @@
 // would let this allow go.)
 #![allow(clippy::doc_markdown)]
 
+mod auth_repos;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod auth_rows;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 mod error;
@@ -22,13 +25,12 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sealdesk_core::audit::{AuditEvent, AuditRecord};
-use sealdesk_core::auth::{Digest, Invitation, NewSession, Session, ThrottleState, TotpRecord};
-use sealdesk_core::domain::{NewStaff, NewTeam, NewTenant, Role, Staff, Team, Tenant};
+use sealdesk_core::domain::{NewStaff, NewTeam, NewTenant, Staff, Team, Tenant};
 use sealdesk_proto::{StaffId, TeamId, TenantId};
-use time::OffsetDateTime;
-use uuid::Uuid;
 
+pub use auth_repos::{
+    AuditRepo, InvitationRepo, RecoveryCodeRepo, RoleRepo, SessionRepo, ThrottleRepo, TotpRepo,
+};
 pub use error::{Constraint, StoreError};
 
 /// Result alias for store operations.
@@ -141,12 +143,36 @@ pub trait StaffRepo: Send + Sync {
 
 /// Everything the server needs from storage.
 pub trait Store:
-    StoreAdmin + TenantRepo + TeamRepo + StaffRepo + std::fmt::Debug + 'static
+    StoreAdmin
+    + TenantRepo
+    + TeamRepo
+    + StaffRepo
+    + RoleRepo
+    + SessionRepo
+    + TotpRepo
+    + RecoveryCodeRepo
+    + ThrottleRepo
+    + InvitationRepo
+    + AuditRepo
+    + std::fmt::Debug
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: StoreAdmin + TenantRepo + TeamRepo + StaffRepo + std::fmt::Debug + 'static
+    T: StoreAdmin
+        + TenantRepo
+        + TeamRepo
+        + StaffRepo
+        + RoleRepo
+        + SessionRepo
+        + TotpRepo
+        + RecoveryCodeRepo
+        + ThrottleRepo
+        + InvitationRepo
+        + AuditRepo
+        + std::fmt::Debug
+        + 'static
 {
 }
 

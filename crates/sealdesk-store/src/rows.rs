@@ -164,10 +164,10 @@ pub(crate) fn created_staff(new: &NewStaff) -> Staff {
     }
 }
 
-fn stored_time(t: OffsetDateTime) -> OffsetDateTime {
+pub(crate) fn stored_time(t: OffsetDateTime) -> OffsetDateTime {
     from_unix_ms(to_unix_ms(t))
 }
 
-fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {err}"))
 }

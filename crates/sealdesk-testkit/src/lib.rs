@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sealdesk_client::Client;
-use sealdesk_core::clock::ManualClock;
+use sealdesk_core::clock::{Clock, ManualClock};
 use sealdesk_core::random::SeededRandom;
 use sealdesk_crypto::password::HashPolicy;
 use sealdesk_server::{AppState, Config, startup};
@@ -81,7 +81,124 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// Who to create with [`TestApp::tenant`].
+#[derive(Debug, Clone)]
+pub struct TenantSpec {
+    /// Name.
+    pub name: &'static str,
+    /// Brand domain.
+    pub domain: &'static str,
+    /// Settings.
+    pub settings: sealdesk_core::domain::TenantSettings,
+}
+
+impl TenantSpec {
+    /// A tenant that does not require a second factor (so tests can log in with a password).
+    pub fn relaxed(name: &'static str, domain: &'static str) -> Self {
+        let settings = sealdesk_core::domain::TenantSettings {
+            require_second_factor: false,
+            ..Default::default()
+        };
+        Self {
+            name,
+            domain,
+            settings,
+        }
+    }
+    /// A tenant with the default (strict) settings: second factor required.
+    pub fn strict(name: &'static str, domain: &'static str) -> Self {
+        Self {
+            name,
+            domain,
+            settings: sealdesk_core::domain::TenantSettings::default(),
+        }
+    }
+}
+
+/// A password that passes the strength rules.
+pub const GOOD_PASSWORD: &str = "correct horse battery staple 42";
+
 impl TestApp {
+    /// Creates a tenant directly in the store.
+    ///
+    /// # Panics
+    /// If the tenant cannot be created.
+    #[allow(clippy::expect_used)]
+    pub async fn tenant(&self, spec: TenantSpec) -> sealdesk_core::domain::Tenant {
+        use sealdesk_core::domain::{DomainName, NewTenant, TenantName};
+        let ids = sealdesk_core::ids::IdGenerator::new(self.clock.as_ref(), self.state.random());
+        let new = NewTenant::new(
+            ids.tenant(),
+            TenantName::parse(spec.name).expect("name"),
+            vec![DomainName::parse(spec.domain).expect("domain")],
+            vec![],
+            spec.settings,
+            self.clock.now(),
+        )
+        .expect("tenant");
+        self.store.create_tenant(&new).await.expect("create tenant")
+    }
+
+    /// Creates a staff account with [`GOOD_PASSWORD`].
+    ///
+    /// # Panics
+    /// If the account cannot be created.
+    #[allow(clippy::expect_used)]
+    pub async fn staff(
+        &self,
+        tenant: &sealdesk_core::domain::Tenant,
+        email: &str,
+        role: &str,
+    ) -> sealdesk_core::domain::Staff {
+        let deps = sealdesk_server::app::tenancy::Deps {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            random: self.state.random_arc(),
+            password_policy: HashPolicy::INSECURE_TEST_ONLY,
+        };
+        let input = sealdesk_server::app::tenancy::CreateStaff {
+            tenant: tenant.id,
+            email: email.into(),
+            role: role.into(),
+            display_name: None,
+            password: Some(secrecy::SecretString::from(GOOD_PASSWORD.to_owned())),
+        };
+        sealdesk_server::app::tenancy::create_staff(&deps, input)
+            .await
+            .expect("create staff")
+    }
+
+    /// The login request for an account with [`GOOD_PASSWORD`] and no second factor.
+    pub fn login_request(
+        tenant: &sealdesk_core::domain::Tenant,
+        email: &str,
+    ) -> sealdesk_proto::auth::LoginRequest {
+        sealdesk_proto::auth::LoginRequest {
+            tenant_id: tenant.id,
+            email: email.into(),
+            password: sealdesk_proto::auth::Secret(GOOD_PASSWORD.into()),
+            totp: None,
+            recovery_code: None,
+            client: sealdesk_proto::auth::ClientKind::Cli,
+        }
+    }
+
+    /// Logs in with [`GOOD_PASSWORD`] and returns a client carrying the session token.
+    ///
+    /// # Panics
+    /// If the login fails.
+    #[allow(clippy::expect_used)]
+    pub async fn login(&self, tenant: &sealdesk_core::domain::Tenant, email: &str) -> Client {
+        let response = self
+            .client
+            .login(&Self::login_request(tenant, email))
+            .await
+            .expect("login");
+        self.client
+            .clone()
+            .with_token(response.token.expect("token"))
+    }
+
     /// Asks the server to shut down gracefully and waits for it.
     ///
     /// # Panics

@@ -30,6 +30,92 @@ pub(crate) enum Command {
     /// Administer tenants, teams and staff directly in the configured database
     /// (works while the server runs).
     Admin(AdminArgs),
+    /// Log in to a server as a staff member; the session is kept in the profile directory.
+    Login(LoginArgs),
+    /// End the session kept in the profile directory.
+    Logout {
+        /// Profile directory.
+        #[arg(long, value_name = "DIR")]
+        profile: PathBuf,
+    },
+    /// Your own account: second factors, sessions.
+    Account(AccountArgs),
+}
+
+/// `sealdesk login`.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// Server URL, such as `https://support.example.com`.
+    #[arg(long)]
+    pub(crate) server: String,
+    /// Tenant id.
+    #[arg(long)]
+    pub(crate) tenant: String,
+    /// Login e-mail.
+    #[arg(long)]
+    pub(crate) email: String,
+    /// Read the password from standard input (required: passwords never go on the command line).
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// A current TOTP code.
+    #[arg(long, conflicts_with = "recovery_code")]
+    pub(crate) totp: Option<String>,
+    /// A recovery code, instead of a TOTP code.
+    #[arg(long)]
+    pub(crate) recovery_code: Option<String>,
+    /// Profile directory to keep the session in (created with mode 0700).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) profile: PathBuf,
+}
+
+/// `sealdesk account`.
+#[derive(Debug, Args)]
+pub(crate) struct AccountArgs {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: AccountCommand,
+}
+
+/// Account commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Time-based one-time passwords (authenticator apps).
+    #[command(subcommand)]
+    Totp(TotpCommand),
+    /// Your active sessions.
+    Sessions {
+        /// Profile directory.
+        #[arg(long, value_name = "DIR")]
+        profile: PathBuf,
+    },
+    /// Who you are logged in as.
+    Whoami {
+        /// Profile directory.
+        #[arg(long, value_name = "DIR")]
+        profile: PathBuf,
+    },
+}
+
+/// `sealdesk account totp …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TotpCommand {
+    /// Start enrolment: shows a QR code and the secret.
+    Enroll {
+        /// Profile directory.
+        #[arg(long, value_name = "DIR")]
+        profile: PathBuf,
+    },
+    /// Finish enrolment with a first code; prints ten recovery codes.
+    Confirm {
+        /// Profile directory.
+        #[arg(long, value_name = "DIR")]
+        profile: PathBuf,
+        /// The code shown by the authenticator app.
+        #[arg(long)]
+        code: String,
+    },
 }
 
 /// `sealdesk serve`.
@@ -85,6 +171,30 @@ pub(crate) enum AdminCommand {
     /// Staff accounts of a tenant.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Add a new master key version and re-encrypt every server-held secret with it.
+    RotateMasterKey,
+}
+
+/// `sealdesk admin audit …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the hash chain; exits non-zero if any entry was edited, inserted or deleted.
+    Verify,
+    /// Show entries (of one tenant, or all).
+    List {
+        /// Only this tenant's entries.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 /// `sealdesk admin tenant …`.

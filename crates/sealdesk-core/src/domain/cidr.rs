@@ -17,9 +17,17 @@ pub struct Cidr {
 impl Cidr {
     /// Parses `addr/prefix` or a bare address; host bits must be zero.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let err = || ValidationError::new("ip_allowlist", format!("{raw:?} is not an address or CIDR range"));
+        let err = || {
+            ValidationError::new(
+                "ip_allowlist",
+                format!("{raw:?} is not an address or CIDR range"),
+            )
+        };
         let (addr, prefix) = match raw.trim().split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| err())?, Some(p.parse::<u8>().map_err(|_| err())?)),
+            Some((a, p)) => (
+                a.parse::<IpAddr>().map_err(|_| err())?,
+                Some(p.parse::<u8>().map_err(|_| err())?),
+            ),
             None => (raw.trim().parse::<IpAddr>().map_err(|_| err())?, None),
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
@@ -29,7 +37,10 @@ impl Cidr {
         }
         let cidr = Self { addr, prefix };
         if cidr.network_bits(addr) != Self::bits(addr) {
-            return Err(ValidationError::new("ip_allowlist", format!("{raw:?} has host bits set")));
+            return Err(ValidationError::new(
+                "ip_allowlist",
+                format!("{raw:?} has host bits set"),
+            ));
         }
         Ok(cidr)
     }
@@ -44,7 +55,11 @@ impl Cidr {
     fn network_bits(&self, ip: IpAddr) -> u128 {
         let width = if ip.is_ipv4() { 32 } else { 128 };
         let host = width - u32::from(self.prefix);
-        if host >= 128 { 0 } else { (Self::bits(ip) >> host) << host }
+        if host >= 128 {
+            0
+        } else {
+            (Self::bits(ip) >> host) << host
+        }
     }
 
     /// Whether `ip` is inside the range (IPv4-mapped IPv6 addresses count as IPv4).
@@ -92,7 +107,11 @@ mod tests {
         let v6 = Cidr::parse("2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8:ffff::1".parse().unwrap()));
         assert!(!v6.contains("203.0.113.77".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
     }
 
     #[test]

@@ -39,10 +39,16 @@ impl TenantSettings {
             ));
         }
         if !(5..=1440).contains(&self.session_idle_minutes) {
-            return Err(ValidationError::new("session_idle_minutes", "must be between 5 and 1440"));
+            return Err(ValidationError::new(
+                "session_idle_minutes",
+                "must be between 5 and 1440",
+            ));
         }
         if !(1..=720).contains(&self.session_absolute_hours) {
-            return Err(ValidationError::new("session_absolute_hours", "must be between 1 and 720"));
+            return Err(ValidationError::new(
+                "session_absolute_hours",
+                "must be between 1 and 720",
+            ));
         }
         if self.staff_ip_allowlist.len() > 100 {
             return Err(ValidationError::new("ip_allowlist", "at most 100 ranges"));

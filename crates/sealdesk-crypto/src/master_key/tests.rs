@@ -253,6 +253,9 @@ fn rotation_adds_a_version_and_replaces_the_file_atomically() {
     let reloaded = MasterKey::load(&path).unwrap();
     assert_eq!(reloaded.current_version(), 2);
     assert_eq!(&*reloaded.open("p", b"c", &old).unwrap(), b"before");
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert!(!dir.path().join("master.key.tmp").exists());
 }

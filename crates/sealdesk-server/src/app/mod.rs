@@ -1,6 +1,7 @@
 //! Use cases: what the server and the admin CLI do, independent of HTTP. Handlers and CLI
 //! commands parse their input, call a use case, and render the result.
 
+pub mod audit;
 pub mod tenancy;
 
 use sealdesk_core::ValidationError;

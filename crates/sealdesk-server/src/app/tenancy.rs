@@ -67,6 +67,7 @@ pub async fn create_tenant(deps: &Deps, input: CreateTenant) -> Result<Tenant, A
     let settings = TenantSettings {
         retention_days: input.retention_days,
         require_second_factor: input.require_second_factor,
+        ..TenantSettings::default()
     };
     let ids = IdGenerator::new(deps.clock.as_ref(), deps.random.as_ref());
     let new = NewTenant::new(
@@ -158,7 +159,23 @@ pub async fn create_staff(deps: &Deps, input: CreateStaff) -> Result<Staff, AppE
             } else {
                 MIN_PASSWORD_SINGLE_FACTOR
             };
-            password::check_length(&pw, min)?;
+            let local = email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let mut context = vec![local, tenant.name.to_string(), "sealdesk".to_owned()];
+            context.extend(
+                tenant
+                    .domains
+                    .iter()
+                    .flat_map(|d| d.as_str().split('.').map(str::to_owned)),
+            );
+            let words: Vec<&str> = context.iter().map(String::as_str).collect();
+            password::check_new_password(&pw, min, &words).map_err(|r| {
+                AppError::Invalid(sealdesk_core::ValidationError::new("password", r.message))
+            })?;
             let (policy, random) = (deps.password_policy, deps.random.clone());
             let phc =
                 tokio::task::spawn_blocking(move || password::hash(policy, random.as_ref(), &pw))

@@ -1,11 +1,15 @@
 //! Thin HTTP handlers, one module per resource. Each route is listed in [`api_routes`], which
 //! builds the router and is checked against the OpenAPI document by a test.
 
+pub mod account;
+pub mod admin;
+pub mod auth;
 pub mod openapi;
+pub mod staff;
 pub mod system;
 
 use axum::Router;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::state::AppState;
 
@@ -16,6 +20,57 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/readyz", get(system::readyz)),
         ("/api/version", get(system::version)),
         ("/api/openapi.json", get(openapi::openapi_json)),
+        ("/api/auth/login", post(auth::login)),
+        ("/api/auth/logout", post(auth::logout)),
+        ("/api/auth/session", get(auth::session)),
+        ("/api/auth/reauth", post(auth::reauth)),
+        ("/api/account/sessions", get(account::list_sessions)),
+        (
+            "/api/account/sessions/{id}",
+            delete(account::revoke_session),
+        ),
+        (
+            "/api/account/totp",
+            post(account::totp_enroll).delete(account::totp_remove),
+        ),
+        ("/api/account/totp/confirm", post(account::totp_confirm)),
+        (
+            "/api/account/recovery-codes",
+            post(account::regenerate_recovery_codes),
+        ),
+        ("/api/account/password", post(account::change_password)),
+        ("/api/invitations/accept", post(staff::accept)),
+        ("/api/tenants/{tenant}/staff", get(staff::list)),
+        ("/api/tenants/{tenant}/invitations", post(staff::invite)),
+        (
+            "/api/tenants/{tenant}/staff/{staff}/role",
+            put(staff::set_role),
+        ),
+        (
+            "/api/tenants/{tenant}/staff/{staff}/disable",
+            post(staff::disable),
+        ),
+        (
+            "/api/tenants/{tenant}/staff/{staff}/enable",
+            post(staff::enable),
+        ),
+        (
+            "/api/tenants/{tenant}/staff/{staff}/revoke-sessions",
+            post(staff::revoke_sessions),
+        ),
+        ("/api/tenants/{tenant}/audit", get(admin::audit_log)),
+        (
+            "/api/tenants/{tenant}/teams",
+            get(admin::teams).post(admin::create_team),
+        ),
+        (
+            "/api/tenants/{tenant}/api-tokens",
+            post(admin::create_api_token),
+        ),
+        (
+            "/api/tenants/{tenant}/api-tokens/{id}",
+            delete(admin::revoke_api_token),
+        ),
     ]
 }
 

@@ -2,16 +2,52 @@
 
 use axum::Json;
 use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 /// The API document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sealdesk", description = "Self-hosted, end-to-end encrypted customer-support chat."),
-    paths(super::system::healthz, super::system::readyz, super::system::version, openapi_json),
+    paths(
+        super::system::healthz, super::system::readyz, super::system::version, openapi_json,
+        super::auth::login, super::auth::logout, super::auth::session, super::auth::reauth,
+        super::account::list_sessions, super::account::revoke_session, super::account::totp_enroll,
+        super::account::totp_confirm, super::account::totp_remove, super::account::regenerate_recovery_codes,
+        super::account::change_password,
+        super::staff::accept, super::staff::list, super::staff::invite, super::staff::set_role,
+        super::staff::disable, super::staff::enable, super::staff::revoke_sessions,
+        super::admin::audit_log, super::admin::teams, super::admin::create_team,
+        super::admin::create_api_token, super::admin::revoke_api_token,
+    ),
     components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),
-    tags((name = "system", description = "Health, readiness, version and this document"))
+    modifiers(&Security),
+    tags(
+        (name = "system", description = "Health, readiness, version and this document"),
+        (name = "auth", description = "Login, logout, session, re-authentication"),
+        (name = "account", description = "The caller's sessions, second factors and password"),
+        (name = "staff", description = "Staff administration and invitations"),
+        (name = "admin", description = "Audit log, teams, API tokens"),
+    )
 )]
 pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
 
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "system",

@@ -1,6 +1,13 @@
 //! Integration tests of the server through real HTTP on 127.0.0.1 (one test binary).
 
+// Clippy's test allowances cover #[test] functions, not the shared helpers in these modules;
+// failing loudly is what a test helper is for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod access;
+mod auth;
 mod edge;
 mod openapi;
+mod second_factor;
 mod system;
 mod tls;

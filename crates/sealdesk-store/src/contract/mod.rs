@@ -8,10 +8,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod audit;
 mod data;
+mod invitations;
+mod people;
+mod recovery;
+mod roles;
+mod session_activity;
+mod sessions;
 mod staff;
 mod teams;
 mod tenants;
+mod throttle;
+mod totp;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -21,7 +30,27 @@ pub use admin::{
     closed_store_is_unavailable, concurrent_same_domain_one_wins,
     concurrent_same_team_name_one_wins, migrate_again_applies_nothing, ping_answers,
 };
+pub use audit::{
+    audit_append_list_and_verify, concurrent_audit_appends_form_one_chain, verify_chain,
+};
 pub use data::TestData;
+pub use invitations::{
+    concurrent_take_invitation_one_wins, expired_invitation_is_not_taken,
+    invitation_is_scoped_to_tenant, invitation_taken_once, list_and_delete_invitations,
+    peek_invitation_does_not_use_it,
+};
+pub use recovery::{
+    concurrent_recovery_code_use_one_wins, recovery_code_versions_follow_unused_codes,
+    recovery_codes_conflict_and_scope, recovery_codes_replace_use_once_and_count,
+};
+pub use roles::{
+    concurrent_demotions_keep_an_owner, last_owner_cannot_be_demoted, set_staff_role_changes_role,
+};
+pub use session_activity::{list_sessions_excludes_expired_and_revoked, touch_moves_idle_expiry};
+pub use sessions::{
+    revoke_all_counts_and_spares_others, session_inactive_after_revoke,
+    session_is_scoped_to_tenant, session_round_trip_by_token_hash,
+};
 pub use staff::{
     create_staff_for_missing_tenant_is_not_found, duplicate_staff_email_conflicts,
     password_hash_set_and_read_back, same_email_in_another_tenant_is_allowed,
@@ -36,6 +65,15 @@ pub use tenants::{
     disable_and_enable_tenant, duplicate_domain_conflicts_and_writes_nothing,
     duplicate_tenant_id_conflicts, find_tenant_by_domain, list_tenants_oldest_first,
     tenant_round_trip, unknown_tenant_is_not_found,
+};
+pub use throttle::{
+    concurrent_failures_are_all_counted, purge_throttle_forgets_old_keys,
+    throttle_counts_locks_and_clears,
+};
+pub use totp::{
+    concurrent_totp_step_one_wins, list_totp_secrets_covers_every_tenant,
+    replace_totp_secret_is_compare_and_swap, totp_begin_confirm_and_use_steps,
+    totp_begin_when_confirmed_conflicts, totp_is_scoped_to_tenant,
 };
 
 use crate::{Constraint, DynStore, Store, StoreError, StoreResult};
@@ -195,6 +233,36 @@ macro_rules! store_contract_tests {
             closed_store_is_unavailable,
             concurrent_same_domain_one_wins,
             concurrent_same_team_name_one_wins,
+            set_staff_role_changes_role,
+            last_owner_cannot_be_demoted,
+            concurrent_demotions_keep_an_owner,
+            session_round_trip_by_token_hash,
+            session_inactive_after_revoke,
+            revoke_all_counts_and_spares_others,
+            session_is_scoped_to_tenant,
+            list_sessions_excludes_expired_and_revoked,
+            touch_moves_idle_expiry,
+            totp_begin_confirm_and_use_steps,
+            totp_begin_when_confirmed_conflicts,
+            totp_is_scoped_to_tenant,
+            replace_totp_secret_is_compare_and_swap,
+            concurrent_totp_step_one_wins,
+            list_totp_secrets_covers_every_tenant,
+            recovery_codes_replace_use_once_and_count,
+            recovery_codes_conflict_and_scope,
+            concurrent_recovery_code_use_one_wins,
+            recovery_code_versions_follow_unused_codes,
+            throttle_counts_locks_and_clears,
+            concurrent_failures_are_all_counted,
+            purge_throttle_forgets_old_keys,
+            invitation_taken_once,
+            expired_invitation_is_not_taken,
+            list_and_delete_invitations,
+            invitation_is_scoped_to_tenant,
+            concurrent_take_invitation_one_wins,
+            peek_invitation_does_not_use_it,
+            audit_append_list_and_verify,
+            concurrent_audit_appends_form_one_chain,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -17,6 +17,9 @@ pub async fn tenant_round_trip(store: &dyn Store) {
     let settings = TenantSettings {
         retention_days: 90,
         require_second_factor: false,
+        session_idle_minutes: 45,
+        session_absolute_hours: 24,
+        staff_ip_allowlist: vec![sealdesk_core::domain::Cidr::parse("203.0.113.0/24").unwrap()],
     };
     let new = data.tenant_with(
         "Zeta Café 東京",

@@ -1,9 +1,15 @@
 //! The PostgreSQL backend, for installations that outgrow one file. Same behaviour as SQLite;
 //! unique violations are told apart by the constraint names the migrations give them.
 
+mod audit;
+mod invitations;
+mod recovery;
+mod sessions;
 mod staff;
 mod teams;
 mod tenants;
+mod throttle;
+mod totp;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -156,8 +162,23 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         Some("tenant_domains_pkey") => Constraint::TenantDomain,
         Some("teams_tenant_name_key") => Constraint::TeamName,
         Some("staff_tenant_email_key") => Constraint::StaffEmail,
-        Some("tenants_pkey" | "teams_pkey" | "staff_pkey") => Constraint::PrimaryKey,
+        Some("sessions_token_hash_key") => Constraint::SessionToken,
+        Some("invitations_token_hash_key") => Constraint::InvitationToken,
+        Some("recovery_codes_staff_digest_key") => Constraint::RecoveryCode,
+        Some(
+            "tenants_pkey" | "teams_pkey" | "staff_pkey" | "sessions_pkey" | "invitations_pkey",
+        ) => Constraint::PrimaryKey,
         Some(other) => Constraint::Other(other.to_owned()),
         None => Constraint::Other(String::from("unknown")),
     }
+}
+
+/// Whether a session is usable at the time bound to parameter `${at}`: not revoked, before
+/// its absolute expiry, and before its idle expiry if it has one (OWASP ASVS v5.0.0-7.3.1,
+/// 7.3.2). The same rule as `Session::is_active`.
+fn active_at(at: u8) -> String {
+    format!(
+        "revoked_at_ms IS NULL AND absolute_expires_at_ms > ${at} \
+         AND (idle_expires_at_ms IS NULL OR idle_expires_at_ms > ${at})"
+    )
 }

@@ -1,16 +1,16 @@
-//! Staff accounts on PostgreSQL. Every query names the tenant; the password hash is read only by
-//! the credential query, never with the account.
+//! Staff accounts and their roles on PostgreSQL. Every query names the tenant; the password
+//! hash is read only by the credential query, never with the account.
 
 use async_trait::async_trait;
 use sealdesk_core::clock::to_unix_ms;
-use sealdesk_core::domain::{Email, NewStaff, Staff};
+use sealdesk_core::domain::{Email, NewStaff, Role, Staff};
 use sealdesk_proto::{StaffId, TenantId};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::{PgStore, db_err};
 use crate::rows::{self, StaffRow};
-use crate::{StaffRepo, StoreError, StoreResult};
+use crate::{Constraint, RoleRepo, StaffRepo, StoreError, StoreResult};
 
 #[async_trait]
 impl StaffRepo for PgStore {
@@ -147,6 +147,73 @@ impl StaffRepo for PgStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RoleRepo for PgStore {
+    async fn set_staff_role(
+        &self,
+        tenant: TenantId,
+        id: StaffId,
+        role: Role,
+    ) -> StoreResult<Staff> {
+        let (tenant, id) = (tenant.as_uuid(), id.as_uuid());
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Role changes within a tenant queue on its row, so the owner count below cannot be
+        // stale: two admins demoting the last two owners at once cannot both succeed. Under
+        // READ COMMITTED each later statement sees what the previous holder committed.
+        // (NO KEY UPDATE does not block inserts that reference the tenant.)
+        let tenant_exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(tenant)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if tenant_exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let current: Option<(String, bool)> =
+            sqlx::query_as("SELECT role, disabled FROM staff WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some((current, disabled)) = current else {
+            return Err(StoreError::NotFound);
+        };
+        if current == Role::Owner.as_str() && role != Role::Owner && !disabled {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM staff
+                 WHERE tenant_id = $1 AND id <> $2 AND role = 'owner' AND NOT disabled",
+            )
+            .bind(tenant)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if others == 0 {
+                return Err(StoreError::Conflict {
+                    constraint: Constraint::LastOwner,
+                });
+            }
+        }
+        let row = sqlx::query(
+            "UPDATE staff SET role = $3, updated_at_ms = $4 WHERE tenant_id = $1 AND id = $2
+             RETURNING id, tenant_id, email, display_name, role,
+                       password_hash IS NOT NULL AS has_password, disabled, created_at_ms",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(role.as_str())
+        .bind(self.now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let staff = staff_row(&row)?.into_staff()?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(staff)
     }
 }
 

@@ -1,9 +1,15 @@
 //! The SQLite backend: one database file in WAL mode with `synchronous=FULL`, so that a write
 //! acknowledged to the caller survives a crash. Repositories live in the submodules.
 
+mod audit;
+mod invitations;
+mod recovery;
+mod sessions;
 mod staff;
 mod teams;
 mod tenants;
+mod throttle;
+mod totp;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -14,10 +20,12 @@ use async_trait::async_trait;
 use sealdesk_core::clock::{Clock, SystemClock, to_unix_ms};
 use sqlx::error::DatabaseError;
 use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
+use uuid::Uuid;
 
 use crate::{Backend, Constraint, StoreAdmin, StoreError, StoreResult};
 
@@ -212,7 +220,35 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         ["tenant_domains.domain"] => Constraint::TenantDomain,
         ["teams.tenant_id", "teams.name_key"] => Constraint::TeamName,
         ["staff.tenant_id", "staff.email"] => Constraint::StaffEmail,
-        ["tenants.id" | "teams.id" | "staff.id"] => Constraint::PrimaryKey,
+        ["sessions.token_hash"] => Constraint::SessionToken,
+        ["invitations.token_hash"] => Constraint::InvitationToken,
+        ["recovery_codes.staff_id", "recovery_codes.digest"] => Constraint::RecoveryCode,
+        ["tenants.id" | "teams.id" | "staff.id" | "sessions.id" | "invitations.id"] => {
+            Constraint::PrimaryKey
+        }
         _ => Constraint::Other(columns.join(", ")),
     }
+}
+
+/// A UUID column (stored as text); `what` names it in a [`StoreError::Corrupt`].
+fn uuid_at(row: &SqliteRow, column: &str, what: &str) -> StoreResult<Uuid> {
+    crate::rows::parse_uuid(row.try_get::<&str, _>(column).map_err(db_err)?, what)
+}
+
+/// A nullable UUID column (stored as text).
+fn opt_uuid_at(row: &SqliteRow, column: &str, what: &str) -> StoreResult<Option<Uuid>> {
+    row.try_get::<Option<&str>, _>(column)
+        .map_err(db_err)?
+        .map(|raw| crate::rows::parse_uuid(raw, what))
+        .transpose()
+}
+
+/// Whether a session is usable at the time bound to parameter `?{at}`: not revoked, before
+/// its absolute expiry, and before its idle expiry if it has one (OWASP ASVS v5.0.0-7.3.1,
+/// 7.3.2). The same rule as `Session::is_active`.
+fn active_at(at: u8) -> String {
+    format!(
+        "revoked_at_ms IS NULL AND absolute_expires_at_ms > ?{at} \
+         AND (idle_expires_at_ms IS NULL OR idle_expires_at_ms > ?{at})"
+    )
 }

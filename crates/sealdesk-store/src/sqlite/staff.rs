@@ -1,16 +1,16 @@
-//! Staff accounts on SQLite. Every query names the tenant; the password hash is read only by
-//! the credential query, never with the account.
+//! Staff accounts and their roles on SQLite. Every query names the tenant; the password hash
+//! is read only by the credential query, never with the account.
 
 use async_trait::async_trait;
 use sealdesk_core::clock::to_unix_ms;
-use sealdesk_core::domain::{Email, NewStaff, Staff};
+use sealdesk_core::domain::{Email, NewStaff, Role, Staff};
 use sealdesk_proto::{StaffId, TenantId};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, db_err};
 use crate::rows::{self, StaffRow};
-use crate::{StaffRepo, StoreError, StoreResult};
+use crate::{Constraint, RoleRepo, StaffRepo, StoreError, StoreResult};
 
 #[async_trait]
 impl StaffRepo for SqliteStore {
@@ -149,6 +149,62 @@ impl StaffRepo for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RoleRepo for SqliteStore {
+    async fn set_staff_role(
+        &self,
+        tenant: TenantId,
+        id: StaffId,
+        role: Role,
+    ) -> StoreResult<Staff> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        // BEGIN IMMEDIATE: the owner count and the change happen under the write lock, so
+        // two admins demoting the last two owners at once cannot both succeed.
+        let mut tx = self.begin_write().await?;
+        let current: Option<(String, bool)> =
+            sqlx::query_as("SELECT role, disabled FROM staff WHERE tenant_id = ?1 AND id = ?2")
+                .bind(&tenant)
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some((current, disabled)) = current else {
+            return Err(StoreError::NotFound);
+        };
+        if current == Role::Owner.as_str() && role != Role::Owner && !disabled {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM staff
+                 WHERE tenant_id = ?1 AND id <> ?2 AND role = 'owner' AND disabled = 0",
+            )
+            .bind(&tenant)
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if others == 0 {
+                return Err(StoreError::Conflict {
+                    constraint: Constraint::LastOwner,
+                });
+            }
+        }
+        let row = sqlx::query(
+            "UPDATE staff SET role = ?3, updated_at_ms = ?4 WHERE tenant_id = ?1 AND id = ?2
+             RETURNING id, tenant_id, email, display_name, role,
+                       password_hash IS NOT NULL AS has_password, disabled, created_at_ms",
+        )
+        .bind(&tenant)
+        .bind(&id)
+        .bind(role.as_str())
+        .bind(self.now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let staff = staff_row(&row)?.into_staff()?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(staff)
     }
 }
 

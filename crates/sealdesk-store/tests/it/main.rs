@@ -1,6 +1,6 @@
 //! The store's integration tests, in one binary: the contract suite on SQLite and on
-//! PostgreSQL (when `SEALDESK_TEST_PG_URL` is set), plus backend-specific checks and a
-//! crash-safety test.
+//! PostgreSQL (when `SEALDESK_TEST_PG_URL` is set), plus backend-specific checks (including
+//! audit-log tampering by raw SQL) and a crash-safety test.
 
 // Every function in this crate is test code, helpers included; clippy's test allowances
 // (clippy.toml) reach only `#[test]` functions. The docs name SQLite and PostgreSQL as
@@ -15,3 +15,4 @@
 mod crash;
 mod postgres;
 mod sqlite;
+mod tamper;

@@ -1,13 +1,14 @@
 //! The contract suite on PostgreSQL, one fresh schema per case, against the server named by
 //! `SEALDESK_TEST_PG_URL`. Unset: every case prints a notice and passes without running. Set
 //! but unreachable: the cases fail, so a broken CI database is never mistaken for a pass.
+//! Also detection of audit-log tampering done behind the store's back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealdesk_store::contract::Fixture;
 use sealdesk_store::postgres::{self, PgOptions, PgStore};
-use sealdesk_store::{Backend, StoreAdmin, StoreError};
+use sealdesk_store::{Backend, StaffRepo, StoreAdmin, StoreError};
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
@@ -86,6 +87,13 @@ async fn tables_live_in_the_configured_schema() {
         "tenant_domains",
         "tenant_origins",
         "tenants",
+        "sessions",
+        "staff_totp",
+        "recovery_codes",
+        "login_throttle",
+        "invitations",
+        "audit_log",
+        "audit_head",
     ] {
         assert!(
             tables.iter().any(|t| t == table),
@@ -97,6 +105,88 @@ async fn tables_live_in_the_configured_schema() {
         .execute(format!("DROP SCHEMA \"{schema}\" CASCADE").as_str())
         .await
         .unwrap();
+}
+
+async fn drop_schema(mut admin: PgConnection, schema: &str) {
+    admin
+        .execute(format!("DROP SCHEMA \"{schema}\" CASCADE").as_str())
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+}
+
+/// Editing an entry's details with raw SQL is reported at that entry.
+#[tokio::test]
+async fn audit_edit_is_detected_at_its_entry() {
+    let Some(url) = test_url() else { return };
+    let (store, schema, mut admin) = fresh(&url).await;
+    crate::tamper::seed_chain(&store).await;
+    let edited = admin
+        .execute(
+            format!(
+                "UPDATE \"{schema}\".audit_log SET details = '{{\"n\":\"3\",\"reason\":\"ok\"}}'
+                 WHERE seq = 3"
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.rows_affected(), 1);
+
+    let report = crate::tamper::stored_chain(&store).await;
+    assert!(!report.ok);
+    assert_eq!(report.entries, 5);
+    let (seq, why) = report.first_error.unwrap();
+    assert_eq!(seq, 3, "{why}");
+    store.close().await;
+    drop_schema(admin, &schema).await;
+}
+
+/// Deleting a middle entry with raw SQL is reported at the entry after the gap.
+#[tokio::test]
+async fn audit_deletion_is_detected() {
+    let Some(url) = test_url() else { return };
+    let (store, schema, mut admin) = fresh(&url).await;
+    crate::tamper::seed_chain(&store).await;
+    admin
+        .execute(format!("DELETE FROM \"{schema}\".audit_log WHERE seq = 3").as_str())
+        .await
+        .unwrap();
+
+    let report = crate::tamper::stored_chain(&store).await;
+    assert!(!report.ok);
+    assert_eq!(report.entries, 4);
+    let (seq, why) = report.first_error.unwrap();
+    assert_eq!(seq, 4, "{why}");
+    assert!(why.contains("expected entry 3"), "{why}");
+    store.close().await;
+    drop_schema(admin, &schema).await;
+}
+
+/// The store has no tenant deletion; deleting the row with raw SQL shows what the schema
+/// does: sessions cascade with the account, audit entries (no foreign key) stay.
+#[tokio::test]
+async fn deleting_a_tenant_cascades_sessions_but_not_audit() {
+    let Some(url) = test_url() else { return };
+    let (store, schema, mut admin) = fresh(&url).await;
+    let (tenant, staff) = crate::tamper::tenant_with_session_and_audit(&store).await;
+    let deleted = admin
+        .execute(format!("DELETE FROM \"{schema}\".tenants WHERE id = '{tenant}'").as_str())
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    let sessions: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{schema}\".sessions"))
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+    assert!(matches!(
+        store.get_staff(tenant, staff).await,
+        Err(StoreError::NotFound)
+    ));
+    crate::tamper::check_after_tenant_deletion(&store, tenant, staff).await;
+    store.close().await;
+    drop_schema(admin, &schema).await;
 }
 
 #[tokio::test]

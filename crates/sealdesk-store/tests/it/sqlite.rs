@@ -1,12 +1,18 @@
 //! The contract suite on SQLite, one fresh database file per case, and the SQLite-specific
-//! guarantees: WAL with `synchronous=FULL`, foreign keys on, owner-only file permissions.
+//! guarantees: WAL with `synchronous=FULL`, foreign keys on, owner-only file permissions; and
+//! detection of audit-log tampering done behind the store's back.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use sealdesk_core::audit::AuditAction;
+use sealdesk_core::auth::SessionKind;
+use sealdesk_core::domain::Role;
 use sealdesk_store::contract::{Fixture, TestData};
 use sealdesk_store::sqlite::{self, SqliteStore};
-use sealdesk_store::{Backend, StoreAdmin, StoreError, TeamRepo, TenantRepo};
+use sealdesk_store::{
+    AuditRepo, Backend, SessionRepo, StaffRepo, StoreAdmin, StoreError, TeamRepo, TenantRepo,
+};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor, SqliteConnection};
 
@@ -127,6 +133,105 @@ async fn invalid_stored_values_are_corrupt() {
     ));
 }
 
+/// Stored session scopes and audit actors that no longer parse are corrupt, not returned.
+#[tokio::test]
+async fn invalid_auth_values_are_corrupt() {
+    let (store, dir) = fresh().await;
+    let data = TestData::new();
+    let acme = data.tenant("Acme", &["acme.example"], &[]);
+    store.create_tenant(&acme).await.unwrap();
+    let jane = data.staff(acme.id, "jane@acme.example", Role::Owner, None);
+    store.create_staff(&jane).await.unwrap();
+    let session = data.session(acme.id, jane.id, SessionKind::Browser);
+    store.create_session(&session).await.unwrap();
+    store
+        .append_audit(&data.audit_event(None, AuditAction::LoginFailed, 1))
+        .await
+        .unwrap();
+
+    let mut raw = raw_connection(&dir.path().join("sealdesk.db")).await;
+    raw.execute("UPDATE sessions SET scopes = '[1]'")
+        .await
+        .unwrap();
+    raw.execute("UPDATE audit_log SET actor = 'root'")
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    assert!(matches!(
+        store.get_session(acme.id, session.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.list_audit(None, 0, 10).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+/// Editing an entry's details with raw SQL is reported at that entry.
+#[tokio::test]
+async fn audit_edit_is_detected_at_its_entry() {
+    let (store, dir) = fresh().await;
+    crate::tamper::seed_chain(&store).await;
+    let mut raw = raw_connection(&dir.path().join("sealdesk.db")).await;
+    let edited = raw
+        .execute("UPDATE audit_log SET details = '{\"n\":\"3\",\"reason\":\"ok\"}' WHERE seq = 3")
+        .await
+        .unwrap();
+    assert_eq!(edited.rows_affected(), 1);
+    raw.close().await.unwrap();
+
+    let report = crate::tamper::stored_chain(&store).await;
+    assert!(!report.ok);
+    assert_eq!(report.entries, 5);
+    let (seq, why) = report.first_error.unwrap();
+    assert_eq!(seq, 3, "{why}");
+}
+
+/// Deleting a middle entry with raw SQL is reported at the entry after the gap.
+#[tokio::test]
+async fn audit_deletion_is_detected() {
+    let (store, dir) = fresh().await;
+    crate::tamper::seed_chain(&store).await;
+    let mut raw = raw_connection(&dir.path().join("sealdesk.db")).await;
+    raw.execute("DELETE FROM audit_log WHERE seq = 3")
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+
+    let report = crate::tamper::stored_chain(&store).await;
+    assert!(!report.ok);
+    assert_eq!(report.entries, 4);
+    let (seq, why) = report.first_error.unwrap();
+    assert_eq!(seq, 4, "{why}");
+    assert!(why.contains("expected entry 3"), "{why}");
+}
+
+/// The store has no tenant deletion; deleting the row with raw SQL shows what the schema
+/// does: sessions cascade with the account, audit entries (no foreign key) stay.
+#[tokio::test]
+async fn deleting_a_tenant_cascades_sessions_but_not_audit() {
+    let (store, dir) = fresh().await;
+    let (tenant, staff) = crate::tamper::tenant_with_session_and_audit(&store).await;
+    let mut raw = raw_connection(&dir.path().join("sealdesk.db")).await;
+    raw.execute("PRAGMA foreign_keys = ON").await.unwrap();
+    let deleted = raw
+        .execute(format!("DELETE FROM tenants WHERE id = '{tenant}'").as_str())
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+    raw.close().await.unwrap();
+    assert!(matches!(
+        store.get_staff(tenant, staff).await,
+        Err(StoreError::NotFound)
+    ));
+    crate::tamper::check_after_tenant_deletion(&store, tenant, staff).await;
+}
+
 /// The schema refuses what the store never writes, as a second line of defence.
 #[tokio::test]
 async fn the_schema_enforces_foreign_keys_and_roles() {
@@ -157,4 +262,46 @@ async fn raw_connection(path: &Path) -> SqliteConnection {
         .connect()
         .await
         .unwrap()
+}
+
+/// A session (or any per-account row) must name an account of its own tenant, and the audit
+/// head stays a single row.
+#[tokio::test]
+async fn auth_rows_cannot_cross_tenants() {
+    let (store, dir) = fresh().await;
+    let data = TestData::new();
+    let acme = data.tenant("Acme", &["acme.example"], &[]);
+    let globex = data.tenant("Globex", &["globex.example"], &[]);
+    store.create_tenant(&acme).await.unwrap();
+    store.create_tenant(&globex).await.unwrap();
+    let jane = data.staff(acme.id, "jane@acme.example", Role::Owner, None);
+    store.create_staff(&jane).await.unwrap();
+
+    let mut raw = raw_connection(&dir.path().join("sealdesk.db")).await;
+    raw.execute("PRAGMA foreign_keys = ON").await.unwrap();
+    let insert = |tenant: String| {
+        format!(
+            "INSERT INTO sessions (id, tenant_id, staff_id, token_hash, kind, scopes,
+                                   created_at_ms, last_seen_at_ms, authenticated_at_ms,
+                                   absolute_expires_at_ms)
+             VALUES ('{}', '{tenant}', '{}', zeroblob(32), 'browser', '[]', 0, 0, 0, 1)",
+            data.uuid(),
+            jane.id
+        )
+    };
+    assert!(
+        raw.execute(insert(globex.id.to_string()).as_str())
+            .await
+            .is_err(),
+        "the account belongs to another tenant"
+    );
+    raw.execute(insert(acme.id.to_string()).as_str())
+        .await
+        .unwrap();
+    assert!(
+        raw.execute("INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, zeroblob(32))")
+            .await
+            .is_err()
+    );
+    raw.close().await.unwrap();
 }

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use sealdesk_core::audit::{Actor, AuditAction, AuditEvent};
 use sealdesk_core::domain::{Staff, Team, Tenant};
 use sealdesk_proto::{StaffId, TeamId, TenantId};
 use sealdesk_server::app::AppError;
@@ -28,6 +29,10 @@ pub(crate) async fn run(
         AdminCommand::Tenant(cmd) => tenant(&deps, cmd, json).await,
         AdminCommand::Team(cmd) => team(&deps, cmd, json).await,
         AdminCommand::Staff(cmd) => staff(&deps, cmd, json).await,
+        AdminCommand::Audit(cmd) => super::audit::run(&deps, cmd, json).await,
+        AdminCommand::RotateMasterKey => {
+            super::audit::rotate_master_key(&config, &deps, json).await
+        }
     }
 }
 
@@ -65,8 +70,46 @@ fn not_found(what: &'static str) -> impl FnOnce(StoreError) -> anyhow::Error {
     }
 }
 
+/// Whether a disable/enable command disables.
+enum Toggle {
+    Disable,
+    Enable,
+}
+
+/// Records an operator action in the audit log.
+async fn operator_audit(
+    deps: &Deps,
+    action: AuditAction,
+    tenant: Option<TenantId>,
+    target: String,
+    details: &[(&str, String)],
+) -> anyhow::Result<()> {
+    let event = AuditEvent {
+        at: deps.clock.now(),
+        tenant,
+        actor: Actor::Operator,
+        action,
+        target: Some(target),
+        details: details
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+        ip: None,
+    };
+    deps.store
+        .append_audit(&event)
+        .await
+        .context("cannot write the audit log")?;
+    Ok(())
+}
+
 async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<()> {
     let store = &deps.store;
+    let cmd_kind = if matches!(cmd, TenantCommand::Disable { .. }) {
+        Toggle::Disable
+    } else {
+        Toggle::Enable
+    };
     let view = match cmd {
         TenantCommand::Create {
             name,
@@ -82,10 +125,17 @@ async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<(
                 retention_days,
                 require_second_factor: !no_require_2fa,
             };
-            tenancy::create_tenant(deps, input)
-                .await
-                .map_err(fail)?
-                .view()
+            let tenant = tenancy::create_tenant(deps, input).await.map_err(fail)?;
+            let target = format!("tenant:{}", tenant.id);
+            operator_audit(
+                deps,
+                AuditAction::TenantCreated,
+                Some(tenant.id),
+                target,
+                &[],
+            )
+            .await?;
+            tenant.view()
         }
         TenantCommand::List => {
             let list: Vec<_> = store
@@ -102,16 +152,24 @@ async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<(
             .await
             .map_err(not_found("tenant"))?
             .view(),
-        TenantCommand::Disable { id } => store
-            .set_tenant_disabled(parse_id(&id)?, true)
-            .await
-            .map_err(not_found("tenant"))?
-            .view(),
-        TenantCommand::Enable { id } => store
-            .set_tenant_disabled(parse_id(&id)?, false)
-            .await
-            .map_err(not_found("tenant"))?
-            .view(),
+        TenantCommand::Disable { id } | TenantCommand::Enable { id } => {
+            let disabled = matches!(cmd_kind, Toggle::Disable);
+            let tenant = store
+                .set_tenant_disabled(parse_id(&id)?, disabled)
+                .await
+                .map_err(not_found("tenant"))?;
+            let target = format!("tenant:{}", tenant.id);
+            let details = [("disabled", disabled.to_string())];
+            operator_audit(
+                deps,
+                AuditAction::SettingsChanged,
+                Some(tenant.id),
+                target,
+                &details,
+            )
+            .await?;
+            tenant.view()
+        }
     };
     output::emit(json, &view, output::tenant)
 }
@@ -181,10 +239,18 @@ async fn staff(deps: &Deps, cmd: StaffCommand, json: bool) -> anyhow::Result<()>
                 display_name: name,
                 password,
             };
-            tenancy::create_staff(deps, input)
-                .await
-                .map_err(fail)?
-                .view()
+            let staff = tenancy::create_staff(deps, input).await.map_err(fail)?;
+            let target = format!("staff:{}", staff.id);
+            let details = [("role", staff.role.to_string())];
+            operator_audit(
+                deps,
+                AuditAction::StaffCreated,
+                Some(staff.tenant_id),
+                target,
+                &details,
+            )
+            .await?;
+            staff.view()
         }
         StaffCommand::List { tenant } => {
             let tenant: TenantId = parse_id(&tenant)?;
@@ -206,11 +272,30 @@ async fn staff(deps: &Deps, cmd: StaffCommand, json: bool) -> anyhow::Result<()>
             .await
             .map_err(not_found("staff account"))?
             .view(),
-        StaffCommand::Disable { tenant, id } => store
-            .set_staff_disabled(parse_id(&tenant)?, parse_id(&id)?, true)
-            .await
-            .map_err(not_found("staff account"))?
-            .view(),
+        StaffCommand::Disable { tenant, id } => {
+            let staff = store
+                .set_staff_disabled(parse_id(&tenant)?, parse_id(&id)?, true)
+                .await
+                .map_err(not_found("staff account"))?;
+            // A disabled account's sessions end now, not at their expiry.
+            let revoked = store
+                .revoke_all_sessions(staff.tenant_id, staff.id, deps.clock.now())
+                .await?;
+            let target = format!("staff:{}", staff.id);
+            let details = [
+                ("disabled", "true".to_owned()),
+                ("sessions_revoked", revoked.to_string()),
+            ];
+            operator_audit(
+                deps,
+                AuditAction::StaffStatusChanged,
+                Some(staff.tenant_id),
+                target,
+                &details,
+            )
+            .await?;
+            staff.view()
+        }
         StaffCommand::Enable { tenant, id } => store
             .set_staff_disabled(parse_id(&tenant)?, parse_id(&id)?, false)
             .await

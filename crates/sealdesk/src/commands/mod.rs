@@ -2,8 +2,10 @@
 //! `output`.
 
 mod admin;
+mod audit;
 mod check_config;
 mod serve;
+mod session;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +41,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig(args) => check_config::run(config, data_dir, &args),
         Command::Admin(args) => admin::run(config, data_dir, args).await,
+        Command::Login(args) => session::login(args).await,
+        Command::Logout { profile } => session::logout(&profile).await,
+        Command::Account(args) => session::account(args).await,
     }
 }
 

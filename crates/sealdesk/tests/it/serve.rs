@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{assert_fails, run, sealdesk};
 
-fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
+pub(crate) fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut cmd = sealdesk(dir);
     cmd.args(["serve", "--data-dir"])
         .arg(dir.join("data"))
@@ -32,7 +32,7 @@ fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     (child, url)
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,0 +1,310 @@
+//! Checking credentials: tenant state and IP allow-list, password (Argon2id off the async
+//! executor under a semaphore, with a dummy verification when there is no account), then the
+//! second factor (TOTP with replay protection, or a single-use recovery code). Every failure
+//! looks the same to the client (OWASP ASVS v5.0.0-6.3.8); the reason goes to the audit log.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sealdesk_core::audit::{Actor, AuditAction};
+use sealdesk_core::domain::{Staff, Tenant};
+use sealdesk_core::throttle::ThrottlePolicy;
+use sealdesk_crypto::password::{self, HashPolicy};
+use sealdesk_crypto::{recovery, totp};
+use sealdesk_proto::TenantId;
+use sealdesk_store::StoreError;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::app::audit;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The factors offered in one attempt.
+#[derive(Debug)]
+pub struct Offered {
+    /// The password.
+    pub password: SecretString,
+    /// A TOTP code.
+    pub totp: Option<SecretString>,
+    /// A recovery code.
+    pub recovery_code: Option<SecretString>,
+}
+
+/// A successful check.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The account.
+    pub staff: Staff,
+    /// Its tenant.
+    pub tenant: Tenant,
+    /// The account has a confirmed second factor.
+    pub second_factor: bool,
+    /// The tenant requires a second factor the account does not have yet.
+    pub restricted: bool,
+}
+
+/// Why a check failed; recorded in the audit log, never shown to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No such tenant, or it is disabled.
+    Tenant,
+    /// The address is outside the tenant's staff allow-list.
+    IpNotAllowed,
+    /// No such account, disabled, or no password set.
+    Account,
+    /// Wrong password.
+    Password,
+    /// The account has a second factor and none was given.
+    MissingSecondFactor,
+    /// Wrong TOTP code.
+    Totp,
+    /// A TOTP code already used in its time step.
+    TotpReplay,
+    /// Wrong or used recovery code.
+    RecoveryCode,
+}
+
+impl Failure {
+    fn code(self) -> &'static str {
+        match self {
+            Failure::Tenant => "tenant",
+            Failure::IpNotAllowed => "ip_not_allowed",
+            Failure::Account => "account",
+            Failure::Password => "password",
+            Failure::MissingSecondFactor => "second_factor_missing",
+            Failure::Totp => "totp",
+            Failure::TotpReplay => "totp_replay",
+            Failure::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
+/// Runs Argon2 verification on a blocking thread while holding a hashing permit. `Some(r)`:
+/// the password matches and `r` says whether to re-hash; `None`: no match (or no account, in
+/// which case a dummy verification of equal cost ran).
+async fn verify_password(
+    state: &AppState,
+    password: &SecretString,
+    phc: Option<String>,
+) -> Result<Option<bool>, ApiError> {
+    let policy = state.config().password_hash;
+    let permit = state
+        .hash_permits()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let password = password.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        if let Some(phc) = phc {
+            password::verify(policy, &password, &phc).map(|v| Some(v.needs_rehash))
+        } else {
+            password::dummy_verify(policy, &password);
+            Ok(None)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(result.ok().flatten())
+}
+
+/// Hashes a new password on a blocking thread under a permit.
+pub async fn hash_password(state: &AppState, password: SecretString) -> Result<String, ApiError> {
+    let policy: HashPolicy = state.config().password_hash;
+    let random = state.random_arc();
+    let permit = state
+        .hash_permits()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        password::hash(policy, random.as_ref(), &password)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Checks every factor for the account `email` of `tenant`.
+pub async fn check(
+    state: &AppState,
+    tenant: TenantId,
+    email: &str,
+    offered: &Offered,
+    ip: IpAddr,
+) -> Result<Result<Verified, Failure>, ApiError> {
+    let store = state.store();
+    let tenant = match store.get_tenant(tenant).await {
+        Ok(t) if !t.disabled => t,
+        Ok(_) | Err(StoreError::NotFound) => {
+            verify_password(state, &offered.password, None).await?;
+            return Ok(Err(Failure::Tenant));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let allow = &tenant.settings.staff_ip_allowlist;
+    if !allow.is_empty() && !allow.iter().any(|c| c.contains(ip)) {
+        verify_password(state, &offered.password, None).await?;
+        return Ok(Err(Failure::IpNotAllowed));
+    }
+    let staff = match store.find_staff_by_email(tenant.id, email).await? {
+        Some(s) if !s.disabled => s,
+        _ => {
+            verify_password(state, &offered.password, None).await?;
+            return Ok(Err(Failure::Account));
+        }
+    };
+    let phc = store.staff_password_hash(tenant.id, staff.id).await?;
+    let Some(phc) = phc else {
+        verify_password(state, &offered.password, None).await?;
+        return Ok(Err(Failure::Account));
+    };
+    let Some(needs_rehash) = verify_password(state, &offered.password, Some(phc)).await? else {
+        return Ok(Err(Failure::Password));
+    };
+    if needs_rehash {
+        let fresh = hash_password(state, offered.password.clone()).await?;
+        store
+            .set_staff_password_hash(tenant.id, staff.id, &fresh)
+            .await?;
+    }
+    let second_factor = match second_factor(state, &tenant, &staff, offered, ip).await? {
+        Ok(has) => has,
+        Err(f) => return Ok(Err(f)),
+    };
+    let restricted = tenant.settings.require_second_factor && !second_factor;
+    Ok(Ok(Verified {
+        staff,
+        tenant,
+        second_factor,
+        restricted,
+    }))
+}
+
+/// Checks the second factor; `Ok(true)` when the account has one and it was proven,
+/// `Ok(false)` when it has none.
+async fn second_factor(
+    state: &AppState,
+    tenant: &Tenant,
+    staff: &Staff,
+    offered: &Offered,
+    ip: IpAddr,
+) -> Result<Result<bool, Failure>, ApiError> {
+    let store = state.store();
+    let enrolment = store
+        .get_totp(tenant.id, staff.id)
+        .await?
+        .filter(|t| t.confirmed_at.is_some());
+    let Some(enrolment) = enrolment else {
+        return Ok(Ok(false));
+    };
+    if let Some(code) = &offered.totp {
+        let secret = state
+            .open_sealed(
+                "totp-seed",
+                staff.id.to_string().as_bytes(),
+                &enrolment.sealed_secret,
+            )
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let now = state.clock().now().unix_timestamp();
+        let Some(step) = totp::verify(&secret, code.expose_secret(), now, enrolment.last_used_step)
+        else {
+            return Ok(Err(Failure::Totp));
+        };
+        // The store's compare-and-set makes a code usable once even under concurrent logins.
+        return Ok(if store.use_totp_step(tenant.id, staff.id, step).await? {
+            Ok(true)
+        } else {
+            Err(Failure::TotpReplay)
+        });
+    }
+    if let Some(code) = &offered.recovery_code {
+        let Some(normalized) = recovery::normalize(code.expose_secret()) else {
+            return Ok(Err(Failure::RecoveryCode));
+        };
+        for version in store.recovery_code_versions(tenant.id, staff.id).await? {
+            let (_, key) = state
+                .master_key()
+                .derive_key(Some(version), "recovery-code")
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            let digest = recovery::digest(&key, &normalized);
+            if store
+                .use_recovery_code(tenant.id, staff.id, &digest, state.clock().now())
+                .await?
+            {
+                let left = store.count_recovery_codes(tenant.id, staff.id).await?;
+                audit::event(state, AuditAction::RecoveryCodeUsed, Actor::Staff(staff.id))
+                    .tenant(tenant.id)
+                    .target(format!("staff:{}", staff.id))
+                    .detail("remaining", left.to_string())
+                    .ip(ip)
+                    .record(state)
+                    .await;
+                return Ok(Ok(true));
+            }
+        }
+        return Ok(Err(Failure::RecoveryCode));
+    }
+    Ok(Err(Failure::MissingSecondFactor))
+}
+
+/// A login attempt under throttling: refuses while the account or address is locked, counts
+/// failures, locks per [`ThrottlePolicy`], audits the outcome.
+pub async fn attempt(
+    state: &AppState,
+    tenant: TenantId,
+    email: &str,
+    offered: &Offered,
+    ip: IpAddr,
+) -> Result<Verified, ApiError> {
+    let store = state.store();
+    let now = state.clock().now();
+    let account_key = ThrottlePolicy::account_key(&tenant.to_string(), email);
+    let address_key = ThrottlePolicy::address_key(ip);
+    for key in [&account_key, &address_key] {
+        if let Some(until) = store
+            .get_throttle(key)
+            .await?
+            .and_then(|s| s.locked_until)
+            .filter(|u| *u > now)
+        {
+            let wait = u64::try_from((until - now).whole_seconds())
+                .unwrap_or(1)
+                .max(1);
+            return Err(ApiError::RateLimited {
+                retry_after: Some(Duration::from_secs(wait)),
+            });
+        }
+    }
+    match check(state, tenant, email, offered, ip).await? {
+        Ok(verified) => {
+            store.clear_throttle(&account_key).await?;
+            Ok(verified)
+        }
+        Err(failure) => {
+            let mut locked = false;
+            for (key, policy) in [
+                (&account_key, ThrottlePolicy::ACCOUNT),
+                (&address_key, ThrottlePolicy::ADDRESS),
+            ] {
+                let state_after = store.record_failure(key, now).await?;
+                if let Some(lock) = policy.lock_for(state_after.failures) {
+                    store.set_locked_until(key, Some(now + lock)).await?;
+                    locked = true;
+                }
+            }
+            let mut entry = audit::event(state, AuditAction::LoginFailed, Actor::Anonymous)
+                .detail("reason", failure.code())
+                .detail("locked", locked.to_string())
+                .ip(ip);
+            if failure != Failure::Tenant {
+                entry = entry.tenant(tenant);
+            }
+            entry.record(state).await;
+            Err(ApiError::InvalidCredentials)
+        }
+    }
+}

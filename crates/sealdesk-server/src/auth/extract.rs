@@ -1,0 +1,164 @@
+//! The `Auth` extractor: finds the session from the bearer token or the session cookie,
+//! checks that it, its account and its tenant are active, enforces CSRF on cookie-carried
+//! state-changing requests, and records activity. Handlers then call [`Auth::require`].
+
+use std::net::IpAddr;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use sealdesk_core::access::{Action, Denied, Principal, authorize};
+use sealdesk_core::auth::{Session, SessionKind};
+use sealdesk_core::domain::Staff;
+use sealdesk_crypto::token;
+use sealdesk_proto::TenantId;
+use time::Duration;
+
+use super::sessions::{SCOPE_ENROL_ONLY, csrf_token};
+use super::{CSRF_HEADER, REAUTH_WINDOW, SESSION_COOKIE, TOUCH_INTERVAL, client};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An authenticated request.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// Who.
+    pub principal: Principal,
+    /// Their account.
+    pub staff: Staff,
+    /// The session or API token used.
+    pub session: Session,
+    /// The client's address.
+    pub ip: IpAddr,
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (raw, via_cookie) = match (bearer(parts), cookie(parts)) {
+            (Some(t), _) => (t, false),
+            (None, Some(c)) => (c, true),
+            (None, None) => return Err(ApiError::Unauthenticated),
+        };
+        if token::parse(raw).is_none() {
+            return Err(ApiError::Unauthenticated);
+        }
+        let store = state.store();
+        let now = state.clock().now();
+        let session = store
+            .find_session(&token::digest(raw))
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        if !session.is_active(now) || (via_cookie && session.kind != SessionKind::Browser) {
+            return Err(ApiError::Unauthenticated);
+        }
+        if via_cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let expected = csrf_token(state, session.id)?;
+            if !sealdesk_crypto::ct_eq(sent.as_bytes(), expected.as_bytes()) {
+                return Err(ApiError::Forbidden);
+            }
+        }
+        let staff = match store.get_staff(session.tenant, session.staff).await {
+            Ok(s) if !s.disabled => s,
+            Ok(_) | Err(sealdesk_store::StoreError::NotFound) => {
+                return Err(ApiError::Unauthenticated);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let tenant = store.get_tenant(session.tenant).await?;
+        if tenant.disabled {
+            return Err(ApiError::Unauthenticated);
+        }
+        let since_seen = now - session.last_seen_at;
+        if since_seen > Duration::try_from(TOUCH_INTERVAL).unwrap_or(Duration::MINUTE) {
+            let idle = super::sessions::lifetimes(&tenant.settings, session.kind, now)
+                .0
+                .map(|i| i.min(session.absolute_expires_at));
+            store.touch_session(session.id, now, idle).await?;
+        }
+        let ip = client::client_ip(parts, &state.config().server.trusted_proxies);
+        Ok(Auth {
+            principal: Principal {
+                tenant: session.tenant,
+                staff: session.staff,
+                role: staff.role,
+            },
+            staff,
+            session,
+            ip,
+        })
+    }
+}
+
+impl Auth {
+    /// Whether this session may only enrol a second factor.
+    pub fn restricted(&self) -> bool {
+        self.session.scopes.iter().any(|s| s == SCOPE_ENROL_ONLY)
+    }
+
+    /// Checks that the caller may do `action` on a resource of `tenant`: same tenant (else
+    /// 404), role allows it (else 403), the session is not enrolment-only, API-token scope,
+    /// and a recent proof of identity for sensitive actions.
+    pub fn require(&self, action: Action, tenant: TenantId) -> Result<(), ApiError> {
+        authorize(&self.principal, action, tenant).map_err(|d| match d {
+            Denied::OutOfScope => ApiError::NotFound,
+            Denied::Forbidden => ApiError::Forbidden,
+        })?;
+        if self.restricted() && action != Action::ManageOwnAccount {
+            return Err(ApiError::SecondFactorRequired);
+        }
+        if self.session.kind == SessionKind::ApiToken
+            && !self
+                .session
+                .scopes
+                .iter()
+                .any(|s| *s == action_name(action))
+        {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(())
+    }
+
+    /// Requires a proof of identity within [`REAUTH_WINDOW`].
+    pub fn require_recent_auth(&self, now: time::OffsetDateTime) -> Result<(), ApiError> {
+        let window = Duration::try_from(REAUTH_WINDOW).unwrap_or(Duration::minutes(5));
+        if self.session.kind == SessionKind::ApiToken
+            || now - self.session.authenticated_at > window
+        {
+            return Err(ApiError::ReauthenticationRequired);
+        }
+        Ok(())
+    }
+}
+
+/// The scope name of an action, as API tokens list them.
+pub fn action_name(action: Action) -> String {
+    format!("{action:?}")
+}

@@ -1,0 +1,226 @@
+//! Tenant administration beyond staff: the audit log, teams, and API tokens.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use sealdesk_core::access::Action;
+use sealdesk_core::audit::{Actor, AuditAction, AuditRecord};
+use sealdesk_core::auth::{NewSession, SessionKind};
+use sealdesk_core::domain::Team;
+use sealdesk_crypto::token::{self, TokenKind};
+use sealdesk_proto::TenantId;
+use sealdesk_proto::auth::{ApiTokenCreated, ApiTokenRequest, AuditEntryView};
+use sealdesk_proto::tenancy::TeamView;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::app::audit;
+use crate::app::tenancy::{self, Deps};
+use crate::auth::Auth;
+use crate::auth::extract::action_name;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+
+/// Paging of the audit log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Entries after this sequence number (default 0).
+    #[serde(default)]
+    pub after: i64,
+    /// At most this many (1 to 500, default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+fn view(r: AuditRecord) -> AuditEntryView {
+    AuditEntryView {
+        seq: r.seq,
+        at: r.event.at,
+        actor: r.event.actor.encode(),
+        action: r.event.action.as_str(),
+        target: r.event.target,
+        details: r.event.details,
+        ip: r.event.ip,
+        hash: r.hash,
+    }
+}
+
+/// The tenant's audit log, oldest first.
+#[utoipa::path(get, path = "/api/tenants/{tenant}/audit", tag = "admin",
+    params(("tenant" = TenantId, Path, description = "Tenant id"), AuditQuery),
+    responses((status = 200, description = "Entries", body = Vec<AuditEntryView>)))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(tenant): Path<TenantId>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditEntryView>>, ApiError> {
+    auth.require(Action::ViewAuditLog, tenant)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let records = state
+        .store()
+        .list_audit(Some(tenant), q.after.max(0), limit)
+        .await?;
+    Ok(Json(records.into_iter().map(view).collect()))
+}
+
+/// The tenant's teams.
+#[utoipa::path(get, path = "/api/tenants/{tenant}/teams", tag = "admin",
+    params(("tenant" = TenantId, Path, description = "Tenant id")),
+    responses((status = 200, description = "Teams", body = Vec<TeamView>)))]
+pub async fn teams(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(tenant): Path<TenantId>,
+) -> Result<Json<Vec<TeamView>>, ApiError> {
+    auth.require(Action::ViewTenant, tenant)?;
+    Ok(Json(
+        state
+            .store()
+            .list_teams(tenant)
+            .await?
+            .iter()
+            .map(Team::view)
+            .collect(),
+    ))
+}
+
+/// `POST /api/tenants/{tenant}/teams`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewTeamRequest {
+    /// Team name.
+    pub name: String,
+}
+
+/// Creates a team.
+#[utoipa::path(post, path = "/api/tenants/{tenant}/teams", tag = "admin", request_body = NewTeamRequest,
+    params(("tenant" = TenantId, Path, description = "Tenant id")),
+    responses((status = 200, description = "Created", body = TeamView), (status = 409, description = "Name taken", body = sealdesk_proto::ErrorBody)))]
+pub async fn create_team(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(tenant): Path<TenantId>,
+    ApiJson(req): ApiJson<NewTeamRequest>,
+) -> Result<Json<TeamView>, ApiError> {
+    auth.require(Action::ManageTeams, tenant)?;
+    let deps = Deps {
+        store: state.store().clone(),
+        clock: state.clock_arc(),
+        random: state.random_arc(),
+        password_policy: state.config().password_hash,
+    };
+    let team = tenancy::create_team(&deps, tenant, &req.name).await?;
+    audit::event(
+        &state,
+        AuditAction::TeamChanged,
+        Actor::Staff(auth.principal.staff),
+    )
+    .tenant(tenant)
+    .target(format!("team:{}", team.id))
+    .detail("change", "created")
+    .ip(auth.ip)
+    .record(&state)
+    .await;
+    Ok(Json(team.view()))
+}
+
+/// Creates an API token for the caller, scoped to the conversation-handling actions of their
+/// role (needs a recent re-authentication).
+#[utoipa::path(post, path = "/api/tenants/{tenant}/api-tokens", tag = "admin", request_body = ApiTokenRequest,
+    params(("tenant" = TenantId, Path, description = "Tenant id")),
+    responses((status = 200, description = "Created; the token is shown once", body = ApiTokenCreated)))]
+pub async fn create_api_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(tenant): Path<TenantId>,
+    ApiJson(req): ApiJson<ApiTokenRequest>,
+) -> Result<Json<ApiTokenCreated>, ApiError> {
+    auth.require(Action::ManageApiTokens, tenant)?;
+    let now = state.clock().now();
+    auth.require_recent_auth(now)?;
+    let name = sealdesk_core::domain::TeamName::parse(&req.name)
+        .map_err(|e| ApiError::Invalid(sealdesk_core::ValidationError::new("name", e.reason)))?;
+    if !(1..=365).contains(&req.expires_in_days) {
+        return Err(ApiError::Invalid(sealdesk_core::ValidationError::new(
+            "expires_in_days",
+            "must be between 1 and 365",
+        )));
+    }
+    // An API token can do what its creator's role allows, minus account and key management.
+    let scopes: Vec<String> = Action::ALL
+        .into_iter()
+        .filter(|a| sealdesk_core::access::allowed(auth.principal.role, *a))
+        .filter(|a| {
+            !matches!(
+                a,
+                Action::ManageOwnAccount
+                    | Action::ManageKeys
+                    | Action::ManageOwners
+                    | Action::ManageApiTokens
+            )
+        })
+        .map(action_name)
+        .collect();
+    let (token, token_hash) = token::generate(state.random(), TokenKind::Api);
+    let mut id = [0u8; 16];
+    state.random().fill(&mut id);
+    let new = NewSession {
+        id: uuid::Builder::from_random_bytes(id).into_uuid(),
+        tenant,
+        staff: auth.principal.staff,
+        token_hash,
+        kind: SessionKind::ApiToken,
+        name: Some(name.to_string()),
+        scopes,
+        created_at: now,
+        idle_expires_at: None,
+        absolute_expires_at: now + Duration::days(i64::from(req.expires_in_days)),
+        ip: Some(auth.ip.to_string()),
+        user_agent: None,
+    };
+    let session = state.store().create_session(&new).await?;
+    audit::event(
+        &state,
+        AuditAction::ApiTokenCreated,
+        Actor::Staff(auth.principal.staff),
+    )
+    .tenant(tenant)
+    .target(format!("session:{}", session.id))
+    .ip(auth.ip)
+    .record(&state)
+    .await;
+    Ok(Json(ApiTokenCreated {
+        id: session.id,
+        token: token.expose_secret().to_owned(),
+        expires_at: session.absolute_expires_at,
+    }))
+}
+
+/// Revokes one of the caller's API tokens.
+#[utoipa::path(delete, path = "/api/tenants/{tenant}/api-tokens/{id}", tag = "admin",
+    params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = Uuid, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_api_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((tenant, id)): Path<(TenantId, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Action::ManageApiTokens, tenant)?;
+    state
+        .store()
+        .revoke_session(tenant, auth.principal.staff, id, state.clock().now())
+        .await?;
+    audit::event(
+        &state,
+        AuditAction::ApiTokenRevoked,
+        Actor::Staff(auth.principal.staff),
+    )
+    .tenant(tenant)
+    .target(format!("session:{id}"))
+    .ip(auth.ip)
+    .record(&state)
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,219 @@
+//! Sessions and API tokens on SQLite. Looked up by token hash; activity, re-authentication
+//! and revocation are single conditional UPDATEs.
+
+use async_trait::async_trait;
+use sealdesk_core::auth::{Digest, NewSession, Session};
+use sealdesk_core::clock::to_unix_ms;
+use sealdesk_proto::{StaffId, TenantId};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{SqliteStore, active_at, db_err, uuid_at};
+use crate::auth_rows::{self, SESSION_COLUMNS, SessionRow};
+use crate::{SessionRepo, StoreError, StoreResult};
+
+#[async_trait]
+impl SessionRepo for SqliteStore {
+    async fn create_session(&self, session: &NewSession) -> StoreResult<Session> {
+        // One statement, so the account check and the insert are one atomic step; the
+        // composite foreign key (tenant_id, staff_id) is the second line of defence.
+        let inserted = sqlx::query(
+            "INSERT INTO sessions (id, tenant_id, staff_id, token_hash, kind, name, scopes,
+                                   created_at_ms, last_seen_at_ms, authenticated_at_ms,
+                                   idle_expires_at_ms, absolute_expires_at_ms, revoked_at_ms,
+                                   ip, user_agent)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9, ?10, NULL, ?11, ?12
+             WHERE EXISTS (SELECT 1 FROM staff WHERE tenant_id = ?2 AND id = ?3)",
+        )
+        .bind(session.id.to_string())
+        .bind(session.tenant.to_string())
+        .bind(session.staff.to_string())
+        .bind(session.token_hash.as_slice())
+        .bind(session.kind.as_str())
+        .bind(session.name.as_deref())
+        .bind(auth_rows::scopes_json(&session.scopes)?)
+        .bind(to_unix_ms(session.created_at))
+        .bind(session.idle_expires_at.map(to_unix_ms))
+        .bind(to_unix_ms(session.absolute_expires_at))
+        .bind(session.ip.as_deref())
+        .bind(session.user_agent.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(auth_rows::created_session(session))
+    }
+
+    async fn find_session(&self, token_hash: &Digest) -> StoreResult<Option<Session>> {
+        // By the token hash alone: the 256-bit token is the credential that establishes the
+        // tenant; the caller checks the session's tenant against the request's.
+        sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?1"
+        ))
+        .bind(token_hash.as_slice())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| session_row(&row)?.into_session())
+        .transpose()
+    }
+
+    async fn get_session(&self, tenant: TenantId, id: Uuid) -> StoreResult<Session> {
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE tenant_id = ?1 AND id = ?2"
+        ))
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        session_row(&row)?.into_session()
+    }
+
+    async fn list_sessions(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>> {
+        sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions
+             WHERE tenant_id = ?1 AND staff_id = ?2 AND {}
+             ORDER BY created_at_ms DESC, id DESC",
+            active_at(3)
+        ))
+        .bind(tenant.to_string())
+        .bind(staff.to_string())
+        .bind(to_unix_ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| session_row(row)?.into_session())
+        .collect()
+    }
+
+    async fn touch_session(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        idle_expires_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool> {
+        // One UPDATE on the primary key: cheap enough for every request. Times only move
+        // forward, so requests finishing out of order cannot shorten a session, and the
+        // idle expiry never passes the absolute one (OWASP ASVS v5.0.0-7.3.2). The id is
+        // that of the session the caller just authenticated by its token.
+        let updated = sqlx::query(&format!(
+            "UPDATE sessions
+             SET last_seen_at_ms = MAX(last_seen_at_ms, ?2),
+                 idle_expires_at_ms = CASE WHEN idle_expires_at_ms IS NULL OR ?3 IS NULL
+                     THEN idle_expires_at_ms
+                     ELSE MIN(MAX(idle_expires_at_ms, ?3), absolute_expires_at_ms) END
+             WHERE id = ?1 AND {}",
+            active_at(2)
+        ))
+        .bind(id.to_string())
+        .bind(to_unix_ms(now))
+        .bind(idle_expires_at.map(to_unix_ms))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn set_session_authenticated(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<bool> {
+        let updated = sqlx::query(&format!(
+            "UPDATE sessions SET authenticated_at_ms = MAX(authenticated_at_ms, ?2)
+             WHERE id = ?1 AND {}",
+            active_at(2)
+        ))
+        .bind(id.to_string())
+        .bind(to_unix_ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn revoke_session(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        // Revocation is stored, so every later lookup sees it (OWASP ASVS v5.0.0-7.4.1).
+        // Scoped to the account, so nobody revokes a session that is not theirs by its id.
+        let updated = sqlx::query(
+            "UPDATE sessions SET revoked_at_ms = ?4
+             WHERE tenant_id = ?1 AND staff_id = ?2 AND id = ?3 AND revoked_at_ms IS NULL",
+        )
+        .bind(tenant.to_string())
+        .bind(staff.to_string())
+        .bind(id.to_string())
+        .bind(to_unix_ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if updated.rows_affected() == 1 {
+            return Ok(true);
+        }
+        // Nothing changed: already revoked, or not a session of this account.
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sessions WHERE tenant_id = ?1 AND staff_id = ?2 AND id = ?3",
+        )
+        .bind(tenant.to_string())
+        .bind(staff.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        exists.map(|_| false).ok_or(StoreError::NotFound)
+    }
+
+    async fn revoke_all_sessions(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        // One statement for all of them, so no session of the account survives half-way
+        // (OWASP ASVS v5.0.0-7.4.2, 7.4.5).
+        let updated = sqlx::query(&format!(
+            "UPDATE sessions SET revoked_at_ms = ?3
+             WHERE tenant_id = ?1 AND staff_id = ?2 AND {}",
+            active_at(3)
+        ))
+        .bind(tenant.to_string())
+        .bind(staff.to_string())
+        .bind(to_unix_ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(updated.rows_affected())
+    }
+}
+
+fn session_row(row: &SqliteRow) -> StoreResult<SessionRow> {
+    Ok(SessionRow {
+        id: uuid_at(row, "id", "sessions.id")?,
+        tenant_id: uuid_at(row, "tenant_id", "sessions.tenant_id")?,
+        staff_id: uuid_at(row, "staff_id", "sessions.staff_id")?,
+        kind: row.try_get("kind").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        scopes: row.try_get("scopes").map_err(db_err)?,
+        created_at_ms: row.try_get("created_at_ms").map_err(db_err)?,
+        last_seen_at_ms: row.try_get("last_seen_at_ms").map_err(db_err)?,
+        authenticated_at_ms: row.try_get("authenticated_at_ms").map_err(db_err)?,
+        idle_expires_at_ms: row.try_get("idle_expires_at_ms").map_err(db_err)?,
+        absolute_expires_at_ms: row.try_get("absolute_expires_at_ms").map_err(db_err)?,
+        revoked_at_ms: row.try_get("revoked_at_ms").map_err(db_err)?,
+        ip: row.try_get("ip").map_err(db_err)?,
+        user_agent: row.try_get("user_agent").map_err(db_err)?,
+    })
+}
