@@ -65,3 +65,18 @@ pub struct StaffView {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
+
+/// A tenant's security and privacy settings (`GET`/`PUT /api/tenants/{tenant}/settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantSettingsView {
+    /// Days after which closed conversations are deleted (1 to 3650).
+    pub retention_days: u32,
+    /// Every staff member must have a second factor.
+    pub require_second_factor: bool,
+    /// Browser sessions lapse after this many idle minutes (5 to 1440).
+    pub session_idle_minutes: u32,
+    /// Sessions end this many hours after login (1 to 720).
+    pub session_absolute_hours: u32,
+    /// When not empty, staff may log in only from these CIDR ranges.
+    pub staff_ip_allowlist: Vec<String>,
+}

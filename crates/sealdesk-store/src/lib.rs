@@ -80,6 +80,13 @@ pub trait TenantRepo: Send + Sync {
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
     /// Disables or re-enables a tenant; `NotFound` if it does not exist.
     async fn set_tenant_disabled(&self, id: TenantId, disabled: bool) -> StoreResult<Tenant>;
+    /// Replaces a tenant's settings (the caller validated them); `NotFound` if it does not
+    /// exist.
+    async fn update_tenant_settings(
+        &self,
+        id: TenantId,
+        settings: &sealdesk_core::domain::TenantSettings,
+    ) -> StoreResult<Tenant>;
     /// The tenant owning a brand domain (ASCII form), if any.
     async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
 }

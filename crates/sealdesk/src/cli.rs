@@ -235,6 +235,29 @@ pub(crate) enum TenantCommand {
         /// Tenant id.
         id: String,
     },
+    /// Change a tenant's security and privacy settings (only the options given).
+    Update {
+        /// Tenant id.
+        id: String,
+        /// Days after which closed conversations are deleted.
+        #[arg(long)]
+        retention_days: Option<u32>,
+        /// Require a second factor for every staff member: true or false.
+        #[arg(long, value_name = "BOOL")]
+        require_2fa: Option<bool>,
+        /// Minutes of inactivity after which a browser session lapses.
+        #[arg(long)]
+        session_idle_minutes: Option<u32>,
+        /// Hours after login at which any session ends.
+        #[arg(long)]
+        session_absolute_hours: Option<u32>,
+        /// Allow staff logins only from this CIDR range (repeatable; replaces the list).
+        #[arg(long = "ip-allow", value_name = "CIDR")]
+        ip_allow: Vec<String>,
+        /// Remove the staff IP allow-list.
+        #[arg(long, conflicts_with = "ip_allow")]
+        clear_ip_allow: bool,
+    },
 }
 
 /// `sealdesk admin team …`.

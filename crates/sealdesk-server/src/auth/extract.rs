@@ -57,64 +57,103 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (raw, via_cookie) = match (bearer(parts), cookie(parts)) {
-            (Some(t), _) => (t, false),
-            (None, Some(c)) => (c, true),
-            (None, None) => return Err(ApiError::Unauthenticated),
-        };
-        if token::parse(raw).is_none() {
-            return Err(ApiError::Unauthenticated);
+        // Several extractors of one request may need the caller; authenticate once.
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
         }
-        let store = state.store();
-        let now = state.clock().now();
-        let session = store
-            .find_session(&token::digest(raw))
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
-        if !session.is_active(now) || (via_cookie && session.kind != SessionKind::Browser) {
-            return Err(ApiError::Unauthenticated);
-        }
-        if via_cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let expected = csrf_token(state, session.id)?;
-            if !sealdesk_crypto::ct_eq(sent.as_bytes(), expected.as_bytes()) {
-                return Err(ApiError::Forbidden);
-            }
-        }
-        let staff = match store.get_staff(session.tenant, session.staff).await {
-            Ok(s) if !s.disabled => s,
-            Ok(_) | Err(sealdesk_store::StoreError::NotFound) => {
-                return Err(ApiError::Unauthenticated);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let tenant = store.get_tenant(session.tenant).await?;
-        if tenant.disabled {
-            return Err(ApiError::Unauthenticated);
-        }
-        let since_seen = now - session.last_seen_at;
-        if since_seen > Duration::try_from(TOUCH_INTERVAL).unwrap_or(Duration::MINUTE) {
-            let idle = super::sessions::lifetimes(&tenant.settings, session.kind, now)
-                .0
-                .map(|i| i.min(session.absolute_expires_at));
-            store.touch_session(session.id, now, idle).await?;
-        }
-        let ip = client::client_ip(parts, &state.config().server.trusted_proxies);
-        Ok(Auth {
-            principal: Principal {
-                tenant: session.tenant,
-                staff: session.staff,
-                role: staff.role,
-            },
-            staff,
-            session,
-            ip,
-        })
+        let auth = authenticate(parts, state).await?;
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
     }
+}
+
+/// Refuses, before any request body is read, a request whose `{tenant}` path segment is not
+/// the caller's tenant: 404, exactly like a missing resource (so even body validation never
+/// runs for another tenant's paths).
+#[derive(Debug, Clone, Copy)]
+pub struct TenantScope;
+
+impl FromRequestParts<AppState> for TenantScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let tenant = params
+            .iter()
+            .find(|(k, _)| *k == "tenant")
+            .map(|(_, v)| v.to_owned());
+        match tenant.and_then(|t| t.parse::<TenantId>().ok()) {
+            Some(t) if t == auth.principal.tenant => Ok(TenantScope),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+}
+
+/// Finds and checks the session behind a request.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
+    let (raw, via_cookie) = match (bearer(parts), cookie(parts)) {
+        (Some(t), _) => (t, false),
+        (None, Some(c)) => (c, true),
+        (None, None) => return Err(ApiError::Unauthenticated),
+    };
+    if token::parse(raw).is_none() {
+        return Err(ApiError::Unauthenticated);
+    }
+    let store = state.store();
+    let now = state.clock().now();
+    let session = store
+        .find_session(&token::digest(raw))
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if !session.is_active(now) || (via_cookie && session.kind != SessionKind::Browser) {
+        return Err(ApiError::Unauthenticated);
+    }
+    if via_cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let expected = csrf_token(state, session.id)?;
+        if !sealdesk_crypto::ct_eq(sent.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::Forbidden);
+        }
+    }
+    let staff = match store.get_staff(session.tenant, session.staff).await {
+        Ok(s) if !s.disabled => s,
+        Ok(_) | Err(sealdesk_store::StoreError::NotFound) => {
+            return Err(ApiError::Unauthenticated);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let tenant = store.get_tenant(session.tenant).await?;
+    if tenant.disabled {
+        return Err(ApiError::Unauthenticated);
+    }
+    let since_seen = now - session.last_seen_at;
+    if since_seen > Duration::try_from(TOUCH_INTERVAL).unwrap_or(Duration::MINUTE) {
+        let idle = super::sessions::lifetimes(&tenant.settings, session.kind, now)
+            .0
+            .map(|i| i.min(session.absolute_expires_at));
+        store.touch_session(session.id, now, idle).await?;
+    }
+    let ip = client::client_ip(parts, &state.config().server.trusted_proxies);
+    Ok(Auth {
+        principal: Principal {
+            tenant: session.tenant,
+            staff: session.staff,
+            role: staff.role,
+        },
+        staff,
+        session,
+        ip,
+    })
 }
 
 impl Auth {

@@ -10,7 +10,7 @@ use sealdesk_core::domain::Team;
 use sealdesk_crypto::token::{self, TokenKind};
 use sealdesk_proto::TenantId;
 use sealdesk_proto::auth::{ApiTokenCreated, ApiTokenRequest, AuditEntryView};
-use sealdesk_proto::tenancy::TeamView;
+use sealdesk_proto::tenancy::{TeamView, TenantSettingsView};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use time::Duration;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::app::audit;
 use crate::app::tenancy::{self, Deps};
 use crate::auth::Auth;
+use crate::auth::extract::TenantScope;
 use crate::auth::extract::action_name;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
@@ -66,6 +67,116 @@ pub async fn audit_log(
     Ok(Json(records.into_iter().map(view).collect()))
 }
 
+fn settings_view(s: &sealdesk_core::domain::TenantSettings) -> TenantSettingsView {
+    TenantSettingsView {
+        retention_days: s.retention_days,
+        require_second_factor: s.require_second_factor,
+        session_idle_minutes: s.session_idle_minutes,
+        session_absolute_hours: s.session_absolute_hours,
+        staff_ip_allowlist: s
+            .staff_ip_allowlist
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    }
+}
+
+/// The tenant's security and privacy settings.
+#[utoipa::path(get, path = "/api/tenants/{tenant}/settings", tag = "admin",
+    params(("tenant" = TenantId, Path, description = "Tenant id")),
+    responses((status = 200, description = "Settings", body = TenantSettingsView)))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(tenant): Path<TenantId>,
+) -> Result<Json<TenantSettingsView>, ApiError> {
+    auth.require(Action::ManageSettings, tenant)?;
+    Ok(Json(settings_view(
+        &state.store().get_tenant(tenant).await?.settings,
+    )))
+}
+
+/// Replaces the settings (needs a recent re-authentication: they govern staff security).
+/// An allow-list that would lock out the caller's own address is refused.
+#[utoipa::path(put, path = "/api/tenants/{tenant}/settings", tag = "admin", request_body = TenantSettingsView,
+    params(("tenant" = TenantId, Path, description = "Tenant id")),
+    responses((status = 200, description = "Updated", body = TenantSettingsView),
+              (status = 400, description = "A value is out of range", body = sealdesk_proto::ErrorBody)))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    _scope: TenantScope,
+    Path(tenant): Path<TenantId>,
+    ApiJson(req): ApiJson<TenantSettingsView>,
+) -> Result<Json<TenantSettingsView>, ApiError> {
+    auth.require(Action::ManageSettings, tenant)?;
+    auth.require_recent_auth(state.clock().now())?;
+    let allowlist = req
+        .staff_ip_allowlist
+        .iter()
+        .map(|c| sealdesk_core::domain::Cidr::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let new = sealdesk_core::domain::TenantSettings {
+        retention_days: req.retention_days,
+        require_second_factor: req.require_second_factor,
+        session_idle_minutes: req.session_idle_minutes,
+        session_absolute_hours: req.session_absolute_hours,
+        staff_ip_allowlist: allowlist,
+    };
+    new.validate()?;
+    if !new.staff_ip_allowlist.is_empty()
+        && !new.staff_ip_allowlist.iter().any(|c| c.contains(auth.ip))
+    {
+        return Err(ApiError::Invalid(sealdesk_core::ValidationError::new(
+            "staff_ip_allowlist",
+            format!(
+                "your own address {} is not in the list; you would lock yourself out",
+                auth.ip
+            ),
+        )));
+    }
+    let old = state.store().get_tenant(tenant).await?.settings;
+    let updated = state.store().update_tenant_settings(tenant, &new).await?;
+    let (before, after) = (settings_view(&old), settings_view(&updated.settings));
+    let changed: Vec<&str> = [
+        (
+            "retention_days",
+            before.retention_days != after.retention_days,
+        ),
+        (
+            "require_second_factor",
+            before.require_second_factor != after.require_second_factor,
+        ),
+        (
+            "session_idle_minutes",
+            before.session_idle_minutes != after.session_idle_minutes,
+        ),
+        (
+            "session_absolute_hours",
+            before.session_absolute_hours != after.session_absolute_hours,
+        ),
+        (
+            "staff_ip_allowlist",
+            before.staff_ip_allowlist != after.staff_ip_allowlist,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, c)| c.then_some(k))
+    .collect();
+    audit::event(
+        &state,
+        AuditAction::SettingsChanged,
+        Actor::Staff(auth.principal.staff),
+    )
+    .tenant(tenant)
+    .target(format!("tenant:{tenant}"))
+    .detail("changed", changed.join(","))
+    .ip(auth.ip)
+    .record(&state)
+    .await;
+    Ok(Json(after))
+}
+
 /// The tenant's teams.
 #[utoipa::path(get, path = "/api/tenants/{tenant}/teams", tag = "admin",
     params(("tenant" = TenantId, Path, description = "Tenant id")),
@@ -101,6 +212,7 @@ pub struct NewTeamRequest {
 pub async fn create_team(
     State(state): State<AppState>,
     auth: Auth,
+    _scope: TenantScope,
     Path(tenant): Path<TenantId>,
     ApiJson(req): ApiJson<NewTeamRequest>,
 ) -> Result<Json<TeamView>, ApiError> {
@@ -134,6 +246,7 @@ pub async fn create_team(
 pub async fn create_api_token(
     State(state): State<AppState>,
     auth: Auth,
+    _scope: TenantScope,
     Path(tenant): Path<TenantId>,
     ApiJson(req): ApiJson<ApiTokenRequest>,
 ) -> Result<Json<ApiTokenCreated>, ApiError> {

@@ -60,6 +60,10 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/api/tenants/{tenant}/audit", get(admin::audit_log)),
         (
+            "/api/tenants/{tenant}/settings",
+            get(admin::get_settings).put(admin::put_settings),
+        ),
+        (
             "/api/tenants/{tenant}/teams",
             get(admin::teams).post(admin::create_team),
         ),

@@ -16,7 +16,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::account::change_password,
         super::staff::accept, super::staff::list, super::staff::invite, super::staff::set_role,
         super::staff::disable, super::staff::enable, super::staff::revoke_sessions,
-        super::admin::audit_log, super::admin::teams, super::admin::create_team,
+        super::admin::audit_log, super::admin::get_settings, super::admin::put_settings, super::admin::teams, super::admin::create_team,
         super::admin::create_api_token, super::admin::revoke_api_token,
     ),
     components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),

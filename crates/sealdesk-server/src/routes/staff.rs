@@ -20,6 +20,7 @@ use crate::app::audit;
 use crate::app::tenancy::{self, CreateStaff};
 use crate::auth::Auth;
 use crate::auth::credentials::{Verified, hash_password};
+use crate::auth::extract::TenantScope;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 
@@ -54,6 +55,7 @@ pub async fn list(
 pub async fn invite(
     State(state): State<AppState>,
     auth: Auth,
+    _scope: TenantScope,
     Path(tenant): Path<TenantId>,
     ApiJson(req): ApiJson<InviteRequest>,
 ) -> Result<Json<InviteResponse>, ApiError> {
@@ -175,6 +177,7 @@ pub async fn accept(
 pub async fn set_role(
     State(state): State<AppState>,
     auth: Auth,
+    _scope: TenantScope,
     Path((tenant, staff)): Path<(TenantId, StaffId)>,
     ApiJson(req): ApiJson<RoleChange>,
 ) -> Result<Json<StaffView>, ApiError> {

@@ -9,5 +9,6 @@ mod auth;
 mod edge;
 mod openapi;
 mod second_factor;
+mod settings;
 mod system;
 mod tls;

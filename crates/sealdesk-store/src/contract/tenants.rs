@@ -227,6 +227,34 @@ pub async fn disable_and_enable_tenant(store: &dyn Store) {
     assert_eq!(enabled.created_at, ms(acme.created_at));
 }
 
+/// Settings are replaced as a whole, read back exactly, and only for that tenant.
+pub async fn update_tenant_settings_round_trip(store: &dyn Store) {
+    let data = TestData::new();
+    let acme = data.tenant("Acme", &["acme.example"], &[]);
+    let other = data.tenant("Other", &["other.example"], &[]);
+    store.create_tenant(&acme).await.unwrap();
+    store.create_tenant(&other).await.unwrap();
+    let settings = TenantSettings {
+        retention_days: 7,
+        require_second_factor: false,
+        session_idle_minutes: 15,
+        session_absolute_hours: 2,
+        staff_ip_allowlist: vec![sealdesk_core::domain::Cidr::parse("2001:db8::/32").unwrap()],
+    };
+    let updated = store
+        .update_tenant_settings(acme.id, &settings)
+        .await
+        .unwrap();
+    assert_eq!(updated.settings, settings);
+    assert_eq!(store.get_tenant(acme.id).await.unwrap().settings, settings);
+    assert_eq!(
+        store.get_tenant(other.id).await.unwrap().settings,
+        other.settings
+    );
+    let unknown = TenantId::from_uuid(Uuid::from_u128(7));
+    assert_not_found(store.update_tenant_settings(unknown, &settings).await);
+}
+
 /// Reading or disabling a tenant that does not exist is `NotFound`, and creates nothing.
 pub async fn unknown_tenant_is_not_found(store: &dyn Store) {
     let data = TestData::new();

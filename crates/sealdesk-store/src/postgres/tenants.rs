@@ -115,6 +115,29 @@ impl TenantRepo for PgStore {
         tenant.ok_or(StoreError::NotFound)
     }
 
+    async fn update_tenant_settings(
+        &self,
+        id: TenantId,
+        settings: &sealdesk_core::domain::TenantSettings,
+    ) -> StoreResult<Tenant> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let updated = sqlx::query(
+            "UPDATE tenants SET settings = $1::jsonb, updated_at_ms = $2 WHERE id = $3",
+        )
+        .bind(rows::settings_json(settings)?)
+        .bind(self.now_ms())
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let tenant = load_tenant(&mut tx, id.as_uuid()).await?;
+        tx.commit().await.map_err(db_err)?;
+        tenant.ok_or(StoreError::NotFound)
+    }
+
     async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
         // Domains are stored in their normalised ASCII form; a string that does not parse
         // as a domain cannot belong to any tenant.

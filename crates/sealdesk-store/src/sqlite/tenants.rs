@@ -115,6 +115,29 @@ impl TenantRepo for SqliteStore {
         tenant.ok_or(StoreError::NotFound)
     }
 
+    async fn update_tenant_settings(
+        &self,
+        id: TenantId,
+        settings: &sealdesk_core::domain::TenantSettings,
+    ) -> StoreResult<Tenant> {
+        let id = id.to_string();
+        let mut tx = self.begin_write().await?;
+        let updated =
+            sqlx::query("UPDATE tenants SET settings = ?, updated_at_ms = ? WHERE id = ?")
+                .bind(rows::settings_json(settings)?)
+                .bind(self.now_ms())
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let tenant = load_tenant(&mut tx, &id).await?;
+        tx.commit().await.map_err(db_err)?;
+        tenant.ok_or(StoreError::NotFound)
+    }
+
     async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
         // Domains are stored in their normalised ASCII form; a string that does not parse
         // as a domain cannot belong to any tenant.

@@ -152,6 +152,52 @@ async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<(
             .await
             .map_err(not_found("tenant"))?
             .view(),
+        TenantCommand::Update {
+            id,
+            retention_days,
+            require_2fa,
+            session_idle_minutes,
+            session_absolute_hours,
+            ip_allow,
+            clear_ip_allow,
+        } => {
+            let id: TenantId = parse_id(&id)?;
+            let mut settings = store
+                .get_tenant(id)
+                .await
+                .map_err(not_found("tenant"))?
+                .settings;
+            settings.retention_days = retention_days.unwrap_or(settings.retention_days);
+            settings.require_second_factor = require_2fa.unwrap_or(settings.require_second_factor);
+            settings.session_idle_minutes =
+                session_idle_minutes.unwrap_or(settings.session_idle_minutes);
+            settings.session_absolute_hours =
+                session_absolute_hours.unwrap_or(settings.session_absolute_hours);
+            if clear_ip_allow {
+                settings.staff_ip_allowlist.clear();
+            } else if !ip_allow.is_empty() {
+                settings.staff_ip_allowlist = ip_allow
+                    .iter()
+                    .map(|c| sealdesk_core::domain::Cidr::parse(c))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| fail(e.into()))?;
+            }
+            settings.validate().map_err(|e| fail(e.into()))?;
+            let tenant = store
+                .update_tenant_settings(id, &settings)
+                .await
+                .map_err(not_found("tenant"))?;
+            let target = format!("tenant:{}", tenant.id);
+            operator_audit(
+                deps,
+                AuditAction::SettingsChanged,
+                Some(tenant.id),
+                target,
+                &[],
+            )
+            .await?;
+            tenant.view()
+        }
         TenantCommand::Disable { id } | TenantCommand::Enable { id } => {
             let disabled = matches!(cmd_kind, Toggle::Disable);
             let tenant = store

@@ -370,3 +370,40 @@ fn unreachable_database_is_reported() {
         "the password must not be printed"
     );
 }
+
+#[test]
+fn tenant_settings_can_be_updated() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = create_tenant(dir.path(), "Acme", "acme.com");
+    let t = json(&admin(
+        dir.path(),
+        &[
+            "tenant",
+            "update",
+            &id,
+            "--require-2fa",
+            "false",
+            "--retention-days",
+            "90",
+            "--json",
+        ],
+    ));
+    assert_eq!(t["require_second_factor"], false);
+    assert_eq!(t["retention_days"], 90);
+    assert_fails(
+        &admin(
+            dir.path(),
+            &["tenant", "update", &id, "--ip-allow", "10.0.0.1/8"],
+        ),
+        65,
+        "host bits",
+    );
+    assert_fails(
+        &admin(
+            dir.path(),
+            &["tenant", "update", &id, "--session-idle-minutes", "1"],
+        ),
+        65,
+        "session_idle_minutes",
+    );
+}
