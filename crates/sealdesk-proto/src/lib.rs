@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod error;
 pub mod ids;
+pub mod passkeys;
 pub mod system;
 pub mod tenancy;
 

@@ -44,6 +44,11 @@ pub enum ApiError {
     /// Missing, or outside the caller's tenant (never told apart).
     #[error("not found")]
     NotFound,
+    /// Passkeys are off because `server.public_url` is not set (404 with this message).
+    #[error(
+        "passkeys are not available on this server: the operator has not set server.public_url"
+    )]
+    PasskeysUnavailable,
     /// Already exists or conflicts; the message says what.
     #[error("{0}")]
     Conflict(String),
@@ -139,7 +144,7 @@ impl ApiError {
             ApiError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             ApiError::Forbidden => ErrorCode::Forbidden,
             ApiError::SecondFactorRequired => ErrorCode::SecondFactorRequired,
-            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::NotFound | ApiError::PasskeysUnavailable => ErrorCode::NotFound,
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unavailable(_) => ErrorCode::Unavailable,

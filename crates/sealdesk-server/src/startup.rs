@@ -40,6 +40,9 @@ pub enum StartupError {
     /// TLS files are unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// `server.public_url` cannot serve as the WebAuthn origin for passkeys.
+    #[error("{0}")]
+    Passkeys(String),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -130,6 +133,7 @@ pub async fn prepare(
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
 ) -> Result<AppState, StartupError> {
+    crate::auth::passkeys::relying_party(&config).map_err(StartupError::Passkeys)?;
     let master_key = load_master_key(&config, random.as_ref())?;
     let store = open_store(&config).await?;
     // Compute the dummy hash now, so the first login for an unknown account costs the same as

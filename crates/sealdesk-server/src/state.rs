@@ -8,6 +8,7 @@ use sealdesk_core::random::Random;
 use sealdesk_crypto::{MasterKey, MasterKeyError};
 use sealdesk_store::DynStore;
 use tokio::sync::Semaphore;
+use webauthn_rs::Webauthn;
 use zeroize::Zeroizing;
 
 use crate::config::Config;
@@ -26,6 +27,7 @@ struct Inner {
     master_key: RwLock<Arc<MasterKey>>,
     config: Arc<Config>,
     hash_permits: Arc<Semaphore>,
+    webauthn: Option<Arc<Webauthn>>,
 }
 
 impl AppState {
@@ -40,6 +42,12 @@ impl AppState {
         // One Argon2id computation per core at a time: 1,000 simultaneous logins then queue
         // instead of allocating 1,000 × 19 MiB (PERFORMANCE.md, S7).
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        // `startup::prepare` refuses a public URL that cannot be a WebAuthn origin; a state
+        // assembled another way simply has passkeys off.
+        let webauthn = crate::auth::passkeys::relying_party(&config)
+            .ok()
+            .flatten()
+            .map(Arc::new);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -48,6 +56,7 @@ impl AppState {
                 master_key: RwLock::new(Arc::new(master_key)),
                 config: Arc::new(config),
                 hash_permits: Arc::new(Semaphore::new(cores)),
+                webauthn,
             }),
         }
     }
@@ -75,6 +84,10 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+    /// The WebAuthn relying party, when `server.public_url` is set.
+    pub fn webauthn(&self) -> Option<Arc<Webauthn>> {
+        self.inner.webauthn.clone()
     }
     /// Permits for password hashing; hold one while Argon2 runs.
     pub fn hash_permits(&self) -> &Arc<Semaphore> {

@@ -22,6 +22,8 @@ pub enum Constraint {
     TotpConfirmed,
     /// The change would leave the tenant without an enabled owner.
     LastOwner,
+    /// A passkey with that credential id is already registered.
+    PasskeyCredential,
     /// Another constraint, by its database name.
     Other(String),
 }
@@ -38,6 +40,7 @@ impl std::fmt::Display for Constraint {
             Constraint::RecoveryCode => f.write_str("recovery_code"),
             Constraint::TotpConfirmed => f.write_str("totp_confirmed"),
             Constraint::LastOwner => f.write_str("last_owner"),
+            Constraint::PasskeyCredential => f.write_str("passkey_credential"),
             Constraint::Other(name) => f.write_str(name),
         }
     }

@@ -15,6 +15,7 @@ mod auth_rows;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 mod error;
+mod passkey_repo;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -32,6 +33,7 @@ pub use auth_repos::{
     AuditRepo, InvitationRepo, RecoveryCodeRepo, RoleRepo, SessionRepo, ThrottleRepo, TotpRepo,
 };
 pub use error::{Constraint, StoreError};
+pub use passkey_repo::{Ceremony, CeremonyKind, PasskeyRecord, PasskeyRepo};
 
 /// Result alias for store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -161,6 +163,7 @@ pub trait Store:
     + ThrottleRepo
     + InvitationRepo
     + AuditRepo
+    + PasskeyRepo
     + std::fmt::Debug
     + 'static
 {
@@ -178,6 +181,7 @@ impl<T> Store for T where
         + ThrottleRepo
         + InvitationRepo
         + AuditRepo
+        + PasskeyRepo
         + std::fmt::Debug
         + 'static
 {

@@ -47,7 +47,9 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts a server after letting `configure` adjust the configuration.
+/// Starts a server after letting `configure` adjust the configuration. Unless `configure`
+/// sets one, `server.public_url` becomes `http://localhost:PORT` (the WebAuthn relying party
+/// `localhost`), so passkeys work.
 ///
 /// # Panics
 /// If the server cannot start: a test kit failure is a test failure.
@@ -59,10 +61,21 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     configure(&mut config);
     let clock = Arc::new(ManualClock::new(test_epoch()));
     let random = Arc::new(SeededRandom::new(0x5EA1_DE5C));
+    let bound = startup::bind(&config).await.expect("bind 127.0.0.1:0");
+    if config.server.public_url.is_none() {
+        // Browsers treat `localhost` as a secure context, so it is a valid WebAuthn RP id
+        // over plain HTTP; the port is only known once bound.
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let public = format!("{scheme}://localhost:{}", bound.addr.port());
+        config.server.public_url = Some(url::Url::parse(&public).expect("public URL"));
+    }
     let state = startup::prepare(config.clone(), clock.clone(), random)
         .await
         .expect("server state");
-    let bound = startup::bind(&config).await.expect("bind 127.0.0.1:0");
     let (addr, url) = (bound.addr, bound.url());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(bound.run(state.clone(), async move {

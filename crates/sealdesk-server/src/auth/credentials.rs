@@ -2,6 +2,7 @@
 //! executor under a semaphore, with a dummy verification when there is no account), then the
 //! second factor (TOTP with replay protection, or a single-use recovery code). Every failure
 //! looks the same to the client (OWASP ASVS v5.0.0-6.3.8); the reason goes to the audit log.
+//! [`throttled`] wraps any check (password here, passkeys in `passkeys::login`).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -62,6 +63,11 @@ pub enum Failure {
     TotpReplay,
     /// Wrong or used recovery code.
     RecoveryCode,
+    /// A passkey assertion that does not verify, or a credential that is unknown, of another
+    /// tenant or of another account than the ceremony's.
+    Passkey,
+    /// An unknown, already used or expired passkey ceremony (a replayed assertion).
+    PasskeyCeremony,
 }
 
 impl Failure {
@@ -75,6 +81,8 @@ impl Failure {
             Failure::Totp => "totp",
             Failure::TotpReplay => "totp_replay",
             Failure::RecoveryCode => "recovery_code",
+            Failure::Passkey => "passkey",
+            Failure::PasskeyCeremony => "passkey_ceremony",
         }
     }
 }
@@ -82,7 +90,7 @@ impl Failure {
 /// Runs Argon2 verification on a blocking thread while holding a hashing permit. `Some(r)`:
 /// the password matches and `r` says whether to re-hash; `None`: no match (or no account, in
 /// which case a dummy verification of equal cost ran).
-async fn verify_password(
+pub(crate) async fn verify_password(
     state: &AppState,
     password: &SecretString,
     phc: Option<String>,
@@ -128,6 +136,49 @@ pub async fn hash_password(state: &AppState, password: SecretString) -> Result<S
     .map_err(|e| ApiError::Internal(e.into()))
 }
 
+/// The tenant, if it exists, is enabled, and allows staff logins from `ip`.
+pub(crate) async fn active_tenant(
+    state: &AppState,
+    tenant: TenantId,
+    ip: IpAddr,
+) -> Result<Result<Tenant, Failure>, ApiError> {
+    let tenant = match state.store().get_tenant(tenant).await {
+        Ok(t) if !t.disabled => t,
+        Ok(_) | Err(StoreError::NotFound) => return Ok(Err(Failure::Tenant)),
+        Err(e) => return Err(e.into()),
+    };
+    let allow = &tenant.settings.staff_ip_allowlist;
+    if !allow.is_empty() && !allow.iter().any(|c| c.contains(ip)) {
+        return Ok(Err(Failure::IpNotAllowed));
+    }
+    Ok(Ok(tenant))
+}
+
+/// Checks the account's password (re-hashing it when the stored parameters are below
+/// policy). An account without a password runs a dummy verification of equal cost.
+pub(crate) async fn password_matches(
+    state: &AppState,
+    tenant: &Tenant,
+    staff: &Staff,
+    password: &SecretString,
+) -> Result<Result<(), Failure>, ApiError> {
+    let store = state.store();
+    let Some(phc) = store.staff_password_hash(tenant.id, staff.id).await? else {
+        verify_password(state, password, None).await?;
+        return Ok(Err(Failure::Account));
+    };
+    let Some(needs_rehash) = verify_password(state, password, Some(phc)).await? else {
+        return Ok(Err(Failure::Password));
+    };
+    if needs_rehash {
+        let fresh = hash_password(state, password.clone()).await?;
+        store
+            .set_staff_password_hash(tenant.id, staff.id, &fresh)
+            .await?;
+    }
+    Ok(Ok(()))
+}
+
 /// Checks every factor for the account `email` of `tenant`.
 pub async fn check(
     state: &AppState,
@@ -136,40 +187,22 @@ pub async fn check(
     offered: &Offered,
     ip: IpAddr,
 ) -> Result<Result<Verified, Failure>, ApiError> {
-    let store = state.store();
-    let tenant = match store.get_tenant(tenant).await {
-        Ok(t) if !t.disabled => t,
-        Ok(_) | Err(StoreError::NotFound) => {
+    let tenant = match active_tenant(state, tenant, ip).await? {
+        Ok(t) => t,
+        Err(failure) => {
             verify_password(state, &offered.password, None).await?;
-            return Ok(Err(Failure::Tenant));
+            return Ok(Err(failure));
         }
-        Err(e) => return Err(e.into()),
     };
-    let allow = &tenant.settings.staff_ip_allowlist;
-    if !allow.is_empty() && !allow.iter().any(|c| c.contains(ip)) {
-        verify_password(state, &offered.password, None).await?;
-        return Ok(Err(Failure::IpNotAllowed));
-    }
-    let staff = match store.find_staff_by_email(tenant.id, email).await? {
+    let staff = match state.store().find_staff_by_email(tenant.id, email).await? {
         Some(s) if !s.disabled => s,
         _ => {
             verify_password(state, &offered.password, None).await?;
             return Ok(Err(Failure::Account));
         }
     };
-    let phc = store.staff_password_hash(tenant.id, staff.id).await?;
-    let Some(phc) = phc else {
-        verify_password(state, &offered.password, None).await?;
-        return Ok(Err(Failure::Account));
-    };
-    let Some(needs_rehash) = verify_password(state, &offered.password, Some(phc)).await? else {
-        return Ok(Err(Failure::Password));
-    };
-    if needs_rehash {
-        let fresh = hash_password(state, offered.password.clone()).await?;
-        store
-            .set_staff_password_hash(tenant.id, staff.id, &fresh)
-            .await?;
+    if let Err(f) = password_matches(state, &tenant, &staff, &offered.password).await? {
+        return Ok(Err(f));
     }
     let second_factor = match second_factor(state, &tenant, &staff, offered, ip).await? {
         Ok(has) => has,
@@ -185,7 +218,9 @@ pub async fn check(
 }
 
 /// Checks the second factor; `Ok(true)` when the account has one and it was proven,
-/// `Ok(false)` when it has none.
+/// `Ok(false)` when it has none. An account with passkeys but no TOTP proves its second
+/// factor by logging in with the passkey (`/api/auth/passkey/*`) or with a recovery code: a
+/// password alone never passes once any second factor is enrolled.
 async fn second_factor(
     state: &AppState,
     tenant: &Tenant,
@@ -198,10 +233,14 @@ async fn second_factor(
         .get_totp(tenant.id, staff.id)
         .await?
         .filter(|t| t.confirmed_at.is_some());
-    let Some(enrolment) = enrolment else {
+    let has_passkeys = !store.list_passkeys(tenant.id, staff.id).await?.is_empty();
+    if enrolment.is_none() && !has_passkeys {
         return Ok(Ok(false));
-    };
+    }
     if let Some(code) = &offered.totp {
+        let Some(enrolment) = enrolment else {
+            return Ok(Err(Failure::Totp));
+        };
         let secret = state
             .open_sealed(
                 "totp-seed",
@@ -260,11 +299,34 @@ pub async fn attempt(
     offered: &Offered,
     ip: IpAddr,
 ) -> Result<Verified, ApiError> {
+    let checked = check(state, tenant, email, offered, ip);
+    throttled(state, Some(tenant), Some(email), ip, checked).await
+}
+
+/// Runs `check` under throttling (NIST SP 800-63B §5.2.2; OWASP ASVS v5.0.0-6.3.1): refuses
+/// while the account (`tenant` + `email`, when both are known) or the address is locked,
+/// without running the check; on failure counts it, locks per [`ThrottlePolicy`], audits the
+/// reason and answers the generic `invalid_credentials`; on success clears the account
+/// counter. `check` is a future that has not started yet, so a locked attempt costs nothing.
+pub async fn throttled(
+    state: &AppState,
+    tenant: Option<TenantId>,
+    email: Option<&str>,
+    ip: IpAddr,
+    check: impl Future<Output = Result<Result<Verified, Failure>, ApiError>>,
+) -> Result<Verified, ApiError> {
     let store = state.store();
     let now = state.clock().now();
-    let account_key = ThrottlePolicy::account_key(&tenant.to_string(), email);
+    let account_key = tenant
+        .zip(email)
+        .map(|(t, e)| ThrottlePolicy::account_key(&t.to_string(), e));
     let address_key = ThrottlePolicy::address_key(ip);
-    for key in [&account_key, &address_key] {
+    let keys: Vec<(&String, ThrottlePolicy)> = account_key
+        .iter()
+        .map(|k| (k, ThrottlePolicy::ACCOUNT))
+        .chain([(&address_key, ThrottlePolicy::ADDRESS)])
+        .collect();
+    for (key, _) in &keys {
         if let Some(until) = store
             .get_throttle(key)
             .await?
@@ -279,17 +341,16 @@ pub async fn attempt(
             });
         }
     }
-    match check(state, tenant, email, offered, ip).await? {
+    match check.await? {
         Ok(verified) => {
-            store.clear_throttle(&account_key).await?;
+            if let Some(key) = &account_key {
+                store.clear_throttle(key).await?;
+            }
             Ok(verified)
         }
         Err(failure) => {
             let mut locked = false;
-            for (key, policy) in [
-                (&account_key, ThrottlePolicy::ACCOUNT),
-                (&address_key, ThrottlePolicy::ADDRESS),
-            ] {
+            for (key, policy) in keys {
                 let state_after = store.record_failure(key, now).await?;
                 if let Some(lock) = policy.lock_for(state_after.failures) {
                     store.set_locked_until(key, Some(now + lock)).await?;
@@ -300,7 +361,7 @@ pub async fn attempt(
                 .detail("reason", failure.code())
                 .detail("locked", locked.to_string())
                 .ip(ip);
-            if failure != Failure::Tenant {
+            if let Some(tenant) = tenant.filter(|_| failure != Failure::Tenant) {
                 entry = entry.tenant(tenant);
             }
             entry.record(state).await;

@@ -1,10 +1,11 @@
-//! Staff authentication: checking credentials (password, TOTP, recovery codes) under
+//! Staff authentication: checking credentials (password, TOTP, recovery codes, passkeys) under
 //! throttling, issuing and validating sessions, and the request extractor that turns a cookie
 //! or bearer token into an authorised [`Auth`].
 
 pub mod client;
 pub mod credentials;
 pub mod extract;
+pub mod passkeys;
 pub mod sessions;
 
 use std::time::Duration;

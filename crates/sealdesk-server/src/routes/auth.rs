@@ -158,12 +158,18 @@ pub async fn session(
     )))
 }
 
+/// Whether the caller's account has a second factor: confirmed TOTP or a passkey.
 pub(crate) async fn has_second_factor(state: &AppState, auth: &Auth) -> Result<bool, ApiError> {
-    Ok(state
+    let (tenant, staff) = (auth.principal.tenant, auth.principal.staff);
+    if state
         .store()
-        .get_totp(auth.principal.tenant, auth.principal.staff)
+        .get_totp(tenant, staff)
         .await?
-        .is_some_and(|t| t.confirmed_at.is_some()))
+        .is_some_and(|t| t.confirmed_at.is_some())
+    {
+        return Ok(true);
+    }
+    Ok(!state.store().list_passkeys(tenant, staff).await?.is_empty())
 }
 
 /// Proves identity again, for sensitive actions in the next five minutes.

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod openapi;
+pub mod passkeys;
 pub mod staff;
 pub mod system;
 
@@ -24,6 +25,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/auth/logout", post(auth::logout)),
         ("/api/auth/session", get(auth::session)),
         ("/api/auth/reauth", post(auth::reauth)),
+        ("/api/auth/passkey/start", post(passkeys::login_start)),
+        ("/api/auth/passkey/finish", post(passkeys::login_finish)),
         ("/api/account/sessions", get(account::list_sessions)),
         (
             "/api/account/sessions/{id}",
@@ -39,6 +42,16 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             post(account::regenerate_recovery_codes),
         ),
         ("/api/account/password", post(account::change_password)),
+        ("/api/account/passkeys", get(passkeys::list)),
+        (
+            "/api/account/passkeys/register/start",
+            post(passkeys::register_start),
+        ),
+        (
+            "/api/account/passkeys/register/finish",
+            post(passkeys::register_finish),
+        ),
+        ("/api/account/passkeys/{id}", delete(passkeys::remove)),
         ("/api/invitations/accept", post(staff::accept)),
         ("/api/tenants/{tenant}/staff", get(staff::list)),
         ("/api/tenants/{tenant}/invitations", post(staff::invite)),

@@ -14,6 +14,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::account::list_sessions, super::account::revoke_session, super::account::totp_enroll,
         super::account::totp_confirm, super::account::totp_remove, super::account::regenerate_recovery_codes,
         super::account::change_password,
+        super::passkeys::register_start, super::passkeys::register_finish, super::passkeys::list,
+        super::passkeys::remove, super::passkeys::login_start, super::passkeys::login_finish,
         super::staff::accept, super::staff::list, super::staff::invite, super::staff::set_role,
         super::staff::disable, super::staff::enable, super::staff::revoke_sessions,
         super::admin::audit_log, super::admin::get_settings, super::admin::put_settings, super::admin::teams, super::admin::create_team,
@@ -23,8 +25,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     modifiers(&Security),
     tags(
         (name = "system", description = "Health, readiness, version and this document"),
-        (name = "auth", description = "Login, logout, session, re-authentication"),
-        (name = "account", description = "The caller's sessions, second factors and password"),
+        (name = "auth", description = "Login (password, passkey), logout, session, re-authentication"),
+        (name = "account", description = "The caller's sessions, second factors, passkeys and password"),
         (name = "staff", description = "Staff administration and invitations"),
         (name = "admin", description = "Audit log, teams, API tokens"),
     )

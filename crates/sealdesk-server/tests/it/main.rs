@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod edge;
 mod openapi;
+mod passkeys;
 mod second_factor;
 mod settings;
 mod system;

@@ -11,6 +11,7 @@ mod admin;
 mod audit;
 mod data;
 mod invitations;
+mod passkeys;
 mod people;
 mod recovery;
 mod roles;
@@ -38,6 +39,10 @@ pub use invitations::{
     concurrent_take_invitation_one_wins, expired_invitation_is_not_taken,
     invitation_is_scoped_to_tenant, invitation_taken_once, list_and_delete_invitations,
     peek_invitation_does_not_use_it,
+};
+pub use passkeys::{
+    ceremony_taken_once_before_expiry, concurrent_ceremony_take_one_wins_and_purge,
+    passkey_conflicts_and_tenant_scope, passkey_create_list_use_and_delete,
 };
 pub use recovery::{
     concurrent_recovery_code_use_one_wins, recovery_code_versions_follow_unused_codes,
@@ -264,6 +269,10 @@ macro_rules! store_contract_tests {
             peek_invitation_does_not_use_it,
             audit_append_list_and_verify,
             concurrent_audit_appends_form_one_chain,
+            passkey_create_list_use_and_delete,
+            passkey_conflicts_and_tenant_scope,
+            ceremony_taken_once_before_expiry,
+            concurrent_ceremony_take_one_wins_and_purge,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -3,6 +3,7 @@
 
 mod audit;
 mod invitations;
+mod passkeys;
 mod recovery;
 mod sessions;
 mod staff;
@@ -164,9 +165,16 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         Some("staff_tenant_email_key") => Constraint::StaffEmail,
         Some("sessions_token_hash_key") => Constraint::SessionToken,
         Some("invitations_token_hash_key") => Constraint::InvitationToken,
+        Some("passkeys_credential_id_key") => Constraint::PasskeyCredential,
         Some("recovery_codes_staff_digest_key") => Constraint::RecoveryCode,
         Some(
-            "tenants_pkey" | "teams_pkey" | "staff_pkey" | "sessions_pkey" | "invitations_pkey",
+            "tenants_pkey"
+            | "teams_pkey"
+            | "staff_pkey"
+            | "sessions_pkey"
+            | "invitations_pkey"
+            | "passkeys_pkey"
+            | "webauthn_ceremonies_pkey",
         ) => Constraint::PrimaryKey,
         Some(other) => Constraint::Other(other.to_owned()),
         None => Constraint::Other(String::from("unknown")),

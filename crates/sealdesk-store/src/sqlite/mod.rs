@@ -3,6 +3,7 @@
 
 mod audit;
 mod invitations;
+mod passkeys;
 mod recovery;
 mod sessions;
 mod staff;
@@ -222,10 +223,17 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         ["staff.tenant_id", "staff.email"] => Constraint::StaffEmail,
         ["sessions.token_hash"] => Constraint::SessionToken,
         ["invitations.token_hash"] => Constraint::InvitationToken,
+        ["passkeys.credential_id"] => Constraint::PasskeyCredential,
         ["recovery_codes.staff_id", "recovery_codes.digest"] => Constraint::RecoveryCode,
-        ["tenants.id" | "teams.id" | "staff.id" | "sessions.id" | "invitations.id"] => {
-            Constraint::PrimaryKey
-        }
+        [
+            "tenants.id"
+            | "teams.id"
+            | "staff.id"
+            | "sessions.id"
+            | "invitations.id"
+            | "passkeys.id"
+            | "webauthn_ceremonies.id",
+        ] => Constraint::PrimaryKey,
         _ => Constraint::Other(columns.join(", ")),
     }
 }
