@@ -30,6 +30,8 @@ pub struct Auth {
     pub session: Session,
     /// The client's address.
     pub ip: IpAddr,
+    /// When the request was authenticated (the injected clock's time).
+    pub at: time::OffsetDateTime,
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -153,6 +155,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError>
         staff,
         session,
         ip,
+        at: now,
     })
 }
 
@@ -172,6 +175,11 @@ impl Auth {
         })?;
         if self.restricted() && action != Action::ManageOwnAccount {
             return Err(ApiError::SecondFactorRequired);
+        }
+        // The matrix's sensitive actions always need a fresh proof of identity, whichever
+        // handler performs them (docs/permissions.md).
+        if action.needs_recent_auth() {
+            self.require_recent_auth(self.at)?;
         }
         if self.session.kind == SessionKind::ApiToken
             && !self

@@ -48,7 +48,7 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key(
         "server.public_url",
-        "The URL people and widgets reach this server at, if it differs from the listener.",
+        "The URL people and widgets reach this server at. Its host is the passkey (WebAuthn) relying-party id; passkeys are off while it is unset.",
         None,
     ),
     key(

@@ -189,21 +189,17 @@ pub async fn set_role(
     {
         return Err(ApiError::Forbidden);
     }
-    if current.role == Role::Owner && role != Role::Owner {
-        let owners = state
-            .store()
-            .list_staff(tenant)
-            .await?
-            .iter()
-            .filter(|s| s.role == Role::Owner && !s.disabled)
-            .count();
-        if owners <= 1 {
-            return Err(ApiError::Conflict(
-                "a tenant keeps at least one owner".into(),
-            ));
-        }
-    }
-    let updated = state.store().set_staff_role(tenant, staff, role).await?;
+    // The store refuses, atomically, to demote the last enabled owner; a count here would race.
+    let updated = state
+        .store()
+        .set_staff_role(tenant, staff, role)
+        .await
+        .map_err(|e| match e {
+            sealdesk_store::StoreError::Conflict {
+                constraint: sealdesk_store::Constraint::LastOwner,
+            } => ApiError::Conflict("a tenant keeps at least one owner".into()),
+            other => other.into(),
+        })?;
     audit::event(
         &state,
         AuditAction::RoleChanged,

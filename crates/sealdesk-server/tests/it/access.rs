@@ -229,3 +229,64 @@ async fn api_tokens_are_scoped_and_revocable() {
         401
     );
 }
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_demoted() {
+    let app = spawn_app().await;
+    let acme = app.tenant(TenantSpec::relaxed("Acme", "acme.com")).await;
+    let owner = app.staff(&acme, "owner@acme.com", "owner").await;
+    let client = app.login(&acme, "owner@acme.com").await;
+    let path = format!("/api/tenants/{}/staff/{}/role", acme.id, owner.id);
+    let r = client
+        .send_json(Method::PUT, &path, &serde_json::json!({"role": "admin"}))
+        .await;
+    match r {
+        Err(ClientError::Api { status, body }) => {
+            assert_eq!((status, body.code), (409, ErrorCode::Conflict));
+            assert_eq!(body.message, "a tenant keeps at least one owner");
+        }
+        other => panic!("expected 409, got {other:?}"),
+    }
+    assert_eq!(
+        app.store
+            .get_staff(acme.id, owner.id)
+            .await
+            .unwrap()
+            .role
+            .as_str(),
+        "owner"
+    );
+}
+
+/// Sensitive actions of the matrix need a fresh proof of identity even where the handler does
+/// not ask for it: revoking an API token (`ManageApiTokens`) ten minutes after login.
+#[tokio::test]
+async fn sensitive_actions_need_recent_authentication_everywhere() {
+    let app = spawn_app().await;
+    let acme = app.tenant(TenantSpec::relaxed("Acme", "acme.com")).await;
+    app.staff(&acme, "admin@acme.com", "admin").await;
+    let admin = app.login(&acme, "admin@acme.com").await;
+    let created = admin
+        .send_json(
+            Method::POST,
+            &format!("/api/tenants/{}/api-tokens", acme.id),
+            &serde_json::json!({"name": "bot", "expires_in_days": 1}),
+        )
+        .await
+        .unwrap();
+    app.clock.advance(std::time::Duration::from_mins(10));
+    let revoke = format!(
+        "/api/tenants/{}/api-tokens/{}",
+        acme.id,
+        created["id"].as_str().unwrap()
+    );
+    let r = admin
+        .send_json(Method::DELETE, &revoke, &serde_json::json!({}))
+        .await;
+    assert_eq!(status_of(r), (401, ErrorCode::ReauthenticationRequired));
+    // Non-sensitive actions are unaffected.
+    admin
+        .get_json(&format!("/api/tenants/{}/staff", acme.id))
+        .await
+        .unwrap();
+}
