@@ -1,7 +1,7 @@
 //! Generation of new ids: UUID version 7 (time-ordered, so indexes stay compact), built from
 //! the injected clock and randomness.
 
-use sealdesk_proto::{StaffId, TeamId, TenantId};
+use sealdesk_proto::{CannedResponseId, ConversationId, StaffId, TeamId, TenantId, VisitorId};
 use uuid::Uuid;
 
 use crate::clock::{Clock, to_unix_ms};
@@ -40,6 +40,26 @@ impl<'a> IdGenerator<'a> {
     /// A new staff id.
     pub fn staff(&self) -> StaffId {
         StaffId::from_uuid(self.uuid())
+    }
+
+    /// A new visitor id.
+    pub fn visitor(&self) -> VisitorId {
+        VisitorId::from_uuid(self.uuid())
+    }
+
+    /// A new conversation id.
+    pub fn conversation(&self) -> ConversationId {
+        ConversationId::from_uuid(self.uuid())
+    }
+
+    /// A new canned-response id.
+    pub fn canned_response(&self) -> CannedResponseId {
+        CannedResponseId::from_uuid(self.uuid())
+    }
+
+    /// A new opaque id (sessions, tickets, attachments).
+    pub fn opaque(&self) -> Uuid {
+        self.uuid()
     }
 }
 

@@ -32,6 +32,10 @@ pub enum ErrorCode {
     Timeout,
     /// The resource already exists or the change conflicts with current state (409).
     Conflict,
+    /// The conversation is closed: nothing more can be sent to it (409).
+    ConversationClosed,
+    /// A proof-of-work challenge must be solved first: the server is under attack (429).
+    ChallengeRequired,
     /// The request body is larger than the configured limit (413).
     PayloadTooLarge,
     /// The request's media type is not supported (415).
@@ -58,6 +62,8 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Timeout => "timeout",
             Self::Conflict => "conflict",
+            Self::ConversationClosed => "conversation_closed",
+            Self::ChallengeRequired => "challenge_required",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",

@@ -67,6 +67,22 @@ id_type!(
     "staff"
 );
 
+id_type!(
+    /// Identifies a pseudonymous website visitor of one tenant (a customer in the widget).
+    VisitorId,
+    "visitor"
+);
+id_type!(
+    /// Identifies a conversation: one visitor's chat with a tenant's team, one MLS group.
+    ConversationId,
+    "conversation"
+);
+id_type!(
+    /// Identifies a canned response of a team.
+    CannedResponseId,
+    "canned response"
+);
+
 /// A string was not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseIdError {

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod passkeys;
 pub mod system;
 pub mod tenancy;
+pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use ids::{StaffId, TeamId, TenantId};
+pub use ids::{CannedResponseId, ConversationId, StaffId, TeamId, TenantId, VisitorId};

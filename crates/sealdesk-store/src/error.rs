@@ -24,6 +24,9 @@ pub enum Constraint {
     LastOwner,
     /// A passkey with that credential id is already registered.
     PasskeyCredential,
+    /// The conversation is no longer in the state a guarded change expected (another
+    /// agent claimed it first, it was closed, …).
+    ConversationState,
     /// Another constraint, by its database name.
     Other(String),
 }
@@ -41,6 +44,7 @@ impl std::fmt::Display for Constraint {
             Constraint::TotpConfirmed => f.write_str("totp_confirmed"),
             Constraint::LastOwner => f.write_str("last_owner"),
             Constraint::PasskeyCredential => f.write_str("passkey_credential"),
+            Constraint::ConversationState => f.write_str("conversation_state"),
             Constraint::Other(name) => f.write_str(name),
         }
     }

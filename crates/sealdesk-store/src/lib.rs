@@ -12,9 +12,11 @@
 mod auth_repos;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod auth_rows;
+mod conversation_repos;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 mod error;
+pub mod group_commit;
 mod passkey_repo;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -31,6 +33,10 @@ use sealdesk_proto::{StaffId, TeamId, TenantId};
 
 pub use auth_repos::{
     AuditRepo, InvitationRepo, RecoveryCodeRepo, RoleRepo, SessionRepo, ThrottleRepo, TotpRepo,
+};
+pub use conversation_repos::{
+    Attachment, AttachmentRepo, CannedResponse, ConversationFilter, ConversationRepo, Deleted,
+    LogRepo, Note, NoteRepo, RetentionRepo, RoutingRepo, Uploader, VisitorRepo,
 };
 pub use error::{Constraint, StoreError};
 pub use passkey_repo::{Ceremony, CeremonyKind, PasskeyRecord, PasskeyRepo};
