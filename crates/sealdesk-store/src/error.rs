@@ -27,6 +27,12 @@ pub enum Constraint {
     /// The conversation is no longer in the state a guarded change expected (another
     /// agent claimed it first, it was closed, …).
     ConversationState,
+    /// A visitor with that key hash already exists in the tenant.
+    VisitorKey,
+    /// A visitor with that external (customer) id already exists in the tenant.
+    VisitorExternalId,
+    /// A visitor ticket with that token hash already exists.
+    VisitorTicket,
     /// Another constraint, by its database name.
     Other(String),
 }
@@ -45,6 +51,9 @@ impl std::fmt::Display for Constraint {
             Constraint::LastOwner => f.write_str("last_owner"),
             Constraint::PasskeyCredential => f.write_str("passkey_credential"),
             Constraint::ConversationState => f.write_str("conversation_state"),
+            Constraint::VisitorKey => f.write_str("visitor_key"),
+            Constraint::VisitorExternalId => f.write_str("visitor_external_id"),
+            Constraint::VisitorTicket => f.write_str("visitor_ticket"),
             Constraint::Other(name) => f.write_str(name),
         }
     }

@@ -12,11 +12,15 @@
 mod auth_repos;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod auth_rows;
-mod conversation_repos;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
+mod conversation_repos;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod conversation_rows;
 mod error;
 pub mod group_commit;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod log_batch;
 mod passkey_repo;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -170,6 +174,13 @@ pub trait Store:
     + InvitationRepo
     + AuditRepo
     + PasskeyRepo
+    + VisitorRepo
+    + ConversationRepo
+    + LogRepo
+    + RoutingRepo
+    + NoteRepo
+    + AttachmentRepo
+    + RetentionRepo
     + std::fmt::Debug
     + 'static
 {
@@ -188,6 +199,13 @@ impl<T> Store for T where
         + InvitationRepo
         + AuditRepo
         + PasskeyRepo
+        + VisitorRepo
+        + ConversationRepo
+        + LogRepo
+        + RoutingRepo
+        + NoteRepo
+        + AttachmentRepo
+        + RetentionRepo
         + std::fmt::Debug
         + 'static
 {

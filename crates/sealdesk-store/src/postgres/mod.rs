@@ -1,16 +1,23 @@
 //! The PostgreSQL backend, for installations that outgrow one file. Same behaviour as SQLite;
 //! unique violations are told apart by the constraint names the migrations give them.
 
+mod attachments;
 mod audit;
+mod conversations;
 mod invitations;
+mod log;
+mod notes;
 mod passkeys;
 mod recovery;
+mod retention;
+mod routing;
 mod sessions;
 mod staff;
 mod teams;
 mod tenants;
 mod throttle;
 mod totp;
+mod visitors;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -166,6 +173,9 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         Some("sessions_token_hash_key") => Constraint::SessionToken,
         Some("invitations_token_hash_key") => Constraint::InvitationToken,
         Some("passkeys_credential_id_key") => Constraint::PasskeyCredential,
+        Some("visitors_tenant_key_hash_key") => Constraint::VisitorKey,
+        Some("visitors_tenant_external_key") => Constraint::VisitorExternalId,
+        Some("visitor_tickets_pkey") => Constraint::VisitorTicket,
         Some("recovery_codes_staff_digest_key") => Constraint::RecoveryCode,
         Some(
             "tenants_pkey"
@@ -174,7 +184,10 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
             | "sessions_pkey"
             | "invitations_pkey"
             | "passkeys_pkey"
-            | "webauthn_ceremonies_pkey",
+            | "webauthn_ceremonies_pkey"
+            | "visitors_pkey"
+            | "conversations_pkey"
+            | "canned_responses_pkey",
         ) => Constraint::PrimaryKey,
         Some(other) => Constraint::Other(other.to_owned()),
         None => Constraint::Other(String::from("unknown")),

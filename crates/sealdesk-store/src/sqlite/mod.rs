@@ -1,16 +1,23 @@
 //! The SQLite backend: one database file in WAL mode with `synchronous=FULL`, so that a write
 //! acknowledged to the caller survives a crash. Repositories live in the submodules.
 
+mod attachments;
 mod audit;
+mod conversations;
 mod invitations;
+mod log;
+mod notes;
 mod passkeys;
 mod recovery;
+mod retention;
+mod routing;
 mod sessions;
 mod staff;
 mod teams;
 mod tenants;
 mod throttle;
 mod totp;
+mod visitors;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -59,7 +66,11 @@ pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         // loss, not only a process crash (https://www.sqlite.org/pragma.html#pragma_synchronous).
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(BUSY_TIMEOUT)
+        // Deleted content (a conversation past its retention period) is overwritten with
+        // zeros in the database file instead of lingering in free pages
+        // (https://www.sqlite.org/pragma.html#pragma_secure_delete).
+        .pragma("secure_delete", "ON");
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)
@@ -224,6 +235,9 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         ["sessions.token_hash"] => Constraint::SessionToken,
         ["invitations.token_hash"] => Constraint::InvitationToken,
         ["passkeys.credential_id"] => Constraint::PasskeyCredential,
+        ["visitors.tenant_id", "visitors.key_hash"] => Constraint::VisitorKey,
+        ["visitors.tenant_id", "visitors.external_id"] => Constraint::VisitorExternalId,
+        ["visitor_tickets.token_hash"] => Constraint::VisitorTicket,
         ["recovery_codes.staff_id", "recovery_codes.digest"] => Constraint::RecoveryCode,
         [
             "tenants.id"
@@ -232,7 +246,16 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
             | "sessions.id"
             | "invitations.id"
             | "passkeys.id"
-            | "webauthn_ceremonies.id",
+            | "webauthn_ceremonies.id"
+            | "visitors.id"
+            | "conversations.id"
+            | "canned_responses.id",
+        ]
+        // The (tenant_id, id) indexes that composite foreign keys reference: a repeated id
+        // in the same tenant trips them before the primary key.
+        | [
+            "teams.tenant_id" | "visitors.tenant_id" | "conversations.tenant_id",
+            "teams.id" | "visitors.id" | "conversations.id",
         ] => Constraint::PrimaryKey,
         _ => Constraint::Other(columns.join(", ")),
     }
