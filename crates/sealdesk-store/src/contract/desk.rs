@@ -128,6 +128,11 @@ impl Desk {
         digest
     }
 
+    /// A new opaque id.
+    pub(crate) fn uuid(&self) -> uuid::Uuid {
+        self.ids().opaque()
+    }
+
     /// A new conversation id, later than every earlier one.
     pub(crate) fn conversation_id(&self) -> ConversationId {
         let id = self.ids().conversation();

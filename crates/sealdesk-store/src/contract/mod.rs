@@ -12,12 +12,16 @@ mod audit;
 mod conversations;
 mod data;
 mod desk;
+mod group_commit;
 mod invitations;
 mod log;
+mod notes;
 mod passkeys;
 mod people;
 mod recovery;
+mod retention;
 mod roles;
+mod routing;
 mod session_activity;
 mod sessions;
 mod staff;
@@ -45,6 +49,10 @@ pub use conversations::{
     participants_include_the_assignee,
 };
 pub use data::TestData;
+pub use group_commit::{
+    group_commit_answers_each_caller_with_its_outcome, group_commit_batches_concurrent_appends,
+    group_commit_failure_fails_the_batch,
+};
 pub use invitations::{
     concurrent_take_invitation_one_wins, expired_invitation_is_not_taken,
     invitation_is_scoped_to_tenant, invitation_taken_once, list_and_delete_invitations,
@@ -55,6 +63,7 @@ pub use log::{
     read_log_pages_after_a_cursor, retries_are_idempotent,
     sequence_numbers_are_gapless_in_batch_order,
 };
+pub use notes::{canned_responses_belong_to_a_team, notes_are_numbered_per_conversation};
 pub use passkeys::{
     ceremony_taken_once_before_expiry, concurrent_ceremony_take_one_wins_and_purge,
     passkey_conflicts_and_tenant_scope, passkey_create_list_use_and_delete,
@@ -63,8 +72,16 @@ pub use recovery::{
     concurrent_recovery_code_use_one_wins, recovery_code_versions_follow_unused_codes,
     recovery_codes_conflict_and_scope, recovery_codes_replace_use_once_and_count,
 };
+pub use retention::{
+    attachments_are_referenced_per_conversation, deleting_a_conversation_removes_what_it_owns,
+    expired_conversations_oldest_first,
+};
 pub use roles::{
     concurrent_demotions_keep_an_owner, last_owner_cannot_be_demoted, set_staff_role_changes_role,
+};
+pub use routing::{
+    assignment_mode_defaults_and_round_trips, team_loads_count_assigned_conversations,
+    team_membership_is_idempotent_and_scoped,
 };
 pub use session_activity::{list_sessions_excludes_expired_and_revoked, touch_moves_idle_expiry};
 pub use sessions::{
@@ -312,10 +329,21 @@ macro_rules! store_contract_tests {
             closed_conversation_refuses_appends,
             one_bad_entry_does_not_fail_the_batch,
             read_log_pages_after_a_cursor,
+            team_membership_is_idempotent_and_scoped,
+            team_loads_count_assigned_conversations,
+            assignment_mode_defaults_and_round_trips,
+            notes_are_numbered_per_conversation,
+            canned_responses_belong_to_a_team,
+            attachments_are_referenced_per_conversation,
+            expired_conversations_oldest_first,
+            deleting_a_conversation_removes_what_it_owns,
         );
         $crate::store_contract_tests!(@shared_cases $factory;
             concurrent_claims_have_one_winner,
             appends_racing_a_close_never_follow_it,
+            group_commit_batches_concurrent_appends,
+            group_commit_answers_each_caller_with_its_outcome,
+            group_commit_failure_fails_the_batch,
         );
     };
     (@shared_cases $factory:expr; $($case:ident),+ $(,)?) => {
