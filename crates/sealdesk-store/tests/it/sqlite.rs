@@ -43,6 +43,7 @@ async fn durability_pragmas_are_set() {
     assert_eq!(store.pragma("synchronous").await.unwrap(), ["2"]);
     assert_eq!(store.pragma("foreign_keys").await.unwrap(), ["1"]);
     assert_eq!(store.pragma("busy_timeout").await.unwrap(), ["5000"]);
+    assert_eq!(store.pragma("secure_delete").await.unwrap(), ["1"]);
     assert!(matches!(
         store.pragma("journal_mode; DROP TABLE tenants").await,
         Err(StoreError::Other(_))
@@ -304,4 +305,85 @@ async fn auth_rows_cannot_cross_tenants() {
             .is_err()
     );
     raw.close().await.unwrap();
+}
+
+/// Retention deletion erases the bytes: after a conversation is deleted and the WAL is
+/// checkpointed, its payloads are nowhere in the database file (`secure_delete`), while
+/// another conversation's are.
+#[tokio::test]
+async fn deleted_conversations_are_erased_from_the_file() {
+    use sealdesk_core::domain::{EntryKind, NewConversation, NewEntry, NewVisitor, Party};
+    use sealdesk_proto::{ConversationId, VisitorId};
+    use sealdesk_store::{ConversationRepo, LogRepo, RetentionRepo, VisitorRepo};
+
+    let (store, dir) = fresh().await;
+    let data = TestData::new();
+    let acme = data.tenant("Acme", &["acme.example"], &[]);
+    store.create_tenant(&acme).await.unwrap();
+    let team = data.team(acme.id, "Support");
+    store.create_team(&team).await.unwrap();
+    let visitor = store
+        .create_visitor(&NewVisitor {
+            id: VisitorId::from_uuid(data.uuid()),
+            tenant_id: acme.id,
+            team_id: team.id,
+            key_hash: data.digest(),
+            external_id: None,
+            created_at: data.now(),
+        })
+        .await
+        .unwrap();
+    let mut conversations = Vec::new();
+    for _ in 0..2 {
+        let c = store
+            .create_conversation(&NewConversation {
+                id: ConversationId::from_uuid(data.uuid()),
+                tenant_id: acme.id,
+                team_id: team.id,
+                visitor_id: visitor.id,
+                reopened_from: None,
+                created_at: data.now(),
+            })
+            .await
+            .unwrap();
+        conversations.push(c);
+    }
+    let marker = |c: usize, i: usize| format!("SECRET-{c}-{i:04}-").repeat(8).into_bytes();
+    for (n, c) in conversations.iter().enumerate() {
+        let entries: Vec<NewEntry> = (0..200)
+            .map(|i| NewEntry {
+                tenant_id: acme.id,
+                conversation_id: c.id,
+                sender: Party::Visitor(visitor.id),
+                kind: EntryKind::Application,
+                client_msg_id: None,
+                payload: marker(n, i).into(),
+                at: data.now(),
+            })
+            .collect();
+        store.append_batch(&entries).await.unwrap();
+    }
+    let file = dir.path().join("sealdesk.db");
+    let contains = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    // Into the main file first, so the deletion has old bytes to overwrite there.
+    store.pragma("wal_checkpoint").await.unwrap();
+    assert!(contains(&std::fs::read(&file).unwrap(), &marker(0, 7)));
+
+    let deleted = store
+        .delete_conversation(acme.id, conversations[0].id)
+        .await
+        .unwrap();
+    assert_eq!(deleted.entries, 200);
+    store.pragma("wal_checkpoint").await.unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    for i in [0, 7, 100, 199] {
+        assert!(
+            !contains(&bytes, &marker(0, i)),
+            "entry {i} is still in the file"
+        );
+    }
+    assert!(
+        contains(&bytes, &marker(1, 7)),
+        "the other conversation is intact"
+    );
 }
