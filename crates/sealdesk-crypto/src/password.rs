@@ -4,13 +4,15 @@
 //! OWASP ASVS v5.0.0-11.4.2).
 //!
 //! Hashing is CPU- and memory-heavy: callers on an async runtime must run it on a blocking
-//! thread under a concurrency cap (done by the server's authentication service).
+//! thread under a concurrency cap (done by the server's authentication service). The `*_with`
+//! functions take the Argon2 working memory as a [`HashMemory`] the caller keeps and reuses,
+//! so a server that holds one per hashing permit allocates nothing per login.
 //!
 //! New passwords are checked with [`check_new_password`] (length, block list, context words);
 //! logins naming an unknown account call [`dummy_verify`] so they cost the same.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sealdesk_core::random::Random;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
@@ -77,10 +79,147 @@ impl HashPolicy {
             && self.parallelism >= Self::OWASP_MINIMUM.parallelism
     }
 
+    fn params(&self) -> Result<Params, PasswordError> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+            .map_err(|e| PasswordError::Params(e.to_string()))
+    }
+
     fn argon2(&self) -> Result<Argon2<'static>, PasswordError> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
-            .map_err(|e| PasswordError::Params(e.to_string()))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+        Ok(Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            self.params()?,
+        ))
+    }
+
+    /// How many 1 KiB Argon2 blocks a hash under this policy works in.
+    fn block_count(&self) -> Option<usize> {
+        self.params().ok().map(|p| p.block_count())
+    }
+}
+
+/// Argon2 working memory (`m` blocks of 1 KiB), kept by the caller and reused from one hash
+/// to the next. Allocating and freeing 19 MiB per login makes glibc raise its mmap threshold
+/// and keep the freed buffers in fragmented heap arenas, so a login storm grows the resident
+/// size by hundreds of MB that never come back (docs/performance.md, S7); a buffer kept per
+/// hashing permit bounds Argon2's memory at permits × m without a page fault per login.
+///
+/// It grows on first use to what the parameters need, and gives back anything beyond the
+/// current policy after a hash with larger stored parameters, so it stays at the policy's
+/// size. Argon2 overwrites every block in its first pass (RFC 9106 §3.4), so a reused buffer
+/// needs no clearing for correctness. It is not wiped between hashes either: the blocks are
+/// derived from a password that stays in process memory anyway (request buffers), and a
+/// freed buffer was not wiped before this type existed.
+#[derive(Default)]
+pub struct HashMemory {
+    blocks: Vec<Block>,
+}
+
+impl std::fmt::Debug for HashMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashMemory")
+            .field("blocks", &self.blocks.len())
+            .finish()
+    }
+}
+
+impl HashMemory {
+    /// Empty; nothing is allocated until the first hash.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes of working memory currently held.
+    pub fn held_bytes(&self) -> usize {
+        self.blocks.len() * Block::SIZE
+    }
+
+    /// At least `params.block_count()` blocks (the Argon2 crate uses the first that many).
+    fn blocks_for(&mut self, params: &Params) -> &mut Vec<Block> {
+        let needed = params.block_count();
+        if self.blocks.len() < needed {
+            self.blocks.resize(needed, Block::new());
+        }
+        &mut self.blocks
+    }
+
+    /// Gives back memory beyond what `policy` needs, after a hash with larger (stored)
+    /// parameters: the buffer stays at the policy's size.
+    fn trim_to(&mut self, policy: HashPolicy) {
+        let keep = policy.block_count().unwrap_or(0);
+        if self.blocks.len() > keep {
+            self.blocks.truncate(keep);
+            self.blocks.shrink_to_fit();
+        }
+    }
+}
+
+/// Computes Argon2id of `pw` with `salt` in `memory` and returns the PHC string, in exactly
+/// the format of the `password-hash` crate's `hash_password` (algorithm, version, m, t, p,
+/// salt, hash), so hashes made either way verify either way.
+pub(crate) fn phc_hash(
+    argon2: &Argon2<'_>,
+    pw: &[u8],
+    salt: &[u8],
+    memory: &mut HashMemory,
+) -> Result<String, PasswordError> {
+    let params = argon2.params().clone();
+    let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let mut out = Zeroizing::new(vec![0u8; len]);
+    argon2
+        .hash_password_into_with_memory(pw, salt, out.as_mut_slice(), memory.blocks_for(&params))
+        .map_err(|e| PasswordError::Params(e.to_string()))?;
+    let salt = SaltString::encode_b64(salt).map_err(|e| PasswordError::Params(e.to_string()))?;
+    let params_string =
+        ParamsString::try_from(&params).map_err(|e| PasswordError::Params(e.to_string()))?;
+    let hash = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: params_string,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| PasswordError::Params(e.to_string()))?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Verifies `pw` against a parsed Argon2id PHC string with the parameters, version and salt
+/// inside it, computing the hash in `memory` and comparing in constant time
+/// ([`crate::ct_eq`]; OWASP ASVS v5.0.0-11.2.4). `secret` is Argon2's secret input K
+/// (RFC 9106 §3.1), for hashes keyed with a server-held key. Returns the stored parameters.
+pub(crate) fn phc_verify(
+    pw: &[u8],
+    parsed: &PasswordHash<'_>,
+    secret: Option<&[u8]>,
+    memory: &mut HashMemory,
+) -> Result<Params, PasswordError> {
+    if parsed.algorithm != argon2::ARGON2ID_IDENT {
+        return Err(PasswordError::MalformedHash);
+    }
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|_| PasswordError::MalformedHash)?,
+        None => Version::V0x13,
+    };
+    let params = Params::try_from(parsed).map_err(|_| PasswordError::MalformedHash)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(PasswordError::MalformedHash);
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(|_| PasswordError::MalformedHash)?;
+    let argon2 = match secret {
+        Some(key) => Argon2::new_with_secret(key, Algorithm::Argon2id, version, params.clone())
+            .map_err(|_| PasswordError::MalformedHash)?,
+        None => Argon2::new(Algorithm::Argon2id, version, params.clone()),
+    };
+    let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+    argon2
+        .hash_password_into_with_memory(pw, salt, out.as_mut_slice(), memory.blocks_for(&params))
+        .map_err(|_| PasswordError::MalformedHash)?;
+    if crate::ct_eq(&out, expected.as_bytes()) {
+        Ok(params)
+    } else {
+        Err(PasswordError::Mismatch)
     }
 }
 
@@ -106,10 +245,21 @@ pub fn check_length(password: &SecretString, min_chars: usize) -> Result<(), Pas
 }
 
 /// Hashes `password` under `policy` with a fresh 16-byte salt; returns the PHC string.
+/// Allocates its working memory; see [`hash_with`] to reuse it.
 pub fn hash(
     policy: HashPolicy,
     random: &dyn Random,
     password: &SecretString,
+) -> Result<String, PasswordError> {
+    hash_with(policy, random, password, &mut HashMemory::new())
+}
+
+/// [`hash`] with caller-kept working memory.
+pub fn hash_with(
+    policy: HashPolicy,
+    random: &dyn Random,
+    password: &SecretString,
+    memory: &mut HashMemory,
 ) -> Result<String, PasswordError> {
     let pw = password.expose_secret();
     if pw.len() > MAX_PASSWORD_BYTES {
@@ -117,34 +267,37 @@ pub fn hash(
     }
     let mut salt = [0u8; 16];
     random.fill(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|_| PasswordError::MalformedHash)?;
-    policy
-        .argon2()?
-        .hash_password(pw.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Params(e.to_string()))
+    let phc = phc_hash(&policy.argon2()?, pw.as_bytes(), &salt, memory);
+    memory.trim_to(policy);
+    phc
 }
 
 /// Verifies `password` against a stored PHC string (the parameters inside it are used), and
-/// says whether it should be re-hashed under `policy`.
+/// says whether it should be re-hashed under `policy`. Allocates its working memory; see
+/// [`verify_with`] to reuse it.
 pub fn verify(
     policy: HashPolicy,
     password: &SecretString,
     phc: &str,
+) -> Result<Verified, PasswordError> {
+    verify_with(policy, password, phc, &mut HashMemory::new())
+}
+
+/// [`verify`] with caller-kept working memory.
+pub fn verify_with(
+    policy: HashPolicy,
+    password: &SecretString,
+    phc: &str,
+    memory: &mut HashMemory,
 ) -> Result<Verified, PasswordError> {
     let pw = password.expose_secret();
     if pw.len() > MAX_PASSWORD_BYTES {
         return Err(PasswordError::TooLong);
     }
     let parsed = PasswordHash::new(phc).map_err(|_| PasswordError::MalformedHash)?;
-    if parsed.algorithm != argon2::ARGON2ID_IDENT {
-        return Err(PasswordError::MalformedHash);
-    }
-    let stored = Params::try_from(&parsed).map_err(|_| PasswordError::MalformedHash)?;
-    // Argon2 compares the tags in constant time inside verify_password.
-    Argon2::default()
-        .verify_password(pw.as_bytes(), &parsed)
-        .map_err(|_| PasswordError::Mismatch)?;
+    let stored = phc_verify(pw.as_bytes(), &parsed, None, memory);
+    memory.trim_to(policy);
+    let stored = stored?;
     let needs_rehash = stored.m_cost() < policy.memory_kib
         || stored.t_cost() < policy.iterations
         || stored.p_cost() < policy.parallelism;
@@ -302,7 +455,7 @@ const DUMMY_INPUT: [u8; 32] = [0xFF; 32];
 /// PHC strings of [`DUMMY_INPUT`] per policy, computed once each (fixed salt: nothing secret).
 static DUMMY_HASHES: OnceLock<Mutex<HashMap<HashPolicy, String>>> = OnceLock::new();
 
-fn dummy_phc(policy: HashPolicy) -> Option<String> {
+fn dummy_phc(policy: HashPolicy, memory: &mut HashMemory) -> Option<String> {
     let cache = DUMMY_HASHES.get_or_init(Mutex::default);
     if let Some(phc) = cache
         .lock()
@@ -312,13 +465,14 @@ fn dummy_phc(policy: HashPolicy) -> Option<String> {
         return Some(phc.clone());
     }
     // Computed outside the lock; two racing first calls just compute the same value twice.
-    let salt = SaltString::encode_b64(b"sealdesk-dummy-1").ok()?;
-    let phc = policy
-        .argon2()
-        .ok()?
-        .hash_password(&DUMMY_INPUT, &salt)
-        .ok()?
-        .to_string();
+    let phc = phc_hash(
+        &policy.argon2().ok()?,
+        &DUMMY_INPUT,
+        b"sealdesk-dummy-1",
+        memory,
+    )
+    .ok()?;
+    memory.trim_to(policy);
     cache
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -332,8 +486,13 @@ fn dummy_phc(policy: HashPolicy) -> Option<String> {
 /// over-long check is the same as well. The fixed hash is computed lazily on the first call
 /// per policy: call it once at startup so the first unknown-account login is not slower.
 pub fn dummy_verify(policy: HashPolicy, password: &SecretString) {
-    if let Some(phc) = dummy_phc(policy) {
-        let _ = verify(policy, password, &phc);
+    dummy_verify_with(policy, password, &mut HashMemory::new());
+}
+
+/// [`dummy_verify`] with caller-kept working memory.
+pub fn dummy_verify_with(policy: HashPolicy, password: &SecretString, memory: &mut HashMemory) {
+    if let Some(phc) = dummy_phc(policy, memory) {
+        let _ = verify_with(policy, password, &phc, memory);
     }
 }
 

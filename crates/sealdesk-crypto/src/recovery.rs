@@ -1,17 +1,26 @@
 //! Recovery codes: single-use look-up secrets (NIST SP 800-63B §5.1.2; OWASP ASVS
 //! v5.0.0-6.5.1, -6.5.3, -6.5.4) that stand in for a lost second factor. Ten are shown once as
-//! `xxxxxx-xxxxxx` from an alphabet without look-alikes (no `0 o 1 l i`), and stored only as a
-//! keyed digest: HMAC-SHA256 under a subkey derived from the server master key (purpose
-//! [`KDF_PURPOSE`]), so a database dump alone does not allow offline guessing.
+//! `xxxxxx-xxxxxx` from an alphabet without look-alikes (no `0 o 1 l i`). Each code carries
+//! 12 × log2(31) ≈ 59.5 bits.
 //!
-//! ASVS v5.0.0-6.5.2 asks for a salted password hash for look-up secrets under 112 bits; the
-//! keyed digest replaces the salt and cost with a secret the database does not hold, and the
-//! digests can be looked up directly. Each code carries 12 × log2(31) ≈ 59.5 bits.
+//! Storage follows OWASP ASVS v5.0.0-6.5.2: look-up secrets under 112 bits are stored with an
+//! approved password hashing function and a random salt. [`hash`] is Argon2id (RFC 9106)
+//! with a fresh 128-bit salt per code and [`HASH_POLICY`]'s cost, keyed with a subkey derived
+//! from the server master key as Argon2's secret input K (RFC 9106 §3.1; purpose
+//! [`KDF_PURPOSE`]), so a database dump alone does not even allow guessing, and a dump plus
+//! the master key still costs one Argon2id computation per guess per code.
+//!
+//! Codes stored before migration 0005 are HMAC-SHA256 digests under the same subkey, without
+//! salt ([`digest`], [`matches`]); they keep verifying until the account regenerates its codes.
 
+use argon2::password_hash::PasswordHash;
+use argon2::{Algorithm, Argon2, Version};
 use hmac::{Hmac, Mac};
 use sealdesk_core::random::Random;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
+
+use crate::password::{HashMemory, HashPolicy, PasswordError, phc_hash, phc_verify};
 
 /// The code alphabet: digits and lower-case letters without `0 o 1 l i` (31 symbols).
 pub const ALPHABET: &[u8; 31] = b"23456789abcdefghjkmnpqrstuvwxyz";
@@ -21,9 +30,22 @@ pub const GROUP_CHARS: usize = 6;
 pub const CODE_CHARS: usize = 2 * GROUP_CHARS;
 /// How many codes a user gets.
 pub const DEFAULT_COUNT: usize = 10;
-/// The master-key derivation purpose for recovery-code digests
+/// The master-key derivation purpose for the recovery-code key
 /// (`MasterKey::derive_key(version, KDF_PURPOSE)`).
 pub const KDF_PURPOSE: &str = "recovery-code";
+
+/// Argon2id cost per recovery code: 2 MiB, one pass, one lane (about 1.5 ms on one core of
+/// the benchmark machine). A code is random, not chosen by a person: with ≈ 59.5 bits, an
+/// attacker holding the database *and* the master key needs about 2^58.5 such computations,
+/// each with its own salt, to find one code on average, which is millions of core-years;
+/// the cost a password needs (19 MiB, t = 2) would only make each login that offers a
+/// recovery code, which checks up to ten stored hashes, slower. Stored in the PHC string, so
+/// it can change without invalidating codes.
+pub const HASH_POLICY: HashPolicy = HashPolicy {
+    memory_kib: 2048,
+    iterations: 1,
+    parallelism: 1,
+};
 
 /// Largest multiple of 31 that fits a byte; bytes at or above it are redrawn so every symbol
 /// is equally likely (no modulo bias).
@@ -80,8 +102,44 @@ pub fn normalize(input: &str) -> Option<String> {
     (out.len() == CODE_CHARS).then_some(out)
 }
 
-/// The digest to store for `normalized_code` (output of [`normalize`]): HMAC-SHA256 keyed with
-/// the subkey from `MasterKey::derive_key(_, KDF_PURPOSE)`. Store the key version with it.
+fn keyed(key: &[u8; 32]) -> Result<Argon2<'_>, PasswordError> {
+    let params = argon2::Params::new(
+        HASH_POLICY.memory_kib,
+        HASH_POLICY.iterations,
+        HASH_POLICY.parallelism,
+        Some(32),
+    )
+    .map_err(|e| PasswordError::Params(e.to_string()))?;
+    Argon2::new_with_secret(key, Algorithm::Argon2id, Version::V0x13, params)
+        .map_err(|e| PasswordError::Params(e.to_string()))
+}
+
+/// The PHC string to store for `normalized_code` (output of [`normalize`]): Argon2id under
+/// [`HASH_POLICY`] with a fresh 16-byte salt from `random`, keyed with the subkey from
+/// `MasterKey::derive_key(_, KDF_PURPOSE)` (store its version with it). Works in `memory`.
+pub fn hash(
+    key: &[u8; 32],
+    random: &dyn Random,
+    normalized_code: &str,
+    memory: &mut HashMemory,
+) -> Result<String, PasswordError> {
+    let mut salt = [0u8; 16];
+    random.fill(&mut salt);
+    phc_hash(&keyed(key)?, normalized_code.as_bytes(), &salt, memory)
+}
+
+/// Whether `normalized_code` matches a PHC string made by [`hash`] with `key`: the
+/// parameters and salt come from the string, the comparison is constant-time. A malformed
+/// string matches nothing. The caller spends the matched code atomically (single use,
+/// ASVS v5.0.0-6.5.1).
+pub fn verify(key: &[u8; 32], normalized_code: &str, phc: &str, memory: &mut HashMemory) -> bool {
+    PasswordHash::new(phc).is_ok_and(|parsed| {
+        phc_verify(normalized_code.as_bytes(), &parsed, Some(key), memory).is_ok()
+    })
+}
+
+/// Legacy storage, for codes made before migration 0005: HMAC-SHA256 of `normalized_code`
+/// keyed with the subkey from `MasterKey::derive_key(_, KDF_PURPOSE)`, without salt.
 pub fn digest(key: &[u8; 32], normalized_code: &str) -> [u8; 32] {
     // HMAC accepts keys of any length (RFC 2104 §2); a 32-byte key cannot be refused.
     let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) else {
@@ -91,9 +149,9 @@ pub fn digest(key: &[u8; 32], normalized_code: &str) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// Whether a typed code matches a stored digest, normalising first and comparing in
-/// constant time. The caller must delete the matched code in the same transaction
-/// (single use, ASVS v5.0.0-6.5.1).
+/// Whether a typed code matches a legacy [`digest`], normalising first and comparing in
+/// constant time. The caller spends the matched code atomically (single use,
+/// ASVS v5.0.0-6.5.1).
 pub fn matches(key: &[u8; 32], input: &str, stored_digest: &[u8]) -> bool {
     normalize(input).is_some_and(|code| crate::ct_eq(&digest(key, &code), stored_digest))
 }
@@ -180,6 +238,50 @@ mod tests {
         ] {
             assert_eq!(normalize(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn stored_codes_are_salted_keyed_argon2id() {
+        let rng = SeededRandom::new(7);
+        let master = MasterKey::generate(&rng);
+        let (_, key) = master.derive_key(None, KDF_PURPOSE).unwrap();
+        let (_, other_key) = master.derive_key(None, "something-else").unwrap();
+        let code = normalize(generate(&rng, 1)[0].expose_secret()).unwrap();
+        let mut memory = HashMemory::new();
+        let stored = hash(&key, &rng, &code, &mut memory).unwrap();
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=2048,t=1,p=1$"),
+            "{stored}"
+        );
+        assert!(verify(&key, &code, &stored, &mut memory));
+        // Salted: the same code hashes differently each time, and both verify.
+        let again = hash(&key, &rng, &code, &mut memory).unwrap();
+        assert_ne!(stored, again);
+        assert!(verify(&key, &code, &again, &mut memory));
+        // Keyed: without the master-key subkey nothing matches, not even the right code.
+        assert!(!verify(&other_key, &code, &stored, &mut memory));
+        assert!(!verify(&key, "abcdefghjkmn", &stored, &mut memory));
+        assert!(!verify(&key, &code, "not a phc", &mut memory));
+        assert!(!verify(
+            &key,
+            &code,
+            &stored.replace("argon2id", "argon2d"),
+            &mut memory
+        ));
+        // The salt is 128 bits (ASVS v5.0.0-6.5.2 asks for at least 32).
+        let parsed = PasswordHash::new(&stored).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(parsed.salt.unwrap().decode_b64(&mut buf).unwrap().len(), 16);
+        // It is Argon2id with the key as the secret input K (RFC 9106 §3.1): recompute it.
+        let salt = parsed.salt.unwrap().decode_b64(&mut buf).unwrap().to_vec();
+        let mut out = [0u8; 32];
+        keyed(&key)
+            .unwrap()
+            .hash_password_into(code.as_bytes(), &salt, &mut out)
+            .unwrap();
+        assert_eq!(parsed.hash.unwrap().as_bytes(), out);
+        // The cheap per-code cost fits in the memory kept for password hashing.
+        assert_eq!(memory.held_bytes(), 2048 * 1024);
     }
 
     #[test]

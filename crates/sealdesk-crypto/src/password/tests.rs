@@ -231,9 +231,9 @@ fn dummy_verification_runs_and_never_matches() {
     let policy = HashPolicy::INSECURE_TEST_ONLY;
     dummy_verify(policy, &secret("anything at all"));
     dummy_verify(policy, &secret(&"x".repeat(MAX_PASSWORD_BYTES + 1)));
-    let phc = dummy_phc(policy).unwrap();
+    let phc = dummy_phc(policy, &mut HashMemory::new()).unwrap();
     // Computed once: the same string every time, with the policy's own cost.
-    assert_eq!(dummy_phc(policy).unwrap(), phc);
+    assert_eq!(dummy_phc(policy, &mut HashMemory::new()).unwrap(), phc);
     assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
     for pw in [
         String::new(),
@@ -254,7 +254,7 @@ fn dummy_verification_runs_and_never_matches() {
         ..policy
     };
     assert!(
-        dummy_phc(other)
+        dummy_phc(other, &mut HashMemory::new())
             .unwrap()
             .starts_with("$argon2id$v=19$m=128,t=1,p=1$")
     );
@@ -262,10 +262,127 @@ fn dummy_verification_runs_and_never_matches() {
 
 #[test]
 fn dummy_hash_uses_the_production_cost() {
-    let phc = dummy_phc(HashPolicy::OWASP_MINIMUM).unwrap();
+    let phc = dummy_phc(HashPolicy::OWASP_MINIMUM, &mut HashMemory::new()).unwrap();
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
     dummy_verify(
         HashPolicy::OWASP_MINIMUM,
         &secret("correct horse battery staple"),
+    );
+}
+
+/// The PHC strings made in caller-kept memory are byte-for-byte those of the `password-hash`
+/// API the server used before, and each side verifies the other's.
+#[test]
+fn pooled_hashes_match_the_password_hash_crate() {
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+    let policy = HashPolicy {
+        memory_kib: 256,
+        iterations: 2,
+        parallelism: 2,
+    };
+    let salt = [7u8; 16];
+    let ours = phc_hash(
+        &policy.argon2().unwrap(),
+        b"correct horse battery staple",
+        &salt,
+        &mut HashMemory::new(),
+    )
+    .unwrap();
+    let theirs = policy
+        .argon2()
+        .unwrap()
+        .hash_password(
+            b"correct horse battery staple",
+            &SaltString::encode_b64(&salt).unwrap(),
+        )
+        .unwrap()
+        .to_string();
+    assert_eq!(ours, theirs);
+    assert!(ours.starts_with("$argon2id$v=19$m=256,t=2,p=2$"), "{ours}");
+    let parsed = PasswordHash::new(&ours).unwrap();
+    Argon2::default()
+        .verify_password(b"correct horse battery staple", &parsed)
+        .unwrap();
+    let mut memory = HashMemory::new();
+    assert!(
+        !verify_with(
+            policy,
+            &secret("correct horse battery staple"),
+            &theirs,
+            &mut memory
+        )
+        .unwrap()
+        .needs_rehash
+    );
+    assert_eq!(
+        verify_with(
+            policy,
+            &secret("correct horse battery stapl"),
+            &theirs,
+            &mut memory
+        ),
+        Err(PasswordError::Mismatch)
+    );
+}
+
+/// One buffer serves every hash: it is allocated once at the policy's size, reused (same
+/// allocation, and a dirty buffer gives the same result as a fresh one), grows for a stored
+/// hash with more memory, and shrinks back to the policy afterwards.
+#[test]
+fn hash_memory_is_reused_and_kept_at_the_policy_size() {
+    let rng = SeededRandom::new(3);
+    let policy = HashPolicy::INSECURE_TEST_ONLY;
+    let mut memory = HashMemory::new();
+    assert_eq!(memory.held_bytes(), 0, "nothing until the first hash");
+    let first = hash_with(policy, &rng, &secret("first password"), &mut memory).unwrap();
+    assert_eq!(memory.held_bytes(), 64 * 1024);
+    let address = memory.blocks.as_ptr();
+    verify_with(policy, &secret("first password"), &first, &mut memory).unwrap();
+    hash_with(policy, &rng, &secret("second password"), &mut memory).unwrap();
+    assert_eq!(
+        memory.blocks.as_ptr(),
+        address,
+        "the same allocation is reused"
+    );
+
+    let argon2 = policy.argon2().unwrap();
+    let dirty = phc_hash(&argon2, b"pw", &[9; 16], &mut memory).unwrap();
+    let fresh = phc_hash(&argon2, b"pw", &[9; 16], &mut HashMemory::new()).unwrap();
+    assert_eq!(dirty, fresh, "leftover blocks do not change the result");
+
+    let bigger = HashPolicy {
+        memory_kib: 512,
+        ..policy
+    };
+    let stored = hash(bigger, &rng, &secret("old and big")).unwrap();
+    assert!(
+        !verify_with(policy, &secret("old and big"), &stored, &mut memory)
+            .unwrap()
+            .needs_rehash,
+        "stronger stored parameters need no rehash"
+    );
+    assert_eq!(
+        memory.held_bytes(),
+        64 * 1024,
+        "back to the policy's size after a bigger stored hash"
+    );
+    assert_eq!(
+        verify_with(
+            policy,
+            &secret("x"),
+            &stored.replace("argon2id", "argon2i"),
+            &mut memory
+        ),
+        Err(PasswordError::MalformedHash),
+        "only Argon2id is accepted"
+    );
+    assert_eq!(
+        verify_with(
+            policy,
+            &secret("x"),
+            &stored.replace("v=19", "v=20"),
+            &mut memory
+        ),
+        Err(PasswordError::MalformedHash)
     );
 }
