@@ -11,6 +11,7 @@ mod passkeys;
 mod recovery;
 mod retention;
 mod routing;
+mod scratch;
 mod sessions;
 mod staff;
 mod teams;
@@ -30,6 +31,8 @@ use sqlx::migrate::{Migrate, MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::{Backend, Constraint, StoreAdmin, StoreError, StoreResult};
+
+pub use scratch::{create_schema, drop_schema};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
