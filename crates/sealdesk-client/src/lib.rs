@@ -4,6 +4,7 @@
 //!
 //! Depends only on the wire types (`sealdesk-proto`), never on server internals.
 
+mod account;
 use reqwest::StatusCode;
 use sealdesk_proto::ErrorBody;
 use sealdesk_proto::auth::{
@@ -159,14 +160,11 @@ impl Client {
         self.get("/api/auth/session").await
     }
 
-    /// `POST /api/auth/reauth`.
-    pub async fn reauth(&self, request: &ReauthRequest) -> Result<(), ClientError> {
-        let body = serde_json::to_value(request).map_err(|e| ClientError::Unexpected {
-            status: 0,
-            snippet: e.to_string(),
-        })?;
-        self.send_no_content(reqwest::Method::POST, "/api/auth/reauth", Some(&body))
-            .await
+    /// `POST /api/auth/reauth`: proves identity again. The answer is a new session that
+    /// replaces this one: the old token stops working, so continue with the new one
+    /// ([`with_token`](Self::with_token)).
+    pub async fn reauth(&self, request: &ReauthRequest) -> Result<LoginResponse, ClientError> {
+        self.post("/api/auth/reauth", request).await
     }
 
     /// `GET /api/account/sessions`.

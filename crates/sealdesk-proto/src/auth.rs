@@ -58,17 +58,35 @@ fn default_client() -> ClientKind {
     ClientKind::Cli
 }
 
-/// `POST /api/auth/reauth`: prove identity again before a sensitive action.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `POST /api/auth/reauth`: prove identity again before a sensitive action, with the password
+/// (and the second factor the account has) or with a passkey. The answer is a new session
+/// that replaces the current one, as after a login.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ReauthRequest {
-    /// Password.
-    pub password: Secret,
-    /// A current TOTP code, when the account has TOTP.
-    #[serde(default)]
+    /// Password; leave it out when proving identity with `passkey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// A current TOTP code, with the password, when the account has TOTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<Secret>,
     /// A recovery code, instead of the TOTP code.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_code: Option<Secret>,
+    /// A passkey assertion, instead of the password: start the ceremony with
+    /// `POST /api/auth/reauth/passkey`, pass its options to `navigator.credentials.get()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<crate::passkeys::PasskeyAssertion>,
+}
+
+impl ReauthRequest {
+    /// Re-authentication with the password and, when the account has one, a TOTP code.
+    pub fn password(password: &str, totp: Option<&str>) -> Self {
+        Self {
+            password: Some(Secret(password.to_owned())),
+            totp: totp.map(|t| Secret(t.to_owned())),
+            ..Self::default()
+        }
+    }
 }
 
 /// The current session, as `GET /api/auth/session` and login return it.

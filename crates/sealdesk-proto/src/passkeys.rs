@@ -49,6 +49,17 @@ pub struct PasskeyView {
     pub last_used_at: Option<OffsetDateTime>,
 }
 
+/// A signed passkey challenge: the ceremony and the authenticator's answer. Used by
+/// re-authentication (`POST /api/auth/reauth`, field `passkey`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyAssertion {
+    /// From [`PasskeyChallenge`].
+    pub ceremony_id: Uuid,
+    /// The `PublicKeyCredential` the browser returned from `get()`, as JSON.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
 /// `POST /api/auth/passkey/start`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasskeyLoginStart {

@@ -137,16 +137,21 @@ pub async fn prepare(
     let master_key = load_master_key(&config, random.as_ref())?;
     let store = open_store(&config).await?;
     // Compute the dummy hash now, so the first login for an unknown account costs the same as
-    // any other (its first use would otherwise also pay for computing it).
+    // any other (its first use would otherwise also pay for computing it). Through the
+    // hashing pool, so the buffer it needs is one of the pool's and is never freed.
     let policy = config.password_hash;
-    let _ = tokio::task::spawn_blocking(move || {
-        sealdesk_crypto::password::dummy_verify(
-            policy,
-            &secrecy::SecretString::from("warm-up".to_owned()),
-        );
-    })
-    .await;
-    Ok(AppState::new(config, store, master_key, clock, random))
+    let state = AppState::new(config, store, master_key, clock, random);
+    let _ = state
+        .hasher()
+        .run(move |memory| {
+            sealdesk_crypto::password::dummy_verify_with(
+                policy,
+                &secrecy::SecretString::from("warm-up".to_owned()),
+                memory,
+            );
+        })
+        .await;
+    Ok(state)
 }
 
 /// Bound listeners, ready to serve.

@@ -1,5 +1,5 @@
 //! The state every handler can reach: storage, clock, randomness, master key, configuration,
-//! and the semaphore that bounds concurrent password hashing.
+//! and the pool that bounds concurrent password hashing and keeps its memory.
 
 use std::sync::{Arc, RwLock};
 
@@ -7,10 +7,10 @@ use sealdesk_core::clock::Clock;
 use sealdesk_core::random::Random;
 use sealdesk_crypto::{MasterKey, MasterKeyError};
 use sealdesk_store::DynStore;
-use tokio::sync::Semaphore;
 use webauthn_rs::Webauthn;
 use zeroize::Zeroizing;
 
+use crate::auth::hashing::Hasher;
 use crate::config::Config;
 
 /// Shared application state; cheap to clone.
@@ -26,7 +26,7 @@ struct Inner {
     random: Arc<dyn Random>,
     master_key: RwLock<Arc<MasterKey>>,
     config: Arc<Config>,
-    hash_permits: Arc<Semaphore>,
+    hasher: Arc<Hasher>,
     webauthn: Option<Arc<Webauthn>>,
 }
 
@@ -39,8 +39,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
     ) -> Self {
-        // One Argon2id computation per core at a time: 1,000 simultaneous logins then queue
-        // instead of allocating 1,000 × 19 MiB (PERFORMANCE.md, S7).
+        // One Argon2id computation per core at a time, each in the working memory kept for
+        // its permit: 1,000 simultaneous logins then queue instead of allocating
+        // 1,000 × 19 MiB, and no 19 MiB buffer is freed per login (PERFORMANCE.md, S7).
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         // `startup::prepare` refuses a public URL that cannot be a WebAuthn origin; a state
         // assembled another way simply has passkeys off.
@@ -55,7 +56,7 @@ impl AppState {
                 random,
                 master_key: RwLock::new(Arc::new(master_key)),
                 config: Arc::new(config),
-                hash_permits: Arc::new(Semaphore::new(cores)),
+                hasher: Arc::new(Hasher::new(cores)),
                 webauthn,
             }),
         }
@@ -89,9 +90,9 @@ impl AppState {
     pub fn webauthn(&self) -> Option<Arc<Webauthn>> {
         self.inner.webauthn.clone()
     }
-    /// Permits for password hashing; hold one while Argon2 runs.
-    pub fn hash_permits(&self) -> &Arc<Semaphore> {
-        &self.inner.hash_permits
+    /// The password-hashing pool: run every Argon2 computation through it.
+    pub fn hasher(&self) -> &Arc<Hasher> {
+        &self.inner.hasher
     }
 
     /// The server master key as currently loaded.

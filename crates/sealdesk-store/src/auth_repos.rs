@@ -5,12 +5,50 @@
 use async_trait::async_trait;
 use sealdesk_core::audit::{AuditEvent, AuditRecord};
 use sealdesk_core::auth::{Digest, Invitation, NewSession, Session, ThrottleState, TotpRecord};
-use sealdesk_core::domain::{Role, Staff};
+use sealdesk_core::domain::{Role, Staff, TenantSettings};
 use sealdesk_proto::{StaffId, TenantId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::StoreResult;
+
+/// Everything an authenticated request needs to know about its bearer token, read by
+/// [`SessionRepo::resolve_session`] in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedSession {
+    /// The session, active or not (check [`Session::is_active`]).
+    pub session: Session,
+    /// Its account, enabled or not.
+    pub staff: Staff,
+    /// Whether the session's tenant is disabled.
+    pub tenant_disabled: bool,
+    /// The tenant's settings (session lifetimes, 2FA policy).
+    pub tenant_settings: TenantSettings,
+    /// Whether the account has a second factor: a confirmed TOTP enrolment or a passkey.
+    pub second_factor: bool,
+}
+
+/// How a stored recovery code is hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecoveryCodeHash {
+    /// A PHC string: Argon2id with a per-code random salt, keyed with a master-key subkey
+    /// (`sealdesk_crypto::recovery::hash`). Every code made since migration 0005.
+    Argon2id(String),
+    /// An HMAC-SHA256 digest under a master-key subkey, without salt: codes generated before
+    /// migration 0005, which keep working until the account regenerates its codes.
+    LegacyHmac(Digest),
+}
+
+/// One unused recovery code of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryCodeRecord {
+    /// Row id, to spend this code with [`RecoveryCodeRepo::use_recovery_code`].
+    pub id: i64,
+    /// The stored hash.
+    pub hash: RecoveryCodeHash,
+    /// The master-key version whose subkey made the hash.
+    pub key_version: u32,
+}
 
 /// Staff roles. Every call is scoped to a tenant.
 #[async_trait]
@@ -39,6 +77,18 @@ pub trait SessionRepo: Send + Sync {
     /// The session with this token hash, active or not (check [`Session::is_active`]), or
     /// `None`.
     async fn find_session(&self, token_hash: &Digest) -> StoreResult<Option<Session>>;
+    /// The session with this token hash together with its account, its tenant's state and
+    /// settings, and whether the account has a second factor, in one read-only statement:
+    /// the lookup every authenticated request makes. `None` if no session has this hash.
+    /// The session is returned active or not, the account enabled or not.
+    async fn resolve_session(&self, token_hash: &Digest) -> StoreResult<Option<ResolvedSession>>;
+    /// Replaces session `old` by `new` in one transaction, the new token of a
+    /// re-authentication (OWASP ASVS v5.0.0-7.2.4): stores `new` and revokes `old` at
+    /// `new.created_at`, but only if `old` is a session of `new`'s tenant and account that is
+    /// active at that time. `Ok(None)` otherwise (unknown, revoked, expired, already rotated,
+    /// another account's), and nothing is written, so of two concurrent rotations of one
+    /// session exactly one succeeds. Conflicts as [`create_session`](Self::create_session).
+    async fn rotate_session(&self, old: Uuid, new: &NewSession) -> StoreResult<Option<Session>>;
     /// One session of the tenant, active or not, or `NotFound`.
     async fn get_session(&self, tenant: TenantId, id: Uuid) -> StoreResult<Session>;
     /// The account's sessions and API tokens that are active at `now` (not revoked, before
@@ -78,6 +128,15 @@ pub trait SessionRepo: Send + Sync {
         &self,
         tenant: TenantId,
         staff: StaffId,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// Revokes, in one statement, every session and API token of the account that is active
+    /// at `at` except `keep` (the caller's own session). Returns how many were revoked.
+    async fn revoke_other_sessions(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+        keep: Uuid,
         at: OffsetDateTime,
     ) -> StoreResult<u64>;
 }
@@ -131,40 +190,40 @@ pub trait TotpRepo: Send + Sync {
     async fn list_totp_secrets(&self) -> StoreResult<Vec<(TenantId, StaffId, Vec<u8>)>>;
 }
 
-/// Single-use recovery codes, stored as digests. Every call is scoped to a tenant.
+/// Single-use recovery codes, stored hashed. Every call is scoped to a tenant.
 #[async_trait]
 pub trait RecoveryCodeRepo: Send + Sync {
-    /// Replaces all of the account's codes with `digests` (made with the key of
-    /// `key_version`), in one transaction. `NotFound` if the account is not in the tenant; a
-    /// digest given twice gives `Conflict { constraint: RecoveryCode }`; either way the old
-    /// codes are kept.
+    /// Replaces all of the account's codes with `hashes` (Argon2id PHC strings keyed with
+    /// the subkey of `key_version`), in one transaction. `NotFound` if the account is not in
+    /// the tenant; a hash given twice gives `Conflict { constraint: RecoveryCode }`; either
+    /// way the old codes are kept.
     async fn replace_recovery_codes(
         &self,
         tenant: TenantId,
         staff: StaffId,
-        digests: &[Digest],
+        hashes: &[String],
         key_version: u32,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Marks the unused code with this digest as used at `at`; atomic, so a code is accepted
+    /// The account's unused codes, oldest first (empty for an account of another tenant).
+    /// Salted hashes cannot be looked up by value: the caller checks a presented code
+    /// against each, then spends the one that matched by its id.
+    async fn list_recovery_codes(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+    ) -> StoreResult<Vec<RecoveryCodeRecord>>;
+    /// Marks the account's unused code `id` as used at `at`; atomic, so a code is accepted
     /// at most once even under concurrent attempts. `false` if there is no such unused code.
     async fn use_recovery_code(
         &self,
         tenant: TenantId,
         staff: StaffId,
-        digest: &Digest,
+        id: i64,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
     /// How many unused codes the account has.
     async fn count_recovery_codes(&self, tenant: TenantId, staff: StaffId) -> StoreResult<u32>;
-    /// The key versions that made the account's unused codes, newest first (one, unless a
-    /// rotation happened between generations), so a presented code is digested only with
-    /// keys that can match.
-    async fn recovery_code_versions(
-        &self,
-        tenant: TenantId,
-        staff: StaffId,
-    ) -> StoreResult<Vec<u32>>;
 }
 
 /// Login throttling counters, by key (the caller builds keys such as an account or a source

@@ -13,8 +13,8 @@ use sealdesk_crypto::audit_chain::entry_hash;
 use sealdesk_proto::{StaffId, TenantId};
 use uuid::Uuid;
 
-use crate::rows::{corrupt, stored_time};
-use crate::{StoreError, StoreResult};
+use crate::rows::{StaffRow, corrupt, parse_settings, stored_time};
+use crate::{RecoveryCodeHash, RecoveryCodeRecord, ResolvedSession, StoreError, StoreResult};
 
 /// A `sessions` row.
 #[derive(Debug)]
@@ -66,6 +66,93 @@ impl SessionRow {
 pub(crate) const SESSION_COLUMNS: &str = "id, tenant_id, staff_id, kind, name, scopes, \
     created_at_ms, last_seen_at_ms, authenticated_at_ms, idle_expires_at_ms, \
     absolute_expires_at_ms, revoked_at_ms, ip, user_agent";
+
+/// The joined row of `resolve_session`: the session, its account, its tenant's state and
+/// settings, and whether the account has a second factor.
+#[derive(Debug)]
+pub(crate) struct ResolvedRow {
+    pub(crate) session: SessionRow,
+    pub(crate) staff: StaffRow,
+    pub(crate) tenant_disabled: bool,
+    pub(crate) tenant_settings: String,
+    pub(crate) second_factor: bool,
+}
+
+impl ResolvedRow {
+    /// The resolved session.
+    pub(crate) fn into_resolved(self) -> StoreResult<ResolvedSession> {
+        let what = format!("tenant {}: settings", self.session.tenant_id);
+        let tenant_settings = parse_settings(&self.tenant_settings, &what)?;
+        Ok(ResolvedSession {
+            session: self.session.into_session()?,
+            staff: self.staff.into_staff()?,
+            tenant_disabled: self.tenant_disabled,
+            tenant_settings,
+            second_factor: self.second_factor,
+        })
+    }
+}
+
+/// The statement of `resolve_session`, with `param` as the placeholder of the token hash
+/// (`?1` or `$1`). The session columns keep their names, so each backend's session row
+/// reader applies (the settings are cast to text: JSONB on PostgreSQL). The joins follow the
+/// composite key (tenant, account), and both factor checks are index lookups (`staff_totp`
+/// by primary key, `passkeys` by tenant and account).
+pub(crate) fn resolve_session_sql(param: &str) -> String {
+    format!(
+        "SELECT s.id AS id, s.tenant_id AS tenant_id, s.staff_id AS staff_id, s.kind AS kind,
+                s.name AS name, s.scopes AS scopes, s.created_at_ms AS created_at_ms,
+                s.last_seen_at_ms AS last_seen_at_ms,
+                s.authenticated_at_ms AS authenticated_at_ms,
+                s.idle_expires_at_ms AS idle_expires_at_ms,
+                s.absolute_expires_at_ms AS absolute_expires_at_ms,
+                s.revoked_at_ms AS revoked_at_ms, s.ip AS ip, s.user_agent AS user_agent,
+                a.email AS staff_email, a.display_name AS staff_display_name,
+                a.role AS staff_role, a.password_hash IS NOT NULL AS staff_has_password,
+                a.disabled AS staff_disabled, a.created_at_ms AS staff_created_at_ms,
+                t.disabled AS tenant_disabled, CAST(t.settings AS TEXT) AS tenant_settings,
+                (EXISTS (SELECT 1 FROM staff_totp f
+                         WHERE f.staff_id = s.staff_id AND f.tenant_id = s.tenant_id
+                           AND f.confirmed_at_ms IS NOT NULL)
+                 OR EXISTS (SELECT 1 FROM passkeys k
+                            WHERE k.tenant_id = s.tenant_id AND k.staff_id = s.staff_id))
+                    AS second_factor
+         FROM sessions s
+         JOIN staff a ON a.tenant_id = s.tenant_id AND a.id = s.staff_id
+         JOIN tenants t ON t.id = s.tenant_id
+         WHERE s.token_hash = {param}"
+    )
+}
+
+/// A `recovery_codes` row: exactly one of `phc` (Argon2id) and `digest` (legacy HMAC) is
+/// set, which the table's CHECK constraint guarantees.
+#[derive(Debug)]
+pub(crate) struct RecoveryCodeRow {
+    pub(crate) id: i64,
+    pub(crate) phc: Option<String>,
+    pub(crate) digest: Option<Vec<u8>>,
+    pub(crate) key_version: i64,
+}
+
+impl RecoveryCodeRow {
+    /// The stored code.
+    pub(crate) fn into_record(self) -> StoreResult<RecoveryCodeRecord> {
+        let what = format!("recovery code {}", self.id);
+        let hash = match (self.phc, self.digest) {
+            (Some(phc), None) => RecoveryCodeHash::Argon2id(phc),
+            (None, Some(bytes)) => {
+                RecoveryCodeHash::LegacyHmac(digest(&bytes, &format!("{what}: digest"))?)
+            }
+            _ => return Err(StoreError::Corrupt(format!("{what}: not exactly one hash"))),
+        };
+        Ok(RecoveryCodeRecord {
+            id: self.id,
+            hash,
+            key_version: u32::try_from(self.key_version)
+                .map_err(|e| corrupt(&format!("{what}: key_version"), e))?,
+        })
+    }
+}
 
 /// The scopes as stored: a JSON array of strings.
 pub(crate) fn scopes_json(scopes: &[String]) -> StoreResult<String> {

@@ -36,7 +36,8 @@ use sealdesk_core::domain::{NewStaff, NewTeam, NewTenant, Staff, Team, Tenant};
 use sealdesk_proto::{StaffId, TeamId, TenantId};
 
 pub use auth_repos::{
-    AuditRepo, InvitationRepo, RecoveryCodeRepo, RoleRepo, SessionRepo, ThrottleRepo, TotpRepo,
+    AuditRepo, InvitationRepo, RecoveryCodeHash, RecoveryCodeRecord, RecoveryCodeRepo,
+    ResolvedSession, RoleRepo, SessionRepo, ThrottleRepo, TotpRepo,
 };
 pub use conversation_repos::{
     Attachment, AttachmentRepo, CannedResponse, ConversationFilter, ConversationRepo, Deleted,

@@ -27,11 +27,7 @@ impl TenantRow {
     pub(crate) fn into_tenant(self, domains: &[String], origins: &[String]) -> StoreResult<Tenant> {
         let id = TenantId::from_uuid(self.id);
         let what = |field: &str| format!("tenant {id}: {field}");
-        let settings: TenantSettings =
-            serde_json::from_str(&self.settings).map_err(|e| corrupt(&what("settings"), e))?;
-        settings
-            .validate()
-            .map_err(|e| corrupt(&what("settings"), e))?;
+        let settings = parse_settings(&self.settings, &what("settings"))?;
         Ok(Tenant {
             id,
             name: TenantName::parse(&self.name).map_err(|e| corrupt(&what("name"), e))?,
@@ -111,6 +107,13 @@ impl StaffRow {
 #[cfg(feature = "sqlite")]
 pub(crate) fn parse_uuid(raw: &str, what: &str) -> StoreResult<Uuid> {
     Uuid::try_parse(raw).map_err(|e| corrupt(what, e))
+}
+
+/// A stored settings document, parsed and validated; `what` names it in the error.
+pub(crate) fn parse_settings(raw: &str, what: &str) -> StoreResult<TenantSettings> {
+    let settings: TenantSettings = serde_json::from_str(raw).map_err(|e| corrupt(what, e))?;
+    settings.validate().map_err(|e| corrupt(what, e))?;
+    Ok(settings)
 }
 
 /// The settings document as stored.

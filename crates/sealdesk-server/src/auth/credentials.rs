@@ -13,8 +13,9 @@ use sealdesk_core::throttle::ThrottlePolicy;
 use sealdesk_crypto::password::{self, HashPolicy};
 use sealdesk_crypto::{recovery, totp};
 use sealdesk_proto::TenantId;
-use sealdesk_store::StoreError;
+use sealdesk_store::{RecoveryCodeHash, StoreError};
 use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 use crate::app::audit;
 use crate::error::ApiError;
@@ -87,53 +88,39 @@ impl Failure {
     }
 }
 
-/// Runs Argon2 verification on a blocking thread while holding a hashing permit. `Some(r)`:
-/// the password matches and `r` says whether to re-hash; `None`: no match (or no account, in
-/// which case a dummy verification of equal cost ran).
+/// Runs Argon2 verification in the hashing pool (a blocking thread, a permit and its kept
+/// working memory). `Some(r)`: the password matches and `r` says whether to re-hash; `None`:
+/// no match (or no account, in which case a dummy verification of equal cost ran).
 pub(crate) async fn verify_password(
     state: &AppState,
     password: &SecretString,
     phc: Option<String>,
 ) -> Result<Option<bool>, ApiError> {
     let policy = state.config().password_hash;
-    let permit = state
-        .hash_permits()
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
     let password = password.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        if let Some(phc) = phc {
-            password::verify(policy, &password, &phc).map(|v| Some(v.needs_rehash))
-        } else {
-            password::dummy_verify(policy, &password);
-            Ok(None)
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let result = state
+        .hasher()
+        .run(move |memory| {
+            if let Some(phc) = phc {
+                password::verify_with(policy, &password, &phc, memory).map(|v| Some(v.needs_rehash))
+            } else {
+                password::dummy_verify_with(policy, &password, memory);
+                Ok(None)
+            }
+        })
+        .await?;
     Ok(result.ok().flatten())
 }
 
-/// Hashes a new password on a blocking thread under a permit.
+/// Hashes a new password in the hashing pool.
 pub async fn hash_password(state: &AppState, password: SecretString) -> Result<String, ApiError> {
     let policy: HashPolicy = state.config().password_hash;
     let random = state.random_arc();
-    let permit = state
-        .hash_permits()
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        password::hash(policy, random.as_ref(), &password)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(|e| ApiError::Internal(e.into()))
+    state
+        .hasher()
+        .run(move |memory| password::hash_with(policy, random.as_ref(), &password, memory))
+        .await?
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// The tenant, if it exists, is enabled, and allows staff logins from `ip`.
@@ -261,31 +248,13 @@ async fn second_factor(
         });
     }
     if let Some(code) = &offered.recovery_code {
-        let Some(normalized) = recovery::normalize(code.expose_secret()) else {
-            return Ok(Err(Failure::RecoveryCode));
-        };
-        for version in store.recovery_code_versions(tenant.id, staff.id).await? {
-            let (_, key) = state
-                .master_key()
-                .derive_key(Some(version), "recovery-code")
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            let digest = recovery::digest(&key, &normalized);
-            if store
-                .use_recovery_code(tenant.id, staff.id, &digest, state.clock().now())
-                .await?
-            {
-                let left = store.count_recovery_codes(tenant.id, staff.id).await?;
-                audit::event(state, AuditAction::RecoveryCodeUsed, Actor::Staff(staff.id))
-                    .tenant(tenant.id)
-                    .target(format!("staff:{}", staff.id))
-                    .detail("remaining", left.to_string())
-                    .ip(ip)
-                    .record(state)
-                    .await;
-                return Ok(Ok(true));
-            }
-        }
-        return Ok(Err(Failure::RecoveryCode));
+        return Ok(
+            if spend_recovery_code(state, tenant, staff, code, ip).await? {
+                Ok(true)
+            } else {
+                Err(Failure::RecoveryCode)
+            },
+        );
     }
     Ok(Err(Failure::MissingSecondFactor))
 }
@@ -368,4 +337,72 @@ pub async fn throttled(
             Err(ApiError::InvalidCredentials)
         }
     }
+}
+
+/// Checks a typed recovery code against the account's unused codes and spends the one it
+/// matches (OWASP ASVS v5.0.0-6.5.1: once only, atomically in the store). Codes are salted
+/// Argon2id hashes keyed with a master-key subkey of the version that made them (6.5.2), or,
+/// for codes made before migration 0005, HMAC digests under that subkey; every comparison is
+/// constant-time. The hashes are computed in the hashing pool, all in one run.
+async fn spend_recovery_code(
+    state: &AppState,
+    tenant: &Tenant,
+    staff: &Staff,
+    code: &SecretString,
+    ip: IpAddr,
+) -> Result<bool, ApiError> {
+    let Some(normalized) = recovery::normalize(code.expose_secret()).map(Zeroizing::new) else {
+        return Ok(false);
+    };
+    let store = state.store();
+    let stored = store.list_recovery_codes(tenant.id, staff.id).await?;
+    if stored.is_empty() {
+        return Ok(false);
+    }
+    let mut keys: Vec<(u32, Zeroizing<[u8; 32]>)> = Vec::new();
+    for version in stored.iter().map(|c| c.key_version) {
+        if !keys.iter().any(|(v, _)| *v == version) {
+            let (_, key) = state
+                .master_key()
+                .derive_key(Some(version), recovery::KDF_PURPOSE)
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            keys.push((version, key));
+        }
+    }
+    let matched = state
+        .hasher()
+        .run(move |memory| {
+            stored.into_iter().find_map(|candidate| {
+                let (_, key) = keys.iter().find(|(v, _)| *v == candidate.key_version)?;
+                let ok = match &candidate.hash {
+                    RecoveryCodeHash::Argon2id(phc) => {
+                        recovery::verify(key, &normalized, phc, memory)
+                    }
+                    RecoveryCodeHash::LegacyHmac(digest) => {
+                        recovery::matches(key, &normalized, digest)
+                    }
+                };
+                ok.then_some(candidate.id)
+            })
+        })
+        .await?;
+    let Some(id) = matched else {
+        return Ok(false);
+    };
+    if !store
+        .use_recovery_code(tenant.id, staff.id, id, state.clock().now())
+        .await?
+    {
+        // Spent by a concurrent login between the check and now.
+        return Ok(false);
+    }
+    let left = store.count_recovery_codes(tenant.id, staff.id).await?;
+    audit::event(state, AuditAction::RecoveryCodeUsed, Actor::Staff(staff.id))
+        .tenant(tenant.id)
+        .target(format!("staff:{}", staff.id))
+        .detail("remaining", left.to_string())
+        .ip(ip)
+        .record(state)
+        .await;
+    Ok(true)
 }

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod credentials;
 pub mod extract;
+pub mod hashing;
 pub mod passkeys;
 pub mod sessions;
 

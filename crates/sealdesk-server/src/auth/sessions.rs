@@ -1,6 +1,6 @@
 //! Issuing sessions: a random bearer token shown once and stored only as its SHA-256
-//! (OWASP ASVS v5.0.0-7.2.2), idle and absolute lifetimes from the tenant's policy, the
-//! browser cookie, and the CSRF token derived from the session id.
+//! (OWASP ASVS v5.0.0-7.2.2), idle and absolute lifetimes from the tenant's policy, rotation
+//! on re-authentication, the browser cookie, and the CSRF token derived from the session id.
 
 use std::net::IpAddr;
 
@@ -44,14 +44,17 @@ pub fn lifetimes(
     (Some(idle), absolute)
 }
 
-/// Creates a session for a verified login; returns it with its token (shown once).
-pub async fn issue(
+/// A new session for a verified login, with its token (shown once): a fresh 256-bit token
+/// stored only as its SHA-256 (OWASP ASVS v5.0.0-7.2.2), a fresh random id, lifetimes from
+/// the tenant's policy, and the enrolment-only scope when the tenant requires a second
+/// factor the account does not have.
+fn new_session(
     state: &AppState,
     verified: &Verified,
     client: ClientKind,
     ip: IpAddr,
     user_agent: Option<String>,
-) -> Result<(Session, SecretString), ApiError> {
+) -> (NewSession, SecretString) {
     let kind = match client {
         ClientKind::Browser => SessionKind::Browser,
         ClientKind::Cli => SessionKind::Cli,
@@ -84,7 +87,41 @@ pub async fn issue(
         ip: Some(ip.to_string()),
         user_agent,
     };
+    (new, token)
+}
+
+/// Creates a session for a verified login; returns it with its token (shown once).
+pub async fn issue(
+    state: &AppState,
+    verified: &Verified,
+    client: ClientKind,
+    ip: IpAddr,
+    user_agent: Option<String>,
+) -> Result<(Session, SecretString), ApiError> {
+    let (new, token) = new_session(state, verified, client, ip, user_agent);
     let session = state.store().create_session(&new).await?;
+    Ok((session, token))
+}
+
+/// Replaces session `old` after a re-authentication: a new token and id (OWASP ASVS
+/// v5.0.0-7.2.4, "a new session token on user authentication, including re-authentication,
+/// and terminates the current session token"), lifetimes and scope as for a login at this
+/// moment, and the old session revoked in the same store transaction. `Unauthenticated` when
+/// `old` was revoked, expired or rotated meanwhile (a concurrent logout or re-authentication).
+pub async fn rotate(
+    state: &AppState,
+    old: &Session,
+    verified: &Verified,
+    client: ClientKind,
+    ip: IpAddr,
+    user_agent: Option<String>,
+) -> Result<(Session, SecretString), ApiError> {
+    let (new, token) = new_session(state, verified, client, ip, user_agent);
+    let session = state
+        .store()
+        .rotate_session(old.id, &new)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     Ok((session, token))
 }
 

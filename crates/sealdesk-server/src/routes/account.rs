@@ -11,11 +11,12 @@ use sealdesk_proto::auth::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use crate::app::audit;
 use crate::app::tenancy::{MIN_PASSWORD_SINGLE_FACTOR, MIN_PASSWORD_WITH_SECOND_FACTOR};
 use crate::auth::Auth;
-use crate::auth::credentials::hash_password;
+use crate::auth::credentials::{self, Verified, hash_password};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 
@@ -224,29 +225,44 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Json<RecoveryCodes>, ApiError> {
     auth.require(Action::ManageOwnAccount, auth.principal.tenant)?;
     auth.require_recent_auth(state.clock().now())?;
-    if !super::auth::has_second_factor(&state, &auth).await? {
-        return Err(ApiError::Conflict("enable TOTP first".into()));
+    if !auth.second_factor {
+        return Err(ApiError::Conflict(
+            "enrol a second factor (TOTP or a passkey) first".into(),
+        ));
     }
     Ok(Json(new_recovery_codes(&state, &auth).await?))
 }
 
+/// Ten new codes, shown once, replacing the account's set. Each is stored as a salted
+/// Argon2id hash keyed with the current master-key subkey (OWASP ASVS v5.0.0-6.5.2), all
+/// hashed in one run of the hashing pool.
 async fn new_recovery_codes(state: &AppState, auth: &Auth) -> Result<RecoveryCodes, ApiError> {
     let codes = recovery::generate(state.random(), RECOVERY_CODES);
     let (version, key) = state
         .master_key()
-        .derive_key(None, "recovery-code")
+        .derive_key(None, recovery::KDF_PURPOSE)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let digests: Vec<[u8; 32]> = codes
+    let normalized: Vec<Zeroizing<String>> = codes
         .iter()
-        .filter_map(|c| recovery::normalize(c.expose_secret()))
-        .map(|n| recovery::digest(&key, &n))
+        .filter_map(|c| recovery::normalize(c.expose_secret()).map(Zeroizing::new))
         .collect();
+    let random = state.random_arc();
+    let hashes = state
+        .hasher()
+        .run(move |memory| {
+            normalized
+                .iter()
+                .map(|code| recovery::hash(&key, random.as_ref(), code, memory))
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .await?
+        .map_err(|e| ApiError::Internal(e.into()))?;
     state
         .store()
         .replace_recovery_codes(
             auth.principal.tenant,
             auth.principal.staff,
-            &digests,
+            &hashes,
             version,
             state.clock().now(),
         )
@@ -257,7 +273,7 @@ async fn new_recovery_codes(state: &AppState, auth: &Auth) -> Result<RecoveryCod
         Actor::Staff(auth.principal.staff),
     )
     .tenant(auth.principal.tenant)
-    .detail("count", digests.len().to_string())
+    .detail("count", hashes.len().to_string())
     .ip(auth.ip)
     .record(state)
     .await;
@@ -268,7 +284,12 @@ async fn new_recovery_codes(state: &AppState, auth: &Auth) -> Result<RecoveryCod
 
 /// Changes the caller's password; other sessions are revoked.
 #[utoipa::path(post, path = "/api/account/password", tag = "account", request_body = ChangePassword,
-    responses((status = 204, description = "Changed"), (status = 400, description = "The new password is not acceptable", body = sealdesk_proto::ErrorBody)))]
+    responses(
+        (status = 204, description = "Changed; every other session and API token is revoked"),
+        (status = 400, description = "The new password is not acceptable", body = sealdesk_proto::ErrorBody),
+        (status = 401, description = "invalid_credentials: the current password is wrong", body = sealdesk_proto::ErrorBody),
+        (status = 429, description = "rate_limited: too many wrong current passwords; see Retry-After", body = sealdesk_proto::ErrorBody),
+    ))]
 pub async fn change_password(
     State(state): State<AppState>,
     auth: Auth,
@@ -276,17 +297,33 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     auth.require(Action::ManageOwnAccount, auth.principal.tenant)?;
     let (tenant_id, staff) = (auth.principal.tenant, auth.principal.staff);
-    let current = SecretString::from(req.current_password.0.clone());
-    let phc = state
-        .store()
-        .staff_password_hash(tenant_id, staff)
-        .await?
-        .ok_or(ApiError::InvalidCredentials)?;
-    let policy = state.config().password_hash;
-    if password::verify(policy, &current, &phc).is_err() {
-        return Err(ApiError::InvalidCredentials);
-    }
     let tenant = state.store().get_tenant(tenant_id).await?;
+    let current = SecretString::from(req.current_password.0.clone());
+    // The current password is checked like a login's (OWASP ASVS v5.0.0-6.2.2): Argon2 in
+    // the hashing pool, never on the async executor, and failures count towards the
+    // account's and the address's throttling (6.3.1), so a stolen session cannot be used to
+    // guess the password at full speed.
+    let check = async {
+        Ok(
+            match credentials::password_matches(&state, &tenant, &auth.staff, &current).await? {
+                Ok(()) => Ok(Verified {
+                    staff: auth.staff.clone(),
+                    tenant: tenant.clone(),
+                    second_factor: auth.second_factor,
+                    restricted: false,
+                }),
+                Err(failure) => Err(failure),
+            },
+        )
+    };
+    credentials::throttled(
+        &state,
+        Some(tenant_id),
+        Some(auth.staff.email.as_str()),
+        auth.ip,
+        check,
+    )
+    .await?;
     let new = SecretString::from(req.new_password.0.clone());
     check_acceptable(&new, &tenant, auth.staff.email.as_str())?;
     let phc = hash_password(&state, new).await?;
@@ -294,21 +331,43 @@ pub async fn change_password(
         .store()
         .set_staff_password_hash(tenant_id, staff, &phc)
         .await?;
-    let now = state.clock().now();
-    for s in state.store().list_sessions(tenant_id, staff, now).await? {
-        if s.id != auth.session.id {
-            state
-                .store()
-                .revoke_session(tenant_id, staff, s.id, now)
-                .await?;
-        }
-    }
+    // Every other session ends with the old password (OWASP ASVS v5.0.0-7.4.3), atomically.
+    let revoked = state
+        .store()
+        .revoke_other_sessions(tenant_id, staff, auth.session.id, state.clock().now())
+        .await?;
     audit::event(&state, AuditAction::PasswordChanged, Actor::Staff(staff))
         .tenant(tenant_id)
+        .detail("sessions_revoked", revoked.to_string())
         .ip(auth.ip)
         .record(&state)
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every session and API token of the caller except the one making the request
+/// ("log out everywhere else"; OWASP ASVS v5.0.0-7.5.2). Returns how many were revoked.
+#[utoipa::path(post, path = "/api/account/sessions/revoke-others", tag = "account",
+    responses((status = 200, description = "How many sessions and API tokens were revoked", body = u64)))]
+pub async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<u64>, ApiError> {
+    auth.require(Action::ManageOwnAccount, auth.principal.tenant)?;
+    let (tenant, staff) = (auth.principal.tenant, auth.principal.staff);
+    let count = state
+        .store()
+        .revoke_other_sessions(tenant, staff, auth.session.id, state.clock().now())
+        .await?;
+    audit::event(&state, AuditAction::SessionsRevokedAll, Actor::Staff(staff))
+        .tenant(tenant)
+        .target(format!("staff:{staff}"))
+        .detail("count", count.to_string())
+        .detail("kept", format!("session:{}", auth.session.id))
+        .ip(auth.ip)
+        .record(&state)
+        .await;
+    Ok(Json(count))
 }
 
 /// Applies the tenant's password rules (NIST SP 800-63B: length by factor count, block list,

@@ -25,9 +25,14 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/auth/logout", post(auth::logout)),
         ("/api/auth/session", get(auth::session)),
         ("/api/auth/reauth", post(auth::reauth)),
+        ("/api/auth/reauth/passkey", post(auth::reauth_passkey_start)),
         ("/api/auth/passkey/start", post(passkeys::login_start)),
         ("/api/auth/passkey/finish", post(passkeys::login_finish)),
         ("/api/account/sessions", get(account::list_sessions)),
+        (
+            "/api/account/sessions/revoke-others",
+            post(account::revoke_other_sessions),
+        ),
         (
             "/api/account/sessions/{id}",
             delete(account::revoke_session),

@@ -11,7 +11,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     paths(
         super::system::healthz, super::system::readyz, super::system::version, openapi_json,
         super::auth::login, super::auth::logout, super::auth::session, super::auth::reauth,
-        super::account::list_sessions, super::account::revoke_session, super::account::totp_enroll,
+        super::auth::reauth_passkey_start,
+        super::account::list_sessions, super::account::revoke_session,
+        super::account::revoke_other_sessions, super::account::totp_enroll,
         super::account::totp_confirm, super::account::totp_remove, super::account::regenerate_recovery_codes,
         super::account::change_password,
         super::passkeys::register_start, super::passkeys::register_finish, super::passkeys::list,

@@ -9,6 +9,7 @@ mod auth;
 mod edge;
 mod openapi;
 mod passkeys;
+mod reauth;
 mod second_factor;
 mod settings;
 mod system;

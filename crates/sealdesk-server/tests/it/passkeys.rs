@@ -16,7 +16,7 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 /// A software authenticator that performs user verification (as a platform authenticator
 /// does after a PIN or biometric check); `SoftPasskey::new(true)` sets the UV flag.
-fn authenticator() -> SoftPasskey {
+pub(crate) fn authenticator() -> SoftPasskey {
     SoftPasskey::new(true)
 }
 
@@ -33,7 +33,12 @@ fn code_of<T: std::fmt::Debug>(r: Result<T, ClientError>) -> (u16, ErrorCode) {
 
 /// Registers a passkey for the logged-in `client`; returns the stored view and the raw
 /// credential id.
-async fn register(app: &TestApp, client: &Client, key: &mut SoftPasskey, name: &str) -> Value {
+pub(crate) async fn register(
+    app: &TestApp,
+    client: &Client,
+    key: &mut SoftPasskey,
+    name: &str,
+) -> Value {
     let start = client
         .send_json(
             Method::POST,
@@ -75,7 +80,7 @@ async fn start(app: &TestApp, tenant: &Tenant, email: Option<&str>) -> (Value, V
 /// Signs `options` with `key`. With `credential_id`, that credential is put in
 /// `allowCredentials` first: the software passkey has no resident keys, so this stands in
 /// for a discoverable credential, or for a client that offers a credential of its choice.
-fn sign(
+pub(crate) fn sign(
     app: &TestApp,
     key: &mut SoftPasskey,
     mut options: Value,

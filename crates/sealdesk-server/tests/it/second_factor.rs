@@ -148,22 +148,16 @@ async fn changing_2fa_needs_a_recent_reauthentication() {
         code_of(jane.totp_enroll().await),
         ErrorCode::ReauthenticationRequired
     );
-    let wrong = ReauthRequest {
-        password: Secret("not it, sorry".into()),
-        totp: None,
-        recovery_code: None,
-    };
+    let wrong = ReauthRequest::password("not it, sorry", None);
     assert_eq!(
         code_of(jane.reauth(&wrong).await),
         ErrorCode::InvalidCredentials
     );
-    jane.reauth(&ReauthRequest {
-        password: Secret(GOOD_PASSWORD.into()),
-        totp: None,
-        recovery_code: None,
-    })
-    .await
-    .unwrap();
+    let fresh = jane
+        .reauth(&ReauthRequest::password(GOOD_PASSWORD, None))
+        .await
+        .unwrap();
+    let jane = jane.with_token(fresh.token.unwrap());
     jane.totp_enroll().await.unwrap();
 }
 

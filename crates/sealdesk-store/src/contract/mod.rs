@@ -23,6 +23,7 @@ mod retention;
 mod roles;
 mod routing;
 mod session_activity;
+mod session_resolve;
 mod sessions;
 mod staff;
 mod teams;
@@ -69,8 +70,8 @@ pub use passkeys::{
     passkey_conflicts_and_tenant_scope, passkey_create_list_use_and_delete,
 };
 pub use recovery::{
-    concurrent_recovery_code_use_one_wins, recovery_code_versions_follow_unused_codes,
-    recovery_codes_conflict_and_scope, recovery_codes_replace_use_once_and_count,
+    concurrent_recovery_code_use_one_wins, recovery_codes_conflict_and_scope,
+    recovery_codes_keep_their_key_version, recovery_codes_replace_use_once_and_count,
 };
 pub use retention::{
     attachments_are_referenced_per_conversation, deleting_a_conversation_removes_what_it_owns,
@@ -84,6 +85,10 @@ pub use routing::{
     team_membership_is_idempotent_and_scoped,
 };
 pub use session_activity::{list_sessions_excludes_expired_and_revoked, touch_moves_idle_expiry};
+pub use session_resolve::{
+    concurrent_rotations_one_wins, resolve_session_joins_account_tenant_and_factors,
+    revoke_other_sessions_keeps_the_current_one, rotate_session_replaces_the_old_one_once,
+};
 pub use sessions::{
     revoke_all_counts_and_spares_others, session_inactive_after_revoke,
     session_is_scoped_to_tenant, session_round_trip_by_token_hash,
@@ -290,6 +295,10 @@ macro_rules! store_contract_tests {
             session_is_scoped_to_tenant,
             list_sessions_excludes_expired_and_revoked,
             touch_moves_idle_expiry,
+            resolve_session_joins_account_tenant_and_factors,
+            rotate_session_replaces_the_old_one_once,
+            concurrent_rotations_one_wins,
+            revoke_other_sessions_keeps_the_current_one,
             totp_begin_confirm_and_use_steps,
             totp_begin_when_confirmed_conflicts,
             totp_is_scoped_to_tenant,
@@ -299,7 +308,7 @@ macro_rules! store_contract_tests {
             recovery_codes_replace_use_once_and_count,
             recovery_codes_conflict_and_scope,
             concurrent_recovery_code_use_one_wins,
-            recovery_code_versions_follow_unused_codes,
+            recovery_codes_keep_their_key_version,
             throttle_counts_locks_and_clears,
             concurrent_failures_are_all_counted,
             purge_throttle_forgets_old_keys,

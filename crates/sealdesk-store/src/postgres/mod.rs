@@ -179,7 +179,9 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         Some("visitors_tenant_key_hash_key") => Constraint::VisitorKey,
         Some("visitors_tenant_external_key") => Constraint::VisitorExternalId,
         Some("visitor_tickets_pkey") => Constraint::VisitorTicket,
-        Some("recovery_codes_staff_digest_key") => Constraint::RecoveryCode,
+        Some("recovery_codes_staff_digest_key" | "recovery_codes_staff_phc_key") => {
+            Constraint::RecoveryCode
+        }
         Some(
             "tenants_pkey"
             | "teams_pkey"

@@ -1,15 +1,15 @@
-//! Recovery codes on PostgreSQL: a set replaced as a whole in one transaction, each code used at
-//! most once by a single conditional UPDATE.
+//! Recovery codes on PostgreSQL: a set replaced as a whole in one transaction, listed for
+//! the caller to check, each code used at most once by a single conditional UPDATE on its id.
 
 use async_trait::async_trait;
-use sealdesk_core::auth::Digest;
 use sealdesk_core::clock::to_unix_ms;
 use sealdesk_proto::{StaffId, TenantId};
 use time::OffsetDateTime;
 
 use super::{PgStore, db_err};
+use crate::auth_rows::RecoveryCodeRow;
 use crate::rows::corrupt;
-use crate::{RecoveryCodeRepo, StoreError, StoreResult};
+use crate::{RecoveryCodeRecord, RecoveryCodeRepo, StoreError, StoreResult};
 
 #[async_trait]
 impl RecoveryCodeRepo for PgStore {
@@ -17,7 +17,7 @@ impl RecoveryCodeRepo for PgStore {
         &self,
         tenant: TenantId,
         staff: StaffId,
-        digests: &[Digest],
+        hashes: &[String],
         key_version: u32,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
@@ -46,15 +46,15 @@ impl RecoveryCodeRepo for PgStore {
             .await
             .map_err(db_err)?;
         let created_at_ms = to_unix_ms(at);
-        for digest in digests {
+        for phc in hashes {
             sqlx::query(
-                "INSERT INTO recovery_codes (tenant_id, staff_id, digest, key_version,
+                "INSERT INTO recovery_codes (tenant_id, staff_id, phc, key_version,
                                              created_at_ms, used_at_ms)
                  VALUES ($1, $2, $3, $4, $5, NULL)",
             )
             .bind(tenant)
             .bind(staff)
-            .bind(digest.as_slice())
+            .bind(phc)
             .bind(i64::from(key_version))
             .bind(created_at_ms)
             .execute(&mut *tx)
@@ -69,18 +69,18 @@ impl RecoveryCodeRepo for PgStore {
         &self,
         tenant: TenantId,
         staff: StaffId,
-        digest: &Digest,
+        id: i64,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
         // Atomic, so two concurrent logins cannot both use one recovery code
         // (OWASP ASVS v5.0.0-6.5.1).
         let updated = sqlx::query(
             "UPDATE recovery_codes SET used_at_ms = $4
-             WHERE tenant_id = $1 AND staff_id = $2 AND digest = $3 AND used_at_ms IS NULL",
+             WHERE tenant_id = $1 AND staff_id = $2 AND id = $3 AND used_at_ms IS NULL",
         )
         .bind(tenant.as_uuid())
         .bind(staff.as_uuid())
-        .bind(digest.as_slice())
+        .bind(id)
         .bind(to_unix_ms(at))
         .execute(&self.pool)
         .await
@@ -101,24 +101,31 @@ impl RecoveryCodeRepo for PgStore {
         u32::try_from(count).map_err(|e| corrupt("recovery code count", e))
     }
 
-    async fn recovery_code_versions(
+    async fn list_recovery_codes(
         &self,
         tenant: TenantId,
         staff: StaffId,
-    ) -> StoreResult<Vec<u32>> {
-        let versions: Vec<i64> = sqlx::query_scalar(
-            "SELECT DISTINCT key_version FROM recovery_codes
+    ) -> StoreResult<Vec<RecoveryCodeRecord>> {
+        let rows: Vec<(i64, Option<String>, Option<Vec<u8>>, i64)> = sqlx::query_as(
+            "SELECT id, phc, digest, key_version FROM recovery_codes
              WHERE tenant_id = $1 AND staff_id = $2 AND used_at_ms IS NULL
-             ORDER BY key_version DESC",
+             ORDER BY id",
         )
         .bind(tenant.as_uuid())
         .bind(staff.as_uuid())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        versions
-            .into_iter()
-            .map(|v| u32::try_from(v).map_err(|e| corrupt("recovery code key version", e)))
+        rows.into_iter()
+            .map(|(id, phc, digest, key_version)| {
+                RecoveryCodeRow {
+                    id,
+                    phc,
+                    digest,
+                    key_version,
+                }
+                .into_record()
+            })
             .collect()
     }
 }

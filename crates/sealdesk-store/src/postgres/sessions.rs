@@ -1,51 +1,69 @@
 //! Sessions and API tokens on PostgreSQL. Looked up by token hash; activity, re-authentication
 //! and revocation are single conditional UPDATEs.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use sealdesk_core::auth::{Digest, NewSession, Session};
 use sealdesk_core::clock::to_unix_ms;
 use sealdesk_proto::{StaffId, TenantId};
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{PgStore, active_at, db_err};
-use crate::auth_rows::{self, SESSION_COLUMNS, SessionRow};
-use crate::{SessionRepo, StoreError, StoreResult};
+use crate::auth_rows::{self, ResolvedRow, SESSION_COLUMNS, SessionRow};
+use crate::rows::StaffRow;
+use crate::{ResolvedSession, SessionRepo, StoreError, StoreResult};
+
+/// The statement of `resolve_session`, built once: it runs on every authenticated request,
+/// and the driver's prepared-statement cache is keyed by its text.
+static RESOLVE_SQL: LazyLock<String> = LazyLock::new(|| auth_rows::resolve_session_sql("$1"));
 
 #[async_trait]
 impl SessionRepo for PgStore {
     async fn create_session(&self, session: &NewSession) -> StoreResult<Session> {
-        // One statement, so the account check and the insert are one atomic step; the
-        // composite foreign key (tenant_id, staff_id) is the second line of defence.
-        let inserted = sqlx::query(
-            "INSERT INTO sessions (id, tenant_id, staff_id, token_hash, kind, name, scopes,
-                                   created_at_ms, last_seen_at_ms, authenticated_at_ms,
-                                   idle_expires_at_ms, absolute_expires_at_ms, revoked_at_ms,
-                                   ip, user_agent)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $9, $10, NULL, $11, $12
-             WHERE EXISTS (SELECT 1 FROM staff WHERE tenant_id = $2 AND id = $3)",
-        )
-        .bind(session.id)
-        .bind(session.tenant.as_uuid())
-        .bind(session.staff.as_uuid())
-        .bind(session.token_hash.as_slice())
-        .bind(session.kind.as_str())
-        .bind(session.name.as_deref())
-        .bind(auth_rows::scopes_json(&session.scopes)?)
-        .bind(to_unix_ms(session.created_at))
-        .bind(session.idle_expires_at.map(to_unix_ms))
-        .bind(to_unix_ms(session.absolute_expires_at))
-        .bind(session.ip.as_deref())
-        .bind(session.user_agent.as_deref())
-        .execute(&self.pool)
+        if insert_session(&self.pool, session).await? {
+            Ok(auth_rows::created_session(session))
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    async fn resolve_session(&self, token_hash: &Digest) -> StoreResult<Option<ResolvedSession>> {
+        // One read-only statement (one round trip) for the whole per-request check.
+        sqlx::query(RESOLVE_SQL.as_str())
+            .bind(token_hash.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|row| resolved_row(&row)?.into_resolved())
+            .transpose()
+    }
+
+    async fn rotate_session(&self, old: Uuid, new: &NewSession) -> StoreResult<Option<Session>> {
+        // The conditional UPDATE locks the old row, so of two concurrent rotations the second
+        // waits, then finds it revoked and changes nothing.
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let revoked = sqlx::query(&format!(
+            "UPDATE sessions SET revoked_at_ms = $4
+             WHERE id = $1 AND tenant_id = $2 AND staff_id = $3 AND {}",
+            active_at(4)
+        ))
+        .bind(old)
+        .bind(new.tenant.as_uuid())
+        .bind(new.staff.as_uuid())
+        .bind(to_unix_ms(new.created_at))
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        if revoked.rows_affected() != 1 || !insert_session(&mut *tx, new).await? {
+            // Dropping `tx` rolls back: the old session stays as it was.
+            return Ok(None);
         }
-        Ok(auth_rows::created_session(session))
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(auth_rows::created_session(new)))
     }
 
     async fn find_session(&self, token_hash: &Digest) -> StoreResult<Option<Session>> {
@@ -197,6 +215,83 @@ impl SessionRepo for PgStore {
         .map_err(db_err)?;
         Ok(updated.rows_affected())
     }
+
+    async fn revoke_other_sessions(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+        keep: Uuid,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        // One statement, as for revoke_all_sessions (OWASP ASVS v5.0.0-7.4.3, 7.5.2).
+        let updated = sqlx::query(&format!(
+            "UPDATE sessions SET revoked_at_ms = $3
+             WHERE tenant_id = $1 AND staff_id = $2 AND id <> $4 AND {}",
+            active_at(3)
+        ))
+        .bind(tenant.as_uuid())
+        .bind(staff.as_uuid())
+        .bind(to_unix_ms(at))
+        .bind(keep)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(updated.rows_affected())
+    }
+}
+
+/// Inserts a session if its account is in its tenant; `false` (nothing written) otherwise.
+/// One statement, so the account check and the insert are one atomic step; the composite
+/// foreign key (tenant_id, staff_id) is the second line of defence.
+async fn insert_session<'c, E>(conn: E, session: &NewSession) -> StoreResult<bool>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    let inserted = sqlx::query(
+        "INSERT INTO sessions (id, tenant_id, staff_id, token_hash, kind, name, scopes,
+                               created_at_ms, last_seen_at_ms, authenticated_at_ms,
+                               idle_expires_at_ms, absolute_expires_at_ms, revoked_at_ms,
+                               ip, user_agent)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $9, $10, NULL, $11, $12
+         WHERE EXISTS (SELECT 1 FROM staff WHERE tenant_id = $2 AND id = $3)",
+    )
+    .bind(session.id)
+    .bind(session.tenant.as_uuid())
+    .bind(session.staff.as_uuid())
+    .bind(session.token_hash.as_slice())
+    .bind(session.kind.as_str())
+    .bind(session.name.as_deref())
+    .bind(auth_rows::scopes_json(&session.scopes)?)
+    .bind(to_unix_ms(session.created_at))
+    .bind(session.idle_expires_at.map(to_unix_ms))
+    .bind(to_unix_ms(session.absolute_expires_at))
+    .bind(session.ip.as_deref())
+    .bind(session.user_agent.as_deref())
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+fn resolved_row(row: &PgRow) -> StoreResult<ResolvedRow> {
+    let session = session_row(row)?;
+    let staff = StaffRow {
+        id: session.staff_id,
+        tenant_id: session.tenant_id,
+        email: row.try_get("staff_email").map_err(db_err)?,
+        display_name: row.try_get("staff_display_name").map_err(db_err)?,
+        role: row.try_get("staff_role").map_err(db_err)?,
+        has_password: row.try_get("staff_has_password").map_err(db_err)?,
+        disabled: row.try_get("staff_disabled").map_err(db_err)?,
+        created_at_ms: row.try_get("staff_created_at_ms").map_err(db_err)?,
+    };
+    Ok(ResolvedRow {
+        session,
+        staff,
+        tenant_disabled: row.try_get("tenant_disabled").map_err(db_err)?,
+        tenant_settings: row.try_get("tenant_settings").map_err(db_err)?,
+        second_factor: row.try_get("second_factor").map_err(db_err)?,
+    })
 }
 
 fn session_row(row: &PgRow) -> StoreResult<SessionRow> {

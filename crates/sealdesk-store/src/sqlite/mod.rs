@@ -238,7 +238,10 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         ["visitors.tenant_id", "visitors.key_hash"] => Constraint::VisitorKey,
         ["visitors.tenant_id", "visitors.external_id"] => Constraint::VisitorExternalId,
         ["visitor_tickets.token_hash"] => Constraint::VisitorTicket,
-        ["recovery_codes.staff_id", "recovery_codes.digest"] => Constraint::RecoveryCode,
+        [
+            "recovery_codes.staff_id",
+            "recovery_codes.digest" | "recovery_codes.phc",
+        ] => Constraint::RecoveryCode,
         [
             "tenants.id"
             | "teams.id"

@@ -13,6 +13,7 @@
 )]
 
 mod crash;
+mod migrations;
 mod postgres;
 mod sqlite;
 mod tamper;

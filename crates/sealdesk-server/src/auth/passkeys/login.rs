@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealdesk_proto::TenantId;
+use sealdesk_proto::auth::Secret;
 use sealdesk_proto::passkeys::{PasskeyChallenge, PasskeyLoginFinish, PasskeyLoginStart};
 use sealdesk_store::{Ceremony, CeremonyKind, StoreError};
 use secrecy::SecretString;
@@ -26,22 +27,22 @@ use crate::state::AppState;
 
 /// What a login ceremony remembers between start and finish.
 #[derive(Debug, Serialize, Deserialize)]
-struct LoginState {
+pub(super) struct LoginState {
     /// The e-mail given at start (normalised), for the per-account throttle.
-    email: Option<String>,
-    flow: Flow,
+    pub(super) email: Option<String>,
+    pub(super) flow: Flow,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum Flow {
+pub(super) enum Flow {
     /// The account's own credentials were offered; the ceremony row names the account.
     Account { state: PasskeyAuthentication },
     /// No account named (or a decoy for an unknown one): the credential names the account.
     Discoverable { state: DiscoverableAuthentication },
 }
 
-fn internal(e: impl Into<anyhow::Error>) -> ApiError {
+pub(super) fn internal(e: impl Into<anyhow::Error>) -> ApiError {
     ApiError::Internal(e.into())
 }
 
@@ -102,7 +103,7 @@ pub async fn start(
     store_ceremony(state, req.tenant_id, None, &login, &options).await
 }
 
-async fn store_ceremony<T: Serialize>(
+pub(super) async fn store_ceremony<T: Serialize>(
     state: &AppState,
     tenant: TenantId,
     staff: Option<sealdesk_proto::StaffId>,
@@ -167,17 +168,28 @@ pub async fn finish(
         return credentials::throttled(state, None, None, ip, refused).await;
     };
     let (tenant, email) = (ceremony.tenant, login.email.clone());
-    let checked = check(state, webauthn, &ceremony, login.flow, req, ip);
+    let password = req.password.as_ref();
+    let checked = check(
+        state,
+        webauthn,
+        &ceremony,
+        login.flow,
+        &req.credential,
+        password,
+        ip,
+    );
     credentials::throttled(state, Some(tenant), email.as_deref(), ip, checked).await
 }
 
-/// Verifies the assertion against the ceremony, then the password when one was given.
-async fn check(
+/// Verifies the assertion (`credential`, the JSON of a `PublicKeyCredential`) against the
+/// ceremony, then the password when one was given.
+pub(super) async fn check(
     state: &AppState,
     webauthn: &Webauthn,
     ceremony: &Ceremony,
     flow: Flow,
-    req: &PasskeyLoginFinish,
+    credential: &serde_json::Value,
+    password: Option<&Secret>,
     ip: IpAddr,
 ) -> Result<Result<Verified, Failure>, ApiError> {
     let store = state.store();
@@ -185,8 +197,7 @@ async fn check(
         Ok(t) => t,
         Err(f) => return Ok(Err(f)),
     };
-    let Ok(credential) = serde_json::from_value::<PublicKeyCredential>(req.credential.clone())
-    else {
+    let Ok(credential) = serde_json::from_value::<PublicKeyCredential>(credential.clone()) else {
         return Ok(Err(Failure::Passkey));
     };
     // The credential must be registered in this tenant and, when the ceremony named an
@@ -227,7 +238,7 @@ async fn check(
     store
         .update_passkey_after_use(tenant.id, record.id, &json, state.clock().now())
         .await?;
-    if let Some(password) = &req.password {
+    if let Some(password) = password {
         let password = SecretString::from(password.0.clone());
         if let Err(f) = credentials::password_matches(state, &tenant, &staff, &password).await? {
             return Ok(Err(f));

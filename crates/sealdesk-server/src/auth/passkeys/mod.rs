@@ -1,9 +1,10 @@
 //! Passkeys (WebAuthn, W3C WebAuthn Level 3) for staff: the relying party derived from
-//! `server.public_url`, ceremony state kept in the database between start and finish, and
-//! login with a passkey (alone, or after the password as a second factor).
+//! `server.public_url`, ceremony state kept in the database between start and finish, login
+//! with a passkey (alone, or after the password as a second factor), and re-authentication.
 
 pub mod ceremony;
 pub mod login;
+pub mod reauth;
 pub mod register;
 
 use std::sync::Arc;
