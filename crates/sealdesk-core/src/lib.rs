@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod random;
+pub mod ratelimit;
 pub mod routing;
 pub mod throttle;
 

@@ -7,8 +7,10 @@
 #![warn(missing_docs)]
 
 pub mod audit_chain;
+pub mod identity_token;
 pub mod master_key;
 pub mod password;
+pub mod pow;
 pub mod random;
 pub mod recovery;
 pub mod token;

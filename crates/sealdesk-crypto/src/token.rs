@@ -31,16 +31,22 @@ pub enum TokenKind {
     Invite,
     /// A CSRF token bound to a session (`csrf`).
     Csrf,
+    /// A short-lived visitor ticket for the WebSocket (`vt`).
+    VisitorTicket,
+    /// The long-lived key a widget keeps to come back as the same visitor (`vk`).
+    VisitorKey,
 }
 
 impl TokenKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [TokenKind; 5] = [
+    pub const ALL: [TokenKind; 7] = [
         TokenKind::Session,
         TokenKind::Cli,
         TokenKind::Api,
         TokenKind::Invite,
         TokenKind::Csrf,
+        TokenKind::VisitorTicket,
+        TokenKind::VisitorKey,
     ];
 
     /// The stable short name used inside the token.
@@ -51,6 +57,8 @@ impl TokenKind {
             TokenKind::Api => "api",
             TokenKind::Invite => "inv",
             TokenKind::Csrf => "csrf",
+            TokenKind::VisitorTicket => "vt",
+            TokenKind::VisitorKey => "vk",
         }
     }
 

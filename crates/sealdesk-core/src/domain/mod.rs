@@ -24,5 +24,5 @@ pub use origin::WidgetOrigin;
 pub use role::Role;
 pub use staff::{NewStaff, Staff};
 pub use team::{NewTeam, Team};
-pub use tenant::{NewTenant, Tenant, TenantSettings};
+pub use tenant::{NewTenant, Tenant, TenantSettings, VisitorChallenge};
 pub use visitor::{ExternalId, NewVisitor, Visitor, VisitorTicket};

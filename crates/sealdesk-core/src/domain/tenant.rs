@@ -24,6 +24,43 @@ pub struct TenantSettings {
     pub session_absolute_hours: u32,
     /// When not empty, staff may log in only from these ranges.
     pub staff_ip_allowlist: Vec<crate::domain::Cidr>,
+    /// Visitors from these ranges get no ticket and no connection (abuse control).
+    pub visitor_blocklist: Vec<crate::domain::Cidr>,
+    /// When a new visitor must solve a proof-of-work challenge before getting a ticket.
+    pub visitor_challenge: VisitorChallenge,
+}
+
+/// When a new visitor must solve a proof-of-work challenge (self-hosted, no third-party
+/// captcha).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitorChallenge {
+    /// Never.
+    Off,
+    /// Only while the tenant is under attack (more new-visitor tickets per minute than the
+    /// server's threshold).
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+}
+
+impl VisitorChallenge {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitorChallenge::Off => "off",
+            VisitorChallenge::Auto => "auto",
+            VisitorChallenge::Always => "always",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Off, Self::Auto, Self::Always]
+            .into_iter()
+            .find(|m| m.as_str() == raw)
+    }
 }
 
 impl TenantSettings {
@@ -53,6 +90,12 @@ impl TenantSettings {
         if self.staff_ip_allowlist.len() > 100 {
             return Err(ValidationError::new("ip_allowlist", "at most 100 ranges"));
         }
+        if self.visitor_blocklist.len() > 1000 {
+            return Err(ValidationError::new(
+                "visitor_blocklist",
+                "at most 1000 ranges",
+            ));
+        }
         Ok(())
     }
 }
@@ -65,6 +108,8 @@ impl Default for TenantSettings {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             staff_ip_allowlist: Vec::new(),
+            visitor_blocklist: Vec::new(),
+            visitor_challenge: VisitorChallenge::Auto,
         }
     }
 }
