@@ -18,6 +18,7 @@ mod conversation_repos;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod conversation_rows;
 mod error;
+mod inbox_repo;
 pub mod group_commit;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod log_batch;
@@ -44,6 +45,7 @@ pub use conversation_repos::{
     LogRepo, Note, NoteRepo, RetentionRepo, RoutingRepo, Uploader, VisitorRepo,
 };
 pub use error::{Constraint, StoreError};
+pub use inbox_repo::{IdentityKeyKind, InboxIdentity, InboxRepo};
 pub use passkey_repo::{Ceremony, CeremonyKind, PasskeyRecord, PasskeyRepo};
 
 /// Result alias for store operations.
@@ -102,6 +104,12 @@ pub trait TenantRepo: Send + Sync {
     ) -> StoreResult<Tenant>;
     /// The tenant owning a brand domain (ASCII form), if any.
     async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
+    /// Hard-deletes a tenant and everything it owns (teams, staff and their sessions,
+    /// visitors, conversations with their logs, notes and attachment references) in one
+    /// transaction. The audit log keeps its (content-free) entries, so the chain still
+    /// verifies. Returns the log entries deleted and the blobs no tenant references any
+    /// more (the caller deletes their files). `NotFound` if it does not exist.
+    async fn delete_tenant(&self, id: TenantId) -> StoreResult<Deleted>;
 }
 
 /// Teams (inboxes). Every call is scoped to a tenant: a team of another tenant is `NotFound`.
@@ -182,6 +190,7 @@ pub trait Store:
     + NoteRepo
     + AttachmentRepo
     + RetentionRepo
+    + InboxRepo
     + std::fmt::Debug
     + 'static
 {
@@ -207,6 +216,7 @@ impl<T> Store for T where
         + NoteRepo
         + AttachmentRepo
         + RetentionRepo
+        + InboxRepo
         + std::fmt::Debug
         + 'static
 {

@@ -11,6 +11,7 @@ mod admin;
 mod audit;
 mod conversations;
 mod data;
+mod erasure;
 mod desk;
 mod group_commit;
 mod invitations;
@@ -50,6 +51,7 @@ pub use conversations::{
     participants_include_the_assignee,
 };
 pub use data::TestData;
+pub use erasure::{delete_tenant_erases_only_that_tenant, inbox_identity_round_trip};
 pub use group_commit::{
     group_commit_answers_each_caller_with_its_outcome, group_commit_batches_concurrent_appends,
     group_commit_failure_fails_the_batch,
@@ -346,6 +348,8 @@ macro_rules! store_contract_tests {
             attachments_are_referenced_per_conversation,
             expired_conversations_oldest_first,
             deleting_a_conversation_removes_what_it_owns,
+            delete_tenant_erases_only_that_tenant,
+            inbox_identity_round_trip,
         );
         $crate::store_contract_tests!(@shared_cases $factory;
             concurrent_claims_have_one_winner,

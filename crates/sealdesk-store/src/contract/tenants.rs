@@ -20,6 +20,8 @@ pub async fn tenant_round_trip(store: &dyn Store) {
         session_idle_minutes: 45,
         session_absolute_hours: 24,
         staff_ip_allowlist: vec![sealdesk_core::domain::Cidr::parse("203.0.113.0/24").unwrap()],
+        visitor_blocklist: vec![sealdesk_core::domain::Cidr::parse("198.51.100.0/24").unwrap()],
+        visitor_challenge: sealdesk_core::domain::VisitorChallenge::Always,
     };
     let new = data.tenant_with(
         "Zeta Café 東京",
@@ -240,6 +242,7 @@ pub async fn update_tenant_settings_round_trip(store: &dyn Store) {
         session_idle_minutes: 15,
         session_absolute_hours: 2,
         staff_ip_allowlist: vec![sealdesk_core::domain::Cidr::parse("2001:db8::/32").unwrap()],
+        ..TenantSettings::default()
     };
     let updated = store
         .update_tenant_settings(acme.id, &settings)

@@ -4,6 +4,7 @@
 mod attachments;
 mod audit;
 mod conversations;
+mod inbox;
 mod invitations;
 mod log;
 mod notes;

@@ -13,10 +13,76 @@ use uuid::Uuid;
 
 use super::{PgStore, db_err};
 use crate::rows::{self, TenantRow};
-use crate::{StoreError, StoreResult, TenantRepo};
+use crate::{Deleted, StoreError, StoreResult, TenantRepo};
 
 #[async_trait]
 impl TenantRepo for PgStore {
+    async fn delete_tenant(&self, id: TenantId) -> StoreResult<Deleted> {
+        let id = id.as_uuid();
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Lock the row first: a concurrent write to the tenant waits for the deletion.
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let blobs: Vec<Vec<u8>> =
+            sqlx::query_scalar("DELETE FROM attachments WHERE tenant_id = $1 RETURNING sha256")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let entries = sqlx::query(
+            "DELETE FROM log_entries WHERE conv IN (SELECT rid FROM conversations WHERE tenant_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        for table in [
+            "notes",
+            "conversation_participants",
+            "conversations",
+            "canned_responses",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut orphaned_blobs = Vec::new();
+        for blob in blobs {
+            let still: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM attachments WHERE sha256 = $1 LIMIT 1")
+                    .bind(&blob)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if still.is_none()
+                && let Ok(digest) = <[u8; 32]>::try_from(blob.as_slice())
+                && !orphaned_blobs.contains(&digest)
+            {
+                orphaned_blobs.push(digest);
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(Deleted {
+            entries,
+            orphaned_blobs,
+        })
+    }
+
     async fn create_tenant(&self, tenant: &NewTenant) -> StoreResult<Tenant> {
         let id = tenant.id.as_uuid();
         let created_at_ms = to_unix_ms(tenant.created_at);

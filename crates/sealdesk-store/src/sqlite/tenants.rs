@@ -12,12 +12,78 @@ use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, db_err};
 use crate::rows::{self, TenantRow};
-use crate::{StoreError, StoreResult, TenantRepo};
+use crate::{Deleted, StoreError, StoreResult, TenantRepo};
 
 const TENANT_COLUMNS: &str = "id, name, settings, disabled, created_at_ms";
 
 #[async_trait]
 impl TenantRepo for SqliteStore {
+    async fn delete_tenant(&self, id: TenantId) -> StoreResult<Deleted> {
+        let id = id.to_string();
+        let mut tx = self.begin_write().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = ?1")
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let blobs: Vec<Vec<u8>> =
+            sqlx::query_scalar("DELETE FROM attachments WHERE tenant_id = ?1 RETURNING sha256")
+                .bind(&id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let entries = sqlx::query(
+            "DELETE FROM log_entries WHERE conv IN (SELECT rid FROM conversations WHERE tenant_id = ?1)",
+        )
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        // Children first, so no foreign key (some do not cascade on purpose) blocks the
+        // tenant's own row.
+        for table in [
+            "notes",
+            "conversation_participants",
+            "conversations",
+            "canned_responses",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query("DELETE FROM tenants WHERE id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut orphaned_blobs = Vec::new();
+        for blob in blobs {
+            let still: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM attachments WHERE sha256 = ?1 LIMIT 1")
+                    .bind(&blob)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if still.is_none()
+                && let Ok(digest) = <[u8; 32]>::try_from(blob.as_slice())
+                && !orphaned_blobs.contains(&digest)
+            {
+                orphaned_blobs.push(digest);
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(Deleted {
+            entries,
+            orphaned_blobs,
+        })
+    }
+
     async fn create_tenant(&self, tenant: &NewTenant) -> StoreResult<Tenant> {
         let id = tenant.id.to_string();
         let created_at_ms = to_unix_ms(tenant.created_at);

@@ -1,0 +1,114 @@
+//! Inbox identity settings on SQLite.
+
+use async_trait::async_trait;
+use sealdesk_core::clock::{from_unix_ms, to_unix_ms};
+use sealdesk_proto::{TeamId, TenantId};
+use sqlx::Row;
+
+use super::{SqliteStore, db_err, uuid_at};
+use crate::{IdentityKeyKind, InboxIdentity, InboxRepo, StoreError, StoreResult};
+
+#[async_trait]
+impl InboxRepo for SqliteStore {
+    async fn get_inbox_identity(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+    ) -> StoreResult<Option<InboxIdentity>> {
+        let row = sqlx::query(
+            "SELECT kind, key, required, updated_at_ms FROM inbox_identity
+             WHERE tenant_id = ?1 AND team_id = ?2",
+        )
+        .bind(tenant.to_string())
+        .bind(team.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let kind: String = row.try_get("kind").map_err(db_err)?;
+        Ok(Some(InboxIdentity {
+            tenant_id: tenant,
+            team_id: team,
+            kind: IdentityKeyKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("inbox identity kind {kind:?}")))?,
+            key: row.try_get("key").map_err(db_err)?,
+            required: row.try_get("required").map_err(db_err)?,
+            updated_at: from_unix_ms(row.try_get("updated_at_ms").map_err(db_err)?),
+        }))
+    }
+
+    async fn set_inbox_identity(&self, identity: &InboxIdentity) -> StoreResult<()> {
+        let written = sqlx::query(
+            "INSERT INTO inbox_identity (team_id, tenant_id, kind, key, required, updated_at_ms)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6
+             WHERE EXISTS (SELECT 1 FROM teams WHERE tenant_id = ?2 AND id = ?1)
+             ON CONFLICT (team_id) DO UPDATE SET kind = excluded.kind, key = excluded.key,
+                 required = excluded.required, updated_at_ms = excluded.updated_at_ms
+             WHERE inbox_identity.tenant_id = excluded.tenant_id",
+        )
+        .bind(identity.team_id.to_string())
+        .bind(identity.tenant_id.to_string())
+        .bind(identity.kind.as_str())
+        .bind(identity.key.as_slice())
+        .bind(identity.required)
+        .bind(to_unix_ms(identity.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn clear_inbox_identity(&self, tenant: TenantId, team: TeamId) -> StoreResult<bool> {
+        let deleted =
+            sqlx::query("DELETE FROM inbox_identity WHERE tenant_id = ?1 AND team_id = ?2")
+                .bind(tenant.to_string())
+                .bind(team.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn list_inbox_secrets(&self) -> StoreResult<Vec<(TenantId, TeamId, Vec<u8>)>> {
+        let rows =
+            sqlx::query("SELECT tenant_id, team_id, key FROM inbox_identity WHERE kind = 'hs256'")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    TenantId::from_uuid(uuid_at(row, "tenant_id", "tenant id")?),
+                    TeamId::from_uuid(uuid_at(row, "team_id", "team id")?),
+                    row.try_get("key").map_err(db_err)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn replace_inbox_secret(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        old: &[u8],
+        new: &[u8],
+    ) -> StoreResult<bool> {
+        let updated = sqlx::query(
+            "UPDATE inbox_identity SET key = ?4
+             WHERE tenant_id = ?1 AND team_id = ?2 AND kind = 'hs256' AND key = ?3",
+        )
+        .bind(tenant.to_string())
+        .bind(team.to_string())
+        .bind(old)
+        .bind(new)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(updated.rows_affected() > 0)
+    }
+}
