@@ -5,6 +5,9 @@
 //! Depends only on the wire types (`sealdesk-proto`), never on server internals.
 
 mod account;
+mod chat;
+pub mod ws;
+
 use reqwest::StatusCode;
 use sealdesk_proto::ErrorBody;
 use sealdesk_proto::auth::{

@@ -79,4 +79,15 @@ pub struct TenantSettingsView {
     pub session_absolute_hours: u32,
     /// When not empty, staff may log in only from these CIDR ranges.
     pub staff_ip_allowlist: Vec<String>,
+    /// Visitors from these CIDR ranges get no ticket and no connection.
+    #[serde(default)]
+    pub visitor_blocklist: Vec<String>,
+    /// When new visitors must solve a proof-of-work challenge: `off`, `auto` (under attack;
+    /// the default) or `always`.
+    #[serde(default = "default_challenge")]
+    pub visitor_challenge: String,
+}
+
+fn default_challenge() -> String {
+    "auto".to_owned()
 }

@@ -58,6 +58,15 @@ pub enum ApiError {
         /// When to retry.
         retry_after: Option<std::time::Duration>,
     },
+    /// The conversation is closed.
+    #[error("the conversation is closed")]
+    ConversationClosed,
+    /// A proof-of-work challenge must be solved first (`GET …/challenge`).
+    #[error("this server is under heavy load: solve a proof-of-work challenge first")]
+    ChallengeRequired,
+    /// A body or payload is larger than allowed; the message says the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// A dependency is down.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -148,6 +157,9 @@ impl ApiError {
             ApiError::SecondFactorRequired => ErrorCode::SecondFactorRequired,
             ApiError::NotFound | ApiError::PasskeysUnavailable => ErrorCode::NotFound,
             ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::ConversationClosed => ErrorCode::ConversationClosed,
+            ApiError::ChallengeRequired => ErrorCode::ChallengeRequired,
+            ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unavailable(_) => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
@@ -164,7 +176,9 @@ impl IntoResponse for ApiError {
         };
         let (message, field, source) = match self {
             ApiError::Invalid(v) => (v.to_string(), Some(v.field.to_owned()), None),
-            ApiError::BadRequest(m) | ApiError::Conflict(m) => (m, None, None),
+            ApiError::BadRequest(m) | ApiError::Conflict(m) | ApiError::PayloadTooLarge(m) => {
+                (m, None, None)
+            }
             // 5xx: the client sees a generic message; the source is only logged.
             ApiError::Unavailable(e) | ApiError::Internal(e) => {
                 (generic_message(code).to_owned(), None, Some(Arc::new(e)))

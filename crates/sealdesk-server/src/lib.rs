@@ -5,11 +5,14 @@
 //! Only this crate uses axum. It must not choose a storage backend by itself beyond what the
 //! configuration names, and handlers stay thin: rules live in `sealdesk-core`.
 
+pub mod abuse;
 pub mod app;
 pub mod auth;
 pub mod config;
 pub mod datadir;
+pub mod delivery;
 pub mod error;
+pub mod hub;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
@@ -18,6 +21,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod ws;
 
 pub use config::Config;
 pub use error::ApiError;

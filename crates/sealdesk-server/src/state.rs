@@ -12,6 +12,9 @@ use zeroize::Zeroizing;
 
 use crate::auth::hashing::Hasher;
 use crate::config::Config;
+use crate::delivery::Delivery;
+use crate::hub::{Bus, Hub};
+use sealdesk_store::group_commit::GroupCommitter;
 
 /// Shared application state; cheap to clone.
 #[derive(Clone, Debug)]
@@ -28,6 +31,7 @@ struct Inner {
     config: Arc<Config>,
     hasher: Arc<Hasher>,
     webauthn: Option<Arc<Webauthn>>,
+    delivery: Delivery,
 }
 
 impl AppState {
@@ -49,6 +53,8 @@ impl AppState {
             .ok()
             .flatten()
             .map(Arc::new);
+        // The commit task runs on the runtime that builds the state.
+        let delivery = Delivery::start(&store, config.commit_config());
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -58,6 +64,7 @@ impl AppState {
                 config: Arc::new(config),
                 hasher: Arc::new(Hasher::new(cores)),
                 webauthn,
+                delivery,
             }),
         }
     }
@@ -65,6 +72,22 @@ impl AppState {
     /// Storage.
     pub fn store(&self) -> &DynStore {
         &self.inner.store
+    }
+    /// The log write path (group commit).
+    pub fn committer(&self) -> &GroupCommitter {
+        &self.inner.delivery.committer
+    }
+    /// Where events are published.
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.inner.delivery.bus
+    }
+    /// This node's subscriptions.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.inner.delivery.hub
+    }
+    /// Abuse-control state.
+    pub fn abuse(&self) -> &crate::abuse::Abuse {
+        &self.inner.delivery.abuse
     }
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {

@@ -2,7 +2,10 @@
 //! commands parse their input, call a use case, and render the result.
 
 pub mod audit;
+pub mod conversations;
+pub mod identity;
 pub mod tenancy;
+pub mod visitors;
 
 use sealdesk_core::ValidationError;
 use sealdesk_crypto::password::PasswordError;

@@ -128,6 +128,61 @@ pub const KEYS: &[KeySpec] = &[
         "Argon2id lanes (minimum 1).",
         Some("1"),
     ),
+    key(
+        "chat.max_payload_bytes",
+        "Largest payload of one WebSocket `send` (an MLS message), in bytes after base64 decoding.",
+        Some("65536"),
+    ),
+    key(
+        "chat.attachment_max_bytes",
+        "Largest client-encrypted attachment accepted, in bytes.",
+        Some("10485760"),
+    ),
+    key(
+        "chat.commit_window_micros",
+        "How long a group commit waits for more messages after the first one (0 to 2000 µs). 0 commits at once; batches still form under load.",
+        Some("0"),
+    ),
+    key(
+        "chat.visitor_ticket_ttl_secs",
+        "Lifetime of a visitor ticket (the widget fetches a new one before it expires).",
+        Some("3600"),
+    ),
+    key(
+        "chat.tickets_per_minute_per_address",
+        "Visitor tickets one client address may get per minute (abuse control).",
+        Some("60"),
+    ),
+    key(
+        "chat.connections_per_address",
+        "WebSocket connections one client address may hold at once (abuse control).",
+        Some("1000"),
+    ),
+    key(
+        "chat.messages_per_second",
+        "Frames one WebSocket connection may send per second (bursts of twice that).",
+        Some("20"),
+    ),
+    key(
+        "chat.new_visitors_per_minute",
+        "New visitors per minute for one tenant above which it counts as under attack: with the tenant's visitor_challenge = \"auto\", new visitors must then solve a proof-of-work challenge.",
+        Some("300"),
+    ),
+    key(
+        "chat.challenge_bits",
+        "Proof-of-work difficulty in leading zero bits (8 to 24; each bit doubles the work).",
+        Some("18"),
+    ),
+    key(
+        "chat.limits_exempt",
+        "CIDR ranges exempt from the per-address limits (for load tests on loopback; keep empty in production).",
+        Some("[]"),
+    ),
+    key(
+        "chat.heartbeat_secs",
+        "Seconds between WebSocket heartbeats; a client silent for three of them is disconnected.",
+        Some("25"),
+    ),
 ];
 
 /// The spec of a key, if it exists.

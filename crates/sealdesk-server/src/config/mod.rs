@@ -169,6 +169,51 @@ pub struct LogConfig {
     pub filter: String,
 }
 
+/// Conversation delivery settings.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// Largest decoded payload of one `send`.
+    pub max_payload_bytes: usize,
+    /// Largest attachment.
+    pub attachment_max_bytes: u64,
+    /// Group-commit batching window.
+    pub commit_window: Duration,
+    /// Visitor ticket lifetime.
+    pub visitor_ticket_ttl: Duration,
+    /// WebSocket heartbeat interval.
+    pub heartbeat: Duration,
+    /// Visitor tickets per minute per client address.
+    pub tickets_per_minute_per_address: u32,
+    /// Concurrent WebSocket connections per client address.
+    pub connections_per_address: u32,
+    /// Frames per second per connection (bursts of twice that).
+    pub messages_per_second: u32,
+    /// New visitors per minute per tenant above which it is under attack.
+    pub new_visitors_per_minute: u32,
+    /// Proof-of-work difficulty in bits.
+    pub challenge_bits: u8,
+    /// Ranges exempt from the per-address limits.
+    pub limits_exempt: Vec<IpNet>,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: 64 * 1024,
+            attachment_max_bytes: 10 * 1024 * 1024,
+            commit_window: Duration::ZERO,
+            visitor_ticket_ttl: Duration::from_hours(1),
+            heartbeat: Duration::from_secs(25),
+            tickets_per_minute_per_address: 60,
+            connections_per_address: 1000,
+            messages_per_second: 20,
+            new_visitors_per_minute: 300,
+            challenge_bits: 18,
+            limits_exempt: Vec::new(),
+        }
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -190,6 +235,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Staff password hashing cost.
     pub password_hash: HashPolicy,
+    /// Conversation delivery.
+    pub chat: ChatConfig,
 }
 
 impl Config {
@@ -214,6 +261,14 @@ impl Config {
         self.master_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// The group-commit tuning in effect.
+    pub fn commit_config(&self) -> sealdesk_store::group_commit::CommitConfig {
+        sealdesk_store::group_commit::CommitConfig {
+            window: self.chat.commit_window,
+            ..sealdesk_store::group_commit::CommitConfig::default()
+        }
     }
 
     /// The storage backend's name.
@@ -254,6 +309,7 @@ impl Config {
             },
             password_hash,
             data_dir,
+            chat: ChatConfig::default(),
         }
     }
 
@@ -330,6 +386,27 @@ impl Config {
             (
                 "log".into(),
                 format!("{:?} {}", self.log.format, self.log.filter),
+            ),
+            (
+                "chat".into(),
+                format!(
+                    "max_payload={} attachment_max={} commit_window={}µs ticket_ttl={}s heartbeat={}s tickets/min/address={} connections/address={} messages/s={} attack_threshold={}/min challenge_bits={} exempt={:?}",
+                    self.chat.max_payload_bytes,
+                    self.chat.attachment_max_bytes,
+                    self.chat.commit_window.as_micros(),
+                    self.chat.visitor_ticket_ttl.as_secs(),
+                    self.chat.heartbeat.as_secs(),
+                    self.chat.tickets_per_minute_per_address,
+                    self.chat.connections_per_address,
+                    self.chat.messages_per_second,
+                    self.chat.new_visitors_per_minute,
+                    self.chat.challenge_bits,
+                    self.chat
+                        .limits_exempt
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                ),
             ),
             (
                 "security.argon2".into(),

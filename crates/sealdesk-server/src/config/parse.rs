@@ -12,7 +12,7 @@ use url::Url;
 
 use super::sources::{RawConfig, RawValue};
 use super::{
-    Config, ConfigIssue, DatabaseConfig, LogConfig, LogFormat, MetricsConfig, ServerConfig,
+    ChatConfig, Config, ConfigIssue, DatabaseConfig, LogConfig, LogFormat, MetricsConfig, ServerConfig,
     TlsConfig,
 };
 
@@ -163,6 +163,7 @@ pub(super) fn build(raw: &RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Co
     };
     let log = log(&mut c);
     let password_hash = password_hash(&mut c);
+    let chat = chat(&mut c);
 
     if let (Some(server), false) = (&server, matches!(tls, Ok(Some(_)))) {
         // Refuse plaintext on a reachable address unless a TLS-terminating proxy is declared
@@ -194,6 +195,37 @@ pub(super) fn build(raw: &RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Co
         metrics,
         log: log?,
         password_hash: password_hash?,
+        chat: chat?,
+    })
+}
+
+fn chat(c: &mut Ctx<'_>) -> Option<ChatConfig> {
+    let max_payload = c.get("chat.max_payload_bytes", ranged(1024, 1024 * 1024));
+    let attachment_max = c.get(
+        "chat.attachment_max_bytes",
+        ranged(1024, 1024 * 1024 * 1024),
+    );
+    let window = c.get("chat.commit_window_micros", ranged(0, 2000));
+    let ticket_ttl = c.get("chat.visitor_ticket_ttl_secs", |v| secs(v, 60, 86_400));
+    let heartbeat = c.get("chat.heartbeat_secs", |v| secs(v, 5, 300));
+    let tickets = c.get("chat.tickets_per_minute_per_address", ranged(1, 1_000_000));
+    let connections = c.get("chat.connections_per_address", ranged(1, 1_000_000));
+    let messages = c.get("chat.messages_per_second", ranged(1, 100_000));
+    let new_visitors = c.get("chat.new_visitors_per_minute", ranged(1, 10_000_000));
+    let bits = c.get("chat.challenge_bits", ranged(8, 24));
+    let exempt = c.get("chat.limits_exempt", cidrs);
+    Some(ChatConfig {
+        tickets_per_minute_per_address: u32::try_from(tickets?).ok()?,
+        connections_per_address: u32::try_from(connections?).ok()?,
+        messages_per_second: u32::try_from(messages?).ok()?,
+        new_visitors_per_minute: u32::try_from(new_visitors?).ok()?,
+        challenge_bits: u8::try_from(bits?).ok()?,
+        limits_exempt: exempt?,
+        max_payload_bytes: usize::try_from(max_payload?).ok()?,
+        attachment_max_bytes: attachment_max?,
+        commit_window: Duration::from_micros(window?),
+        visitor_ticket_ttl: ticket_ttl?,
+        heartbeat: heartbeat?,
     })
 }
 

@@ -78,6 +78,12 @@ fn settings_view(s: &sealdesk_core::domain::TenantSettings) -> TenantSettingsVie
             .iter()
             .map(ToString::to_string)
             .collect(),
+        visitor_blocklist: s
+            .visitor_blocklist
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        visitor_challenge: s.visitor_challenge.as_str().to_owned(),
     }
 }
 
@@ -116,12 +122,26 @@ pub async fn put_settings(
         .iter()
         .map(|c| sealdesk_core::domain::Cidr::parse(c))
         .collect::<Result<Vec<_>, _>>()?;
+    let blocklist = req
+        .visitor_blocklist
+        .iter()
+        .map(|c| sealdesk_core::domain::Cidr::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let challenge = sealdesk_core::domain::VisitorChallenge::parse(&req.visitor_challenge)
+        .ok_or_else(|| {
+            sealdesk_core::ValidationError::new(
+                "visitor_challenge",
+                "must be off, auto or always",
+            )
+        })?;
     let new = sealdesk_core::domain::TenantSettings {
         retention_days: req.retention_days,
         require_second_factor: req.require_second_factor,
         session_idle_minutes: req.session_idle_minutes,
         session_absolute_hours: req.session_absolute_hours,
         staff_ip_allowlist: allowlist,
+        visitor_blocklist: blocklist,
+        visitor_challenge: challenge,
     };
     new.validate()?;
     if !new.staff_ip_allowlist.is_empty()
@@ -158,6 +178,14 @@ pub async fn put_settings(
         (
             "staff_ip_allowlist",
             before.staff_ip_allowlist != after.staff_ip_allowlist,
+        ),
+        (
+            "visitor_blocklist",
+            before.visitor_blocklist != after.visitor_blocklist,
+        ),
+        (
+            "visitor_challenge",
+            before.visitor_challenge != after.visitor_challenge,
         ),
     ]
     .into_iter()

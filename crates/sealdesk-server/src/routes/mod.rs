@@ -4,10 +4,12 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod conversations;
 pub mod openapi;
 pub mod passkeys;
 pub mod staff;
 pub mod system;
+pub mod visitors;
 
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post, put};
@@ -16,7 +18,7 @@ use crate::state::AppState;
 
 /// Every route of the public listener: (path, handlers).
 pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
+    let mut routes = vec![
         ("/healthz", get(system::healthz)),
         ("/readyz", get(system::readyz)),
         ("/api/version", get(system::version)),
@@ -93,7 +95,95 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/api/tenants/{tenant}/api-tokens/{id}",
             delete(admin::revoke_api_token),
         ),
+    ];
+    routes.extend(chat_routes());
+    routes
+}
+
+/// The routes of conversations: the WebSocket, the widget's endpoints and the staff's.
+fn chat_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/api/ws", get(crate::ws::upgrade)),
+        (
+            "/api/widget/{tenant}/{team}/config",
+            widget(get(visitors::widget_config)),
+        ),
+        (
+            "/api/widget/{tenant}/{team}/tickets",
+            widget(post(visitors::ticket)),
+        ),
+        (
+            "/api/widget/{tenant}/{team}/challenge",
+            widget(get(visitors::challenge)),
+        ),
+        (
+            "/api/visitor/conversations",
+            widget(get(visitors::list).post(visitors::open)),
+        ),
+        (
+            "/api/visitor/conversations/{id}/close",
+            widget(post(visitors::close)),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations",
+            get(conversations::list),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}",
+            get(conversations::get),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/entries",
+            get(conversations::entries),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/claim",
+            post(conversations::claim),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/transfer",
+            post(conversations::transfer),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/join",
+            post(conversations::join),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/close",
+            post(conversations::close),
+        ),
+        (
+            "/api/account/availability",
+            put(conversations::set_availability),
+        ),
+        (
+            "/api/tenants/{tenant}/teams/{team}/members",
+            get(conversations::members),
+        ),
+        (
+            "/api/tenants/{tenant}/teams/{team}/members/{staff}",
+            put(conversations::add_member).delete(conversations::remove_member),
+        ),
+        (
+            "/api/tenants/{tenant}/teams/{team}/routing",
+            put(conversations::set_routing),
+        ),
+        (
+            "/api/tenants/{tenant}/teams/{team}/identity",
+            get(conversations::get_identity).put(conversations::set_identity),
+        ),
+        (
+            "/api/tenants/{tenant}/visitors/{id}",
+            get(conversations::visitor),
+        ),
     ]
+}
+
+/// A widget endpoint: reachable cross-origin (CORS preflight answered, responses readable).
+fn widget(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route
+        .options(|| async { axum::http::StatusCode::NO_CONTENT })
+        .layer(axum::middleware::from_fn(visitors::cors))
 }
 
 /// The router with every route and the JSON 404 fallback, before edge layers.

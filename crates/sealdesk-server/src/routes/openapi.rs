@@ -22,6 +22,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::staff::disable, super::staff::enable, super::staff::revoke_sessions,
         super::admin::audit_log, super::admin::get_settings, super::admin::put_settings, super::admin::teams, super::admin::create_team,
         super::admin::create_api_token, super::admin::revoke_api_token,
+        crate::ws::upgrade, super::visitors::widget_config, super::visitors::ticket, super::visitors::open,
+        super::visitors::list, super::visitors::close,
+        super::conversations::list, super::conversations::get, super::conversations::entries,
+        super::conversations::claim, super::conversations::transfer, super::conversations::join,
+        super::conversations::close, super::conversations::set_availability,
+        super::conversations::members, super::conversations::add_member,
+        super::conversations::remove_member, super::conversations::set_routing,
+        super::visitors::challenge, super::conversations::get_identity,
+        super::conversations::set_identity, super::conversations::visitor,
     ),
     components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),
     modifiers(&Security),
@@ -31,6 +40,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "account", description = "The caller's sessions, second factors, passkeys and password"),
         (name = "staff", description = "Staff administration and invitations"),
         (name = "admin", description = "Audit log, teams, API tokens"),
+        (name = "widget", description = "The widget's public configuration, visitor tickets and the visitor's conversations"),
+        (name = "conversations", description = "Queues, history, claim, transfer, join, close; availability; team membership and routing"),
     )
 )]
 pub struct ApiDoc;

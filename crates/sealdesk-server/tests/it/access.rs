@@ -33,7 +33,8 @@ async fn another_tenants_staff_gets_404_everywhere() {
         let concrete = path
             .replace("{tenant}", &acme.id.to_string())
             .replace("{staff}", &victim.id.to_string())
-            .replace("{id}", &uuid::Uuid::nil().to_string());
+            .replace("{id}", &uuid::Uuid::nil().to_string())
+            .replace("{team}", &uuid::Uuid::nil().to_string());
         let mut routed = 0;
         for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
             let body = serde_json::json!({"email": "x@acme.com", "role": "agent", "name": "X", "expires_in_days": 1});

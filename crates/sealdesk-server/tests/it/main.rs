@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod conversations;
 mod edge;
 mod openapi;
 mod passkeys;
@@ -14,3 +15,4 @@ mod second_factor;
 mod settings;
 mod system;
 mod tls;
+mod visitors;

@@ -1,0 +1,597 @@
+//! One connection's task: authenticate, then serve frames and deliver events until either
+//! side closes.
+//!
+//! Delivery guarantee: for each subscribed conversation the connection keeps a cursor, the
+//! last sequence number it sent. A live entry is sent only if it is the next one; an older
+//! one is dropped (already sent), a newer one means a gap (entries published by another
+//! path, or lost to a full mailbox) which is filled from the durable log first. So each entry
+//! reaches the client exactly once and in order, whatever order the events arrive in.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt as _;
+use sealdesk_core::domain::{ConversationState, LogEntry};
+use sealdesk_core::ratelimit::{Bucket, Rate};
+use sealdesk_proto::ws::{
+    ClientFrame, PROTOCOL_VERSION, ReadyInfo, ServerFrame, WireParty, WsError, close,
+};
+use sealdesk_proto::{ConversationId, ErrorCode};
+
+use super::identify::{self, Identity, Refusal};
+use super::{AUTH_TIMEOUT, MAILBOX, MAX_SUBSCRIPTIONS, codec};
+use crate::app::conversations::{self, Access, Caller};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::hub::{Event, Inbox, Mailbox, Topic};
+use crate::state::AppState;
+
+/// What the upgrade request established.
+pub(super) struct Opening {
+    pub peer: SocketAddr,
+    /// The client's address (the forwarded one behind trusted proxies).
+    pub ip: std::net::IpAddr,
+    pub origin: Option<String>,
+    pub staff: Option<Auth>,
+    /// The address's connection slot, held for the connection's life.
+    pub slot: crate::abuse::ConnectionSlot,
+}
+
+/// A write that takes longer than this means the client stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many queued events are written before one flush.
+const EVENT_BATCH: usize = 64;
+/// Entries read from the log per catch-up query.
+const CATCH_UP_PAGE: u32 = 500;
+
+struct Sub {
+    cursor: u64,
+    access: Access,
+}
+
+/// Why the connection ends.
+struct Closing {
+    code: u16,
+    reason: &'static str,
+}
+
+type Step = Result<(), Closing>;
+
+struct Conn {
+    state: AppState,
+    socket: WebSocket,
+    identity: Identity,
+    inbox: Inbox,
+    subs: HashMap<ConversationId, Sub>,
+    max_payload: usize,
+    frames: Bucket,
+    frame_rate: Rate,
+}
+
+pub(super) async fn run(state: AppState, mut socket: WebSocket, mut opening: Opening) {
+    let _slot = std::mem::replace(&mut opening.slot, crate::abuse::ConnectionSlot::none());
+    let identity = match authenticate(&state, &mut socket, opening).await {
+        Ok(identity) => identity,
+        Err(refusal) => {
+            let frame = codec::error_frame(WsError {
+                code: refusal.error,
+                message: refusal.reason.to_owned(),
+                c: None,
+                id: None,
+            });
+            let _ = socket.send(Message::Text(frame)).await;
+            let _ = socket
+                .send(close_message(refusal.code, refusal.reason))
+                .await;
+            return;
+        }
+    };
+    let (inbox, mailbox) = state.hub().mailbox(MAILBOX);
+    let frame_rate = crate::abuse::Abuse::frame_rate(&state.config().chat);
+    let mut conn = Conn {
+        frames: Bucket::full(frame_rate, state.clock().now()),
+        frame_rate,
+        max_payload: state.config().chat.max_payload_bytes,
+        state,
+        socket,
+        identity,
+        inbox,
+        subs: HashMap::new(),
+    };
+    let closing = conn.serve(mailbox).await;
+    conn.unsubscribe_all();
+    if let Err(closing) = closing {
+        let _ = conn
+            .socket
+            .send(close_message(closing.code, closing.reason))
+            .await;
+    }
+}
+
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+async fn authenticate(
+    state: &AppState,
+    socket: &mut WebSocket,
+    opening: Opening,
+) -> Result<Identity, Refusal> {
+    if let Some(auth) = opening.staff {
+        return identify::staff(state, auth).await;
+    }
+    let refused = || Refusal {
+        code: close::UNAUTHENTICATED,
+        error: ErrorCode::Unauthenticated,
+        reason: "send an auth frame first",
+    };
+    let first = tokio::time::timeout(AUTH_TIMEOUT, socket.recv())
+        .await
+        .map_err(|_| refused())?;
+    let Some(Ok(Message::Text(text))) = first else {
+        return Err(refused());
+    };
+    match codec::decode(&text) {
+        Ok(ClientFrame::Auth { token }) => {
+            identify::by_token(
+                state,
+                &token,
+                opening.peer,
+                opening.ip,
+                opening.origin.as_deref(),
+            )
+            .await
+        }
+        _ => Err(refused()),
+    }
+}
+
+impl Conn {
+    async fn serve(&mut self, mut mailbox: Mailbox) -> Step {
+        let heartbeat = self.state.config().chat.heartbeat;
+        let me = match self.identity.caller.party() {
+            sealdesk_core::domain::Party::Visitor(v) => WireParty::Visitor(v),
+            sealdesk_core::domain::Party::Staff(s) => WireParty::Staff(s),
+            sealdesk_core::domain::Party::System => WireParty::System,
+        };
+        self.send(&ServerFrame::Ready(ReadyInfo {
+            v: PROTOCOL_VERSION,
+            me,
+            heartbeat_s: u32::try_from(heartbeat.as_secs()).unwrap_or(25),
+            max_payload: u32::try_from(self.max_payload).unwrap_or(u32::MAX),
+        }))
+        .await?;
+        if let Caller::Staff { principal, teams } = &self.identity.caller {
+            let hub = self.state.hub();
+            hub.subscribe(Topic::Staff(principal.staff), &self.inbox);
+            for team in teams.iter() {
+                hub.subscribe(Topic::Team(*team), &self.inbox);
+            }
+        }
+        let mut ticker = tokio::time::interval(heartbeat);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        let mut silent_ticks = 0u32;
+        loop {
+            tokio::select! {
+                message = self.socket.recv() => {
+                    silent_ticks = 0;
+                    match message {
+                        Some(Ok(message)) => self.on_message(message).await?,
+                        // The peer went away or the transport failed: nothing to say.
+                        Some(Err(_)) | None => return Ok(()),
+                    }
+                }
+                event = mailbox.rx.recv() => {
+                    let Some(event) = event else { return Ok(()) };
+                    self.on_event(event).await?;
+                    let mut batch = 1;
+                    while batch < EVENT_BATCH {
+                        let Ok(event) = mailbox.rx.try_recv() else { break };
+                        self.on_event(event).await?;
+                        batch += 1;
+                    }
+                    self.flush().await?;
+                }
+                _ = ticker.tick() => {
+                    silent_ticks += 1;
+                    if silent_ticks >= 3 {
+                        return Err(Closing { code: close::IDLE_TIMEOUT, reason: "no heartbeat" });
+                    }
+                    self.check_credentials().await?;
+                    self.write(Message::Ping(bytes::Bytes::new())).await?;
+                    self.flush().await?;
+                }
+            }
+            if mailbox.take_lagged() {
+                self.resync_all().await?;
+            }
+        }
+    }
+
+    async fn on_message(&mut self, message: Message) -> Step {
+        if matches!(message, Message::Text(_) | Message::Binary(_))
+            && self
+                .frames
+                .take(self.frame_rate, self.state.clock().now())
+                .is_err()
+        {
+            // Over the frame rate (OWASP ASVS v5.0.0-4.4.4): the frame is not processed.
+            let message = "too many frames; slow down".to_owned();
+            self.error(ErrorCode::RateLimited, message, None, None)
+                .await?;
+            return self.flush().await;
+        }
+        match message {
+            Message::Text(text) => match codec::decode(&text) {
+                Ok(frame) => self.on_frame(frame).await,
+                Err(e) => {
+                    self.error(e.code, e.message, None, None).await?;
+                    self.flush().await
+                }
+            },
+            Message::Binary(_) => Err(Closing {
+                code: close::INVALID_FRAME,
+                reason: "protocol v1 uses text frames",
+            }),
+            // A close is answered by the transport and ends the stream; pings are answered
+            // by the transport; pongs only prove liveness.
+            Message::Close(_) | Message::Ping(_) | Message::Pong(_) => Ok(()),
+        }
+    }
+
+    async fn on_frame(&mut self, frame: ClientFrame) -> Step {
+        match frame {
+            ClientFrame::Auth { .. } => {
+                let message = "already authenticated".to_owned();
+                self.error(ErrorCode::InvalidInput, message, None, None)
+                    .await?;
+            }
+            ClientFrame::Sub { c, after } => self.subscribe(c, after).await?,
+            ClientFrame::Unsub { c } => {
+                if self.subs.remove(&c).is_some() {
+                    self.state
+                        .hub()
+                        .unsubscribe(Topic::Conversation(c), self.inbox.id());
+                }
+                self.send_buffered(&ServerFrame::Unsubscribed { c }).await?;
+            }
+            ClientFrame::Send { c, id, k, p } => self.on_send(c, id, k, &p).await?,
+            ClientFrame::Typing { c, on } => {
+                let from = codec::wire_party(self.identity.caller.party());
+                self.ephemeral(c, &ServerFrame::Typing { c, from, on })
+                    .await?;
+            }
+            ClientFrame::Read { c, seq } => {
+                let from = codec::wire_party(self.identity.caller.party());
+                self.ephemeral(c, &ServerFrame::Read { c, from, seq })
+                    .await?;
+            }
+            ClientFrame::Ping { n } => self.send_buffered(&ServerFrame::Pong { n }).await?,
+        }
+        self.flush().await
+    }
+
+    async fn subscribe(&mut self, c: ConversationId, after: u64) -> Step {
+        if !self.subs.contains_key(&c) && self.subs.len() >= MAX_SUBSCRIPTIONS {
+            let message = format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection");
+            return self
+                .error(ErrorCode::RateLimited, message, Some(c), None)
+                .await;
+        }
+        let (conversation, access) =
+            match conversations::readable(&self.state, &self.identity.caller, c).await {
+                Ok(found) => found,
+                Err(e) => return self.api_error(&e, Some(c), None).await,
+            };
+        // Subscribe before reading the log, so an entry committed in between arrives live
+        // (and is dropped by the cursor if the log read already returned it).
+        self.state
+            .hub()
+            .subscribe(Topic::Conversation(c), &self.inbox);
+        self.subs.insert(
+            c,
+            Sub {
+                cursor: after,
+                access,
+            },
+        );
+        self.send_buffered(&ServerFrame::Subscribed {
+            c,
+            last_seq: conversation.last_seq,
+            state: conversation.state.as_str().to_owned(),
+        })
+        .await?;
+        self.catch_up(c).await
+    }
+
+    async fn on_send(
+        &mut self,
+        c: ConversationId,
+        id: String,
+        k: sealdesk_proto::ws::WireKind,
+        p: &str,
+    ) -> Step {
+        let Some(kind) = codec::client_kind(k) else {
+            let message = "only the server writes system entries".to_owned();
+            return self
+                .error(ErrorCode::Forbidden, message, Some(c), Some(id))
+                .await;
+        };
+        let payload = match codec::decode_payload(p, self.max_payload) {
+            Ok(payload) => payload,
+            Err(e) => return self.error(e.code, e.message, Some(c), Some(id)).await,
+        };
+        let access = match self.subs.get(&c) {
+            Some(sub) => sub.access,
+            None => match conversations::readable(&self.state, &self.identity.caller, c).await {
+                Ok((_, access)) => access,
+                Err(e) => return self.api_error(&e, Some(c), Some(id)).await,
+            },
+        };
+        if !access.write {
+            let message = "you are not a participant of this conversation".to_owned();
+            return self
+                .error(ErrorCode::Forbidden, message, Some(c), Some(id))
+                .await;
+        }
+        match conversations::send(&self.state, &self.identity.caller, c, &id, kind, payload).await {
+            Ok(sent) => {
+                self.send_buffered(&ServerFrame::Ack {
+                    c,
+                    id,
+                    seq: sent.seq,
+                    dup: sent.duplicate,
+                })
+                .await
+            }
+            Err(e) => self.api_error(&e, Some(c), Some(id)).await,
+        }
+    }
+
+    async fn ephemeral(&mut self, c: ConversationId, frame: &ServerFrame) -> Step {
+        if !self.subs.get(&c).is_some_and(|s| s.access.read) {
+            let message = "subscribe to the conversation first".to_owned();
+            return self
+                .error(ErrorCode::NotFound, message, Some(c), None)
+                .await;
+        }
+        self.state.bus().publish(
+            Topic::Conversation(c),
+            Event::Ephemeral {
+                origin: self.inbox.id(),
+                frame: codec::encode(frame),
+            },
+        );
+        Ok(())
+    }
+
+    async fn on_event(&mut self, event: Event) -> Step {
+        match event {
+            Event::Entry(committed) => {
+                let c = committed.entry.conversation_id;
+                let Some(sub) = self.subs.get(&c) else {
+                    return Ok(());
+                };
+                let seq = committed.entry.seq;
+                if seq <= sub.cursor {
+                    return Ok(());
+                }
+                if seq > sub.cursor + 1 {
+                    // A gap: fill it from the log (which includes this entry).
+                    return self.catch_up(c).await;
+                }
+                self.write(Message::Text(committed.frame())).await?;
+                if let Some(sub) = self.subs.get_mut(&c) {
+                    sub.cursor = seq;
+                }
+                Ok(())
+            }
+            Event::Ephemeral { frame, .. } | Event::Notice(frame) => {
+                self.write(Message::Text(frame)).await
+            }
+            Event::Access(c) => self.recheck(c).await,
+        }
+    }
+
+    /// Re-reads who may do what with `c` after an assignment change.
+    async fn recheck(&mut self, c: ConversationId) -> Step {
+        if !self.subs.contains_key(&c) {
+            return Ok(());
+        }
+        let access = match conversations::readable(&self.state, &self.identity.caller, c).await {
+            Ok((conversation, access))
+                if conversation.state != ConversationState::Closed || access.read =>
+            {
+                access
+            }
+            _ => Access::default(),
+        };
+        if access.read {
+            if let Some(sub) = self.subs.get_mut(&c) {
+                sub.access = access;
+            }
+            return Ok(());
+        }
+        self.subs.remove(&c);
+        self.state
+            .hub()
+            .unsubscribe(Topic::Conversation(c), self.inbox.id());
+        self.write_frame(&ServerFrame::Unsubscribed { c }).await
+    }
+
+    /// Sends every entry after the cursor from the log.
+    async fn catch_up(&mut self, c: ConversationId) -> Step {
+        let tenant = self.identity.caller.tenant();
+        loop {
+            let Some(cursor) = self.subs.get(&c).map(|s| s.cursor) else {
+                return Ok(());
+            };
+            let page: Vec<LogEntry> = match self
+                .state
+                .store()
+                .read_log(tenant, c, cursor, CATCH_UP_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(sealdesk_store::StoreError::NotFound) => {
+                    // Deleted (retention or erasure) while subscribed.
+                    self.subs.remove(&c);
+                    self.state
+                        .hub()
+                        .unsubscribe(Topic::Conversation(c), self.inbox.id());
+                    return self.write_frame(&ServerFrame::Unsubscribed { c }).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "catch-up read failed");
+                    return Err(Closing {
+                        code: close::INTERNAL,
+                        reason: "storage unavailable; reconnect and resume",
+                    });
+                }
+            };
+            let Some(last) = page.last().map(|e| e.seq) else {
+                return Ok(());
+            };
+            let full = page.len() == CATCH_UP_PAGE as usize;
+            for entry in &page {
+                self.write(Message::Text(codec::entry_frame(entry))).await?;
+            }
+            if let Some(sub) = self.subs.get_mut(&c) {
+                sub.cursor = last;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// After events were lost to a full mailbox: tell the client and catch every
+    /// subscription up from the log.
+    async fn resync_all(&mut self) -> Step {
+        let conversations: Vec<(ConversationId, u64)> =
+            self.subs.iter().map(|(c, s)| (*c, s.cursor)).collect();
+        for (c, after) in conversations {
+            self.write_frame(&ServerFrame::Resync { c, after }).await?;
+            self.recheck(c).await?;
+            self.catch_up(c).await?;
+        }
+        self.flush().await
+    }
+
+    /// Ends the connection when its ticket or session has expired or been revoked.
+    async fn check_credentials(&mut self) -> Step {
+        let now = self.state.clock().now();
+        let ended = Closing {
+            code: close::SESSION_ENDED,
+            reason: "session ended; authenticate again",
+        };
+        if now >= self.identity.expires_at {
+            return Err(ended);
+        }
+        if let Some(id) = self.identity.session {
+            let tenant = self.identity.caller.tenant();
+            match self.state.store().get_session(tenant, id).await {
+                Ok(session) if session.is_active(now) => {}
+                Ok(_) | Err(sealdesk_store::StoreError::NotFound) => return Err(ended),
+                // A database hiccup is no reason to drop a connection.
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn unsubscribe_all(&mut self) {
+        let hub = self.state.hub();
+        let id = self.inbox.id();
+        for c in self.subs.keys() {
+            hub.unsubscribe(Topic::Conversation(*c), id);
+        }
+        if let Caller::Staff { principal, teams } = &self.identity.caller {
+            hub.unsubscribe(Topic::Staff(principal.staff), id);
+            for team in teams.iter() {
+                hub.unsubscribe(Topic::Team(*team), id);
+            }
+        }
+        self.subs.clear();
+    }
+
+    async fn api_error(
+        &mut self,
+        e: &ApiError,
+        c: Option<ConversationId>,
+        id: Option<String>,
+    ) -> Step {
+        let code = e.code();
+        let message = if code == ErrorCode::Internal || code == ErrorCode::Unavailable {
+            "try again later".to_owned()
+        } else {
+            e.to_string()
+        };
+        self.error(code, message, c, id).await
+    }
+
+    async fn error(
+        &mut self,
+        code: ErrorCode,
+        message: String,
+        c: Option<ConversationId>,
+        id: Option<String>,
+    ) -> Step {
+        self.write(Message::Text(codec::error_frame(WsError {
+            code,
+            message,
+            c,
+            id,
+        })))
+        .await
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> Step {
+        self.write_frame(frame).await?;
+        self.flush().await
+    }
+
+    async fn send_buffered(&mut self, frame: &ServerFrame) -> Step {
+        self.write_frame(frame).await
+    }
+
+    async fn write_frame(&mut self, frame: &ServerFrame) -> Step {
+        self.write(Message::Text(codec::encode(frame))).await
+    }
+
+    /// Queues a message on the socket (written at the next flush, or when the transport's
+    /// buffer fills). A client that does not read for [`WRITE_TIMEOUT`] is dropped.
+    async fn write(&mut self, message: Message) -> Step {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.feed(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Closing {
+                code: close::NORMAL,
+                reason: "",
+            }),
+            Err(_) => Err(Closing {
+                code: close::SLOW_CONSUMER,
+                reason: "not reading",
+            }),
+        }
+    }
+
+    async fn flush(&mut self) -> Step {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Closing {
+                code: close::NORMAL,
+                reason: "",
+            }),
+            Err(_) => Err(Closing {
+                code: close::SLOW_CONSUMER,
+                reason: "not reading",
+            }),
+        }
+    }
+}
