@@ -40,6 +40,27 @@ pub(crate) enum Command {
     },
     /// Your own account: second factors, sessions.
     Account(AccountArgs),
+    /// Prove a running server carries conversations: provisions a throwaway tenant with the
+    /// admin access of the data directory, exchanges messages through the server, checks
+    /// delivery, order and resume, and erases the tenant (unless --keep).
+    Selftest(SelftestArgs),
+}
+
+/// `sealdesk selftest`.
+#[derive(Debug, Args)]
+pub(crate) struct SelftestArgs {
+    /// The running server's URL, such as `http://127.0.0.1:8080`.
+    #[arg(long)]
+    pub(crate) server: String,
+    /// A message to send among the test messages.
+    #[arg(long)]
+    pub(crate) message: Option<String>,
+    /// Keep the throwaway tenant (for inspection) instead of erasing it.
+    #[arg(long)]
+    pub(crate) keep: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `sealdesk login`.

@@ -132,6 +132,25 @@ pub(crate) async fn rotate_master_key(
             skipped += 1;
         }
     }
+    // Inbox identity secrets (HS256 keys of identity tokens), the same way.
+    let purpose = sealdesk_server::app::identity::SEAL_PURPOSE;
+    for (tenant, team, sealed) in deps.store.list_inbox_secrets().await? {
+        if MasterKey::sealed_version(&sealed) == Some(current) {
+            continue;
+        }
+        let context = team.to_string();
+        let plain = key.open(purpose, context.as_bytes(), &sealed)?;
+        let fresh = key.seal(deps.random.as_ref(), purpose, context.as_bytes(), &plain);
+        if deps
+            .store
+            .replace_inbox_secret(tenant, team, &sealed, &fresh)
+            .await?
+        {
+            resealed += 1;
+        } else {
+            skipped += 1;
+        }
+    }
     let event = AuditEvent {
         at: deps.clock.now(),
         tenant: None,

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod check_config;
+mod selftest;
 mod serve;
 mod session;
 
@@ -44,6 +45,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(args) => session::login(args).await,
         Command::Logout { profile } => session::logout(&profile).await,
         Command::Account(args) => session::account(args).await,
+        Command::Selftest(args) => selftest::run(config, data_dir, args).await,
     }
 }
 

@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod config;
+mod delivery;
 mod serve;
 
 use std::path::Path;
