@@ -89,8 +89,11 @@ CREATE TABLE conversations (
         REFERENCES teams (tenant_id, id) ON DELETE CASCADE,
     CONSTRAINT conversations_visitor_fkey FOREIGN KEY (tenant_id, visitor_id)
         REFERENCES visitors (tenant_id, id) ON DELETE CASCADE,
+    -- No cascade: a staff member's conversations, notes and canned responses outlive the
+    -- account. Deferred to the commit, so that deleting a whole tenant (which cascades to
+    -- both ends in separate internal statements) does not trip it half-way.
     CONSTRAINT conversations_assignee_fkey FOREIGN KEY (tenant_id, assignee_id)
-        REFERENCES staff (tenant_id, id),
+        REFERENCES staff (tenant_id, id) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT conversations_reopened_fkey FOREIGN KEY (reopened_from)
         REFERENCES conversations (id) ON DELETE SET NULL
 );
@@ -207,7 +210,7 @@ CREATE TABLE notes (
     CONSTRAINT notes_conv_fkey FOREIGN KEY (tenant_id, conversation_id)
         REFERENCES conversations (tenant_id, id) ON DELETE CASCADE,
     CONSTRAINT notes_author_fkey FOREIGN KEY (tenant_id, author_id)
-        REFERENCES staff (tenant_id, id)
+        REFERENCES staff (tenant_id, id) DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE INDEX notes_author_idx ON notes (tenant_id, author_id);
@@ -223,7 +226,7 @@ CREATE TABLE canned_responses (
     CONSTRAINT canned_responses_team_fkey FOREIGN KEY (tenant_id, team_id)
         REFERENCES teams (tenant_id, id) ON DELETE CASCADE,
     CONSTRAINT canned_responses_author_fkey FOREIGN KEY (tenant_id, created_by)
-        REFERENCES staff (tenant_id, id)
+        REFERENCES staff (tenant_id, id) DEFERRABLE INITIALLY DEFERRED
 );
 
 -- A team's canned responses, oldest first.

@@ -70,7 +70,11 @@ CREATE TABLE conversations (
     CHECK ((state = 'closed') = (closed_at_ms IS NOT NULL)),
     FOREIGN KEY (tenant_id, team_id) REFERENCES teams (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, visitor_id) REFERENCES visitors (tenant_id, id) ON DELETE CASCADE,
+    -- No cascade: a staff member's conversations, notes and canned responses outlive the
+    -- account. Deferred to the commit, like on PostgreSQL (where deleting a whole tenant
+    -- would otherwise trip it half-way through the cascade).
     FOREIGN KEY (tenant_id, assignee_id) REFERENCES staff (tenant_id, id)
+        DEFERRABLE INITIALLY DEFERRED
 ) STRICT;
 
 -- Lets notes, participants and attachments reference a conversation with its tenant.
@@ -168,6 +172,7 @@ CREATE TABLE notes (
     FOREIGN KEY (tenant_id, conversation_id) REFERENCES conversations (tenant_id, id)
         ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, author_id) REFERENCES staff (tenant_id, id)
+        DEFERRABLE INITIALLY DEFERRED
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX notes_author_idx ON notes (tenant_id, author_id);
@@ -181,6 +186,7 @@ CREATE TABLE canned_responses (
     created_at_ms INTEGER NOT NULL,
     FOREIGN KEY (tenant_id, team_id) REFERENCES teams (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, created_by) REFERENCES staff (tenant_id, id)
+        DEFERRABLE INITIALLY DEFERRED
 ) STRICT;
 
 -- A team's canned responses, oldest first.

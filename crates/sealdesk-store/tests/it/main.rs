@@ -17,3 +17,4 @@ mod migrations;
 mod postgres;
 mod sqlite;
 mod tamper;
+mod tenant_deletion;

@@ -189,6 +189,33 @@ async fn deleting_a_tenant_cascades_sessions_but_not_audit() {
     drop_schema(admin, &schema).await;
 }
 
+/// Deleting a tenant row cascades through its conversations, logs, notes, tickets, routing and
+/// attachment rows, although the references to staff (assignee, note author, canned response
+/// author) do not cascade: they are checked at commit, when the staff rows' referrers are gone
+/// too. The other tenant keeps everything.
+#[tokio::test]
+async fn deleting_a_tenant_removes_its_conversations() {
+    let Some(url) = test_url() else { return };
+    let (store, schema, mut admin) = fresh(&url).await;
+    let data = sealdesk_store::contract::TestData::new();
+    let gone = crate::tenant_deletion::world(&store, &data, "Acme").await;
+    let kept = crate::tenant_deletion::world(&store, &data, "Globex").await;
+    let deleted = admin
+        .execute(
+            format!(
+                "DELETE FROM \"{schema}\".tenants WHERE id = '{}'",
+                gone.tenant
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    crate::tenant_deletion::check(&store, gone, kept).await;
+    store.close().await;
+    drop_schema(admin, &schema).await;
+}
+
 #[tokio::test]
 async fn unreachable_server_is_unavailable_quickly() {
     let opts = PgOptions {

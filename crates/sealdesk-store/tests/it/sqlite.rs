@@ -233,6 +233,32 @@ async fn deleting_a_tenant_cascades_sessions_but_not_audit() {
     crate::tamper::check_after_tenant_deletion(&store, tenant, staff).await;
 }
 
+/// Deleting a tenant row cascades through its conversations and everything they own; the
+/// other tenant keeps everything (see `tenant_deletion`).
+#[tokio::test]
+async fn deleting_a_tenant_removes_its_conversations() {
+    let (store, dir) = fresh().await;
+    let data = TestData::new();
+    let gone = crate::tenant_deletion::world(&store, &data, "Acme").await;
+    let kept = crate::tenant_deletion::world(&store, &data, "Globex").await;
+    let mut raw = raw_connection(&dir.path().join("sealdesk.db")).await;
+    raw.execute("PRAGMA foreign_keys = ON").await.unwrap();
+    let deleted = raw
+        .execute(format!("DELETE FROM tenants WHERE id = '{}'", gone.tenant).as_str())
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    assert!(
+        sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut raw)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    raw.close().await.unwrap();
+    crate::tenant_deletion::check(&store, gone, kept).await;
+}
+
 /// The schema refuses what the store never writes, as a second line of defence.
 #[tokio::test]
 async fn the_schema_enforces_foreign_keys_and_roles() {
