@@ -38,8 +38,11 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         profile: PathBuf,
     },
-    /// Your own account: second factors, sessions.
+    /// Your own account: second factors, sessions, password, recovery codes.
     Account(AccountArgs),
+    /// Invitations to join a tenant as staff.
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// Prove a running server carries conversations: provisions a throwaway tenant with the
     /// admin access of the data directory, exchanges messages through the server, checks
     /// delivery, order and resume, and erases the tenant (unless --keep).
@@ -105,12 +108,25 @@ pub(crate) enum AccountCommand {
     /// Time-based one-time passwords (authenticator apps).
     #[command(subcommand)]
     Totp(TotpCommand),
-    /// Your active sessions.
-    Sessions {
+    /// Your active sessions: list them, or revoke one or all the others.
+    Sessions(SessionsArgs),
+    /// Prove your identity again (for sensitive changes in the next five minutes); the
+    /// session is replaced by a new one, saved in the profile.
+    Reauth(ReauthArgs),
+    /// Change your password: standard input gives the current password on the first line
+    /// and the new one on the second. Every other session is signed out.
+    Password {
         /// Profile directory.
         #[arg(long, value_name = "DIR")]
         profile: PathBuf,
+        /// Read both passwords from standard input (required: passwords never go on the
+        /// command line).
+        #[arg(long)]
+        password_stdin: bool,
     },
+    /// Single-use recovery codes for a lost second factor.
+    #[command(subcommand)]
+    RecoveryCodes(RecoveryCodesCommand),
     /// Who you are logged in as.
     Whoami {
         /// Profile directory.
@@ -137,6 +153,103 @@ pub(crate) enum TotpCommand {
         #[arg(long)]
         code: String,
     },
+}
+
+/// `sealdesk account sessions`: lists without a subcommand.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct SessionsArgs {
+    /// Profile directory.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) profile: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Option<SessionsCommand>,
+}
+
+/// `sealdesk account sessions …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SessionsCommand {
+    /// Revoke one session or API token by id, or every one except this session.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "others"])))]
+    Revoke {
+        /// Profile directory.
+        #[arg(long, value_name = "DIR")]
+        profile: PathBuf,
+        /// The session id (from `sealdesk account sessions`).
+        id: Option<String>,
+        /// Revoke every other session and API token of yours ("log out everywhere else").
+        #[arg(long)]
+        others: bool,
+    },
+}
+
+/// Proof of identity for `sealdesk account reauth` and commands that need a recent one.
+#[derive(Debug, Args)]
+pub(crate) struct ReauthArgs {
+    /// Profile directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) profile: PathBuf,
+    /// Read the password from standard input (required: passwords never go on the command
+    /// line).
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// A current TOTP code, when the account has TOTP.
+    #[arg(long, conflicts_with = "recovery_code")]
+    pub(crate) totp: Option<String>,
+    /// A recovery code, instead of a TOTP code.
+    #[arg(long)]
+    pub(crate) recovery_code: Option<String>,
+}
+
+/// `sealdesk account recovery-codes …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RecoveryCodesCommand {
+    /// Replace your recovery codes with ten new ones (the old ones stop working). Needs a
+    /// proof of identity from the last five minutes: pass --password-stdin (and --totp) to
+    /// re-authenticate first, or run `sealdesk account reauth` before.
+    Regenerate {
+        /// Profile directory.
+        #[arg(long, value_name = "DIR")]
+        profile: PathBuf,
+        /// Re-authenticate first with the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// With --password-stdin: a current TOTP code.
+        #[arg(long, requires = "password_stdin", conflicts_with = "recovery_code")]
+        totp: Option<String>,
+        /// With --password-stdin: a recovery code instead of a TOTP code.
+        #[arg(long, requires = "password_stdin")]
+        recovery_code: Option<String>,
+    },
+}
+
+/// `sealdesk invite …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum InviteCommand {
+    /// Accept an invitation: set your password and log in. Standard input gives the
+    /// invitation token on the first line and the new password on the second.
+    Accept(InviteAcceptArgs),
+}
+
+/// `sealdesk invite accept`.
+#[derive(Debug, Args)]
+pub(crate) struct InviteAcceptArgs {
+    /// Server URL, such as `https://support.example.com`.
+    #[arg(long)]
+    pub(crate) server: String,
+    /// Read the invitation token (first line) from standard input (required: tokens never
+    /// go on the command line).
+    #[arg(long)]
+    pub(crate) token_stdin: bool,
+    /// Read the new password (second line) from standard input (required).
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// Profile directory to keep the session in (created with mode 0700).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) profile: PathBuf,
+    /// Print the session as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `sealdesk serve`.

@@ -1,9 +1,11 @@
 //! Command handlers. Each loads the layered configuration, does its work, and prints through
 //! `output`.
 
+mod account;
 mod admin;
 mod audit;
 mod check_config;
+mod invite;
 mod selftest;
 mod serve;
 mod session;
@@ -45,6 +47,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(args) => session::login(args).await,
         Command::Logout { profile } => session::logout(&profile).await,
         Command::Account(args) => session::account(args).await,
+        Command::Invite(command) => invite::run(command).await,
         Command::Selftest(args) => selftest::run(config, data_dir, args).await,
     }
 }

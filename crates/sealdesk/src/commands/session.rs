@@ -1,5 +1,6 @@
 //! `sealdesk login`, `sealdesk logout` and `sealdesk account …`: the terminal client's side of
-//! staff authentication, through the typed HTTP client.
+//! staff authentication, through the typed HTTP client. The account commands beyond TOTP and
+//! listing live in `account`.
 
 use std::io::Read;
 use std::path::Path;
@@ -9,18 +10,21 @@ use sealdesk_client::{Client, ClientError};
 use sealdesk_proto::ErrorCode;
 use sealdesk_proto::auth::{ClientKind, LoginRequest, Secret};
 
-use crate::cli::{AccountArgs, AccountCommand, LoginArgs, TotpCommand};
+use super::account;
+use crate::cli::{AccountArgs, AccountCommand, LoginArgs, SessionsCommand, TotpCommand};
 use crate::exit::{DATA_ERR, Failure, NO_INPUT, UNAVAILABLE};
 use crate::output;
 use crate::profile::{self, Profile};
 
 /// Maps client errors to messages and exit codes a person can act on.
-fn fail(e: ClientError) -> anyhow::Error {
+pub(crate) fn fail(e: ClientError) -> anyhow::Error {
     match &e {
         ClientError::Api { body, .. } => {
             let code = match body.code {
-                ErrorCode::InvalidCredentials | ErrorCode::Unauthenticated => 77, // EX_NOPERM
-                ErrorCode::RateLimited => 75,                                     // EX_TEMPFAIL
+                ErrorCode::InvalidCredentials
+                | ErrorCode::Unauthenticated
+                | ErrorCode::ReauthenticationRequired => 77, // EX_NOPERM
+                ErrorCode::RateLimited => 75, // EX_TEMPFAIL
                 ErrorCode::NotFound => NO_INPUT,
                 _ => DATA_ERR,
             };
@@ -41,12 +45,7 @@ pub(crate) async fn login(args: LoginArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let mut buf = String::new();
-    std::io::stdin()
-        .take(4096)
-        .read_to_string(&mut buf)
-        .context("cannot read the password")?;
-    let password = buf.lines().next().unwrap_or_default().to_owned();
+    let [password] = stdin_lines(["the password"])?;
     let tenant_id = args
         .tenant
         .parse()
@@ -89,7 +88,37 @@ pub(crate) async fn login(args: LoginArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn client_for(dir: &Path) -> anyhow::Result<(Client, Profile)> {
+/// Reads one line from standard input per entry of `what` (names for the error message).
+/// Secrets come from standard input only, never from the command line, where other users
+/// could see them (`ps`) and shells record them.
+pub(crate) fn stdin_lines<const N: usize>(what: [&str; N]) -> anyhow::Result<[String; N]> {
+    let mut buf = String::new();
+    std::io::stdin()
+        .take(8192)
+        .read_to_string(&mut buf)
+        .context("cannot read standard input")?;
+    let mut lines = buf.lines();
+    let mut out = Vec::with_capacity(N);
+    for name in what {
+        match lines.next() {
+            Some(line) if !line.is_empty() => out.push(line.to_owned()),
+            _ => {
+                return Err(Failure::new(
+                    DATA_ERR,
+                    format!(
+                        "standard input must give {}, one per line; {name} is missing",
+                        what.join(", then ")
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    out.try_into()
+        .map_err(|_| anyhow::anyhow!("standard input: wrong number of lines"))
+}
+
+pub(crate) fn client_for(dir: &Path) -> anyhow::Result<(Client, Profile)> {
     let profile = profile::load(dir)?;
     let client = Client::new(&profile.server)
         .map_err(fail)?
@@ -142,7 +171,18 @@ pub(crate) async fn account(args: AccountArgs) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-        AccountCommand::Sessions { profile } => {
+        AccountCommand::Sessions(sessions) => {
+            let Some(profile) = sessions.profile else {
+                let Some(SessionsCommand::Revoke {
+                    profile,
+                    id,
+                    others,
+                }) = sessions.command
+                else {
+                    return Err(Failure::new(DATA_ERR, "give --profile DIR").into());
+                };
+                return account::revoke(&profile, id.as_deref(), others, args.json).await;
+            };
             let (client, _) = client_for(&profile)?;
             let sessions = client.sessions().await.map_err(fail)?;
             output::emit(args.json, sessions.as_slice(), |list| {
@@ -158,6 +198,12 @@ pub(crate) async fn account(args: AccountArgs) -> anyhow::Result<()> {
                 }
             })
         }
+        AccountCommand::Reauth(reauth) => account::reauth(reauth, args.json).await,
+        AccountCommand::Password {
+            profile,
+            password_stdin,
+        } => account::change_password(&profile, password_stdin).await,
+        AccountCommand::RecoveryCodes(command) => account::recovery_codes(command, args.json).await,
         AccountCommand::Whoami { profile } => {
             let (client, _) = client_for(&profile)?;
             let info = client.session().await.map_err(fail)?;
