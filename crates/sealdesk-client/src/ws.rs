@@ -71,7 +71,9 @@ pub struct ConnectOptions {
 /// One protocol v1 connection.
 #[derive(Debug)]
 pub struct Connection {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    // Boxed: the stream (with its TLS state) is large, and every future holding a
+    // connection would otherwise carry it inline.
+    stream: Box<WebSocketStream<MaybeTlsStream<TcpStream>>>,
     pending: VecDeque<ServerFrame>,
     ready: ReadyInfo,
 }
@@ -87,7 +89,9 @@ pub struct Ack {
 
 /// The `ws://` or `wss://` URL of `/api/ws` on the server at `base`.
 pub fn ws_url(base: &Url) -> Result<Url, WsClientError> {
-    let mut url = base.join("api/ws").map_err(|_| WsClientError::Url(base.to_string()))?;
+    let mut url = base
+        .join("api/ws")
+        .map_err(|_| WsClientError::Url(base.to_string()))?;
     let scheme = match base.scheme() {
         "http" => "ws",
         "https" => "wss",
@@ -111,7 +115,12 @@ fn config() -> WebSocketConfig {
 impl Connection {
     /// Connects to the server at `base` and authenticates.
     pub async fn connect(base: &Url, credential: &Credential) -> Result<Self, WsClientError> {
-        Self::connect_with(base, credential, &ConnectOptions::default()).await
+        Box::pin(Self::connect_with(
+            base,
+            credential,
+            &ConnectOptions::default(),
+        ))
+        .await
     }
 
     /// Connects with options.
@@ -138,11 +147,15 @@ impl Connection {
             headers.insert("origin", value);
         }
         let tcp = connect_tcp(&url, options.local_ip).await?;
-        let (stream, _) =
-            tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config()), None)
-                .await?;
+        let (stream, _) = Box::pin(tokio_tungstenite::client_async_tls_with_config(
+            request,
+            tcp,
+            Some(config()),
+            None,
+        ))
+        .await?;
         let mut conn = Self {
-            stream,
+            stream: Box::new(stream),
             pending: VecDeque::new(),
             ready: ReadyInfo {
                 v: 0,
@@ -211,8 +224,9 @@ impl Connection {
                     });
                 }
                 Message::Close(frame) => {
-                    let (code, reason) =
-                        frame.map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string()));
+                    let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                        (f.code.into(), f.reason.to_string())
+                    });
                     return Err(WsClientError::Closed { code, reason });
                 }
                 // tungstenite answers pings itself.
@@ -241,14 +255,12 @@ impl Connection {
 
     /// Subscribes to a conversation from `after`; returns its last sequence number. The
     /// missed entries then arrive through [`next`](Self::next).
-    pub async fn subscribe(
-        &mut self,
-        c: ConversationId,
-        after: u64,
-    ) -> Result<u64, WsClientError> {
+    pub async fn subscribe(&mut self, c: ConversationId, after: u64) -> Result<u64, WsClientError> {
         self.send_frame(&ClientFrame::Sub { c, after }).await?;
         self.wait_for(|frame| match frame {
-            ServerFrame::Subscribed { c: got, last_seq, .. } if *got == c => Some(Ok(*last_seq)),
+            ServerFrame::Subscribed {
+                c: got, last_seq, ..
+            } if *got == c => Some(Ok(*last_seq)),
             ServerFrame::Error(e) if e.c == Some(c) && e.id.is_none() => Some(Err(e.clone())),
             _ => None,
         })
@@ -302,7 +314,7 @@ impl Connection {
 
     /// Closes the connection politely.
     pub async fn close(mut self) -> Result<(), WsClientError> {
-        self.stream.close(None).await?;
+        WebSocketStream::close(&mut *self.stream, None).await?;
         Ok(())
     }
 }

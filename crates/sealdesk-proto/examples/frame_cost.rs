@@ -6,6 +6,9 @@
 //! base64 payloads and as a length-prefixed binary layout carrying the same fields. The
 //! numbers justify the encoding choice in docs/protocol.md.
 
+// A measurement program: printing its results is its job, and nanosecond counts fit f64.
+#![allow(clippy::print_stdout, clippy::cast_precision_loss)]
+
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -48,7 +48,11 @@ async fn selftest_exchanges_messages_and_erases_its_tenant() {
     let p50 = report["p50_ms"].as_f64().unwrap();
     let p99 = report["p99_ms"].as_f64().unwrap();
     assert!(p50 > 0.0 && p50 <= p99, "{report}");
-    assert_eq!(tenant_count(dir.path()), before, "the throwaway tenant is erased");
+    assert_eq!(
+        tenant_count(dir.path()),
+        before,
+        "the throwaway tenant is erased"
+    );
 
     let kept = json(&selftest(dir.path(), &url, &["--keep"]));
     assert_eq!(kept["ok"], true, "{kept}");
@@ -63,8 +67,15 @@ fn selftest_reports_an_unreachable_server() {
     assert!(!out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], false);
-    assert!(report["error"].as_str().unwrap().contains("agent login"), "{report}");
-    assert_eq!(tenant_count(dir.path()), 0, "erased even when the test failed");
+    assert!(
+        report["error"].as_str().unwrap().contains("agent login"),
+        "{report}"
+    );
+    assert_eq!(
+        tenant_count(dir.path()),
+        0,
+        "erased even when the test failed"
+    );
 }
 
 fn kill(child: &mut Child) {
@@ -106,19 +117,34 @@ async fn acknowledged_messages_survive_a_kill_during_a_send_storm() {
     let (mut child, url) = start(dir.path(), &[]);
     let tenant = json(&admin(
         dir.path(),
-        &["tenant", "create", "--name", "Storm", "--domain", "storm.example", "--json"],
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Storm",
+            "--domain",
+            "storm.example",
+            "--json",
+        ],
     ));
     let tenant: TenantId = tenant["id"].as_str().unwrap().parse().unwrap();
     let team = json(&admin(
         dir.path(),
-        &["team", "create", "--tenant", &tenant.to_string(), "--name", "Support", "--json"],
+        &[
+            "team",
+            "create",
+            "--tenant",
+            &tenant.to_string(),
+            "--name",
+            "Support",
+            "--json",
+        ],
     ));
     let team: TeamId = team["id"].as_str().unwrap().parse().unwrap();
 
-    const VISITORS: usize = 8;
     let http = Client::new(&url).unwrap();
     let mut visitors = Vec::new();
-    for _ in 0..VISITORS {
+    for _ in 0..8 {
         let ticket = http.visitor_ticket(tenant, team, None).await.unwrap();
         let as_visitor = http.clone().with_token(ticket.ticket.clone());
         let c = as_visitor.open_conversation(None).await.unwrap().id;
@@ -149,7 +175,10 @@ async fn acknowledged_messages_survive_a_kill_during_a_send_storm() {
         ledgers.push(task.await.unwrap());
     }
     let acked: usize = ledgers.iter().map(|l| l.acked.len()).sum();
-    assert!(acked > 50, "the storm was too small to prove anything: {acked} acks");
+    assert!(
+        acked > 50,
+        "the storm was too small to prove anything: {acked} acks"
+    );
 
     // Restart on the same data directory; clients resume and retry every unacknowledged
     // send with its original id.
@@ -161,8 +190,14 @@ async fn acknowledged_messages_survive_a_kill_during_a_send_storm() {
         let mut conn = Connection::connect(&base, &Credential::Ticket(ticket.ticket))
             .await
             .unwrap();
-        for (id, body) in ledger.sent.iter().filter(|(id, _)| !ledger.acked.contains(id)) {
-            conn.send(*c, id, WireKind::Application, body).await.unwrap();
+        for (id, body) in ledger
+            .sent
+            .iter()
+            .filter(|(id, _)| !ledger.acked.contains(id))
+        {
+            conn.send(*c, id, WireKind::Application, body)
+                .await
+                .unwrap();
         }
         // Read the whole log back: every id sent appears exactly once, acked ones with
         // their payload, in one gapless sequence.
@@ -181,9 +216,17 @@ async fn acknowledged_messages_survive_a_kill_during_a_send_storm() {
             }
         }
         for (id, body) in &ledger.sent {
-            assert_eq!(seen.get(id), Some(body), "visitor {who}: {id} missing or altered");
+            assert_eq!(
+                seen.get(id),
+                Some(body),
+                "visitor {who}: {id} missing or altered"
+            );
         }
-        assert_eq!(seen.len(), ledger.sent.len(), "visitor {who}: unexpected entries");
+        assert_eq!(
+            seen.len(),
+            ledger.sent.len(),
+            "visitor {who}: unexpected entries"
+        );
     }
     terminate(&mut child);
 }
