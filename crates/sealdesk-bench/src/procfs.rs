@@ -12,7 +12,7 @@ use crate::stats::f;
 pub(crate) const CLOCK_TICKS_PER_SEC: u64 = 100;
 
 /// utime + stime of a process, in clock ticks (`who` is a PID or `self`).
-fn cpu_ticks(who: &str) -> anyhow::Result<u64> {
+pub(crate) fn cpu_ticks(who: &str) -> anyhow::Result<u64> {
     let path = format!("/proc/{who}/stat");
     let stat = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
     // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
@@ -44,7 +44,7 @@ pub(crate) fn status_value(pid: u32, key: &str) -> anyhow::Result<u64> {
 }
 
 /// Busy time of the whole machine (all CPUs, not idle or waiting for I/O), in clock ticks.
-fn machine_busy_ticks() -> anyhow::Result<u64> {
+pub(crate) fn machine_busy_ticks() -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
     let line = stat
         .lines()
@@ -211,6 +211,7 @@ impl Environment {
             git_commit: command_output("git", &["rev-parse", "HEAD"]),
             git_worktree_dirty: std::process::Command::new("git")
                 .args(["diff", "--quiet", "HEAD"])
+                .stderr(std::process::Stdio::null())
                 .status()
                 .ok()
                 .and_then(|s| match s.code() {

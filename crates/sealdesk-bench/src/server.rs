@@ -23,7 +23,19 @@ pub(crate) struct Account {
 
 /// A `sealdesk` command isolated from the caller's Sealdesk settings, quiet logs.
 fn sealdesk(bin: &Path, cwd: &Path) -> Command {
-    let mut cmd = Command::new(bin);
+    sealdesk_on(bin, cwd, None)
+}
+
+/// The same, under `taskset -c cpus` when `cpus` is given.
+fn sealdesk_on(bin: &Path, cwd: &Path, cpus: Option<&str>) -> Command {
+    let mut cmd = match cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(cpus).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     cmd.current_dir(cwd);
     for (key, _) in std::env::vars() {
         if key.starts_with("SEALDESK_") {
@@ -36,7 +48,7 @@ fn sealdesk(bin: &Path, cwd: &Path) -> Command {
 }
 
 /// Runs `sealdesk admin --data-dir DATA ARGS… --json` with `stdin` and parses stdout.
-async fn admin(
+pub(crate) async fn admin(
     bin: &Path,
     cwd: &Path,
     data: &Path,
@@ -143,21 +155,49 @@ pub(crate) struct Server {
     pub(crate) pid: u32,
     /// Base URL, `http://127.0.0.1:PORT`.
     pub(crate) url: String,
+    /// `http://127.0.0.1:PORT/metrics`, when metrics are on.
+    pub(crate) metrics_url: Option<String>,
     log: PathBuf,
+}
+
+/// How to start the server.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ServeOptions {
+    /// Serve Prometheus metrics on an OS-chosen loopback port.
+    pub(crate) metrics: bool,
+    /// Pin the server to these CPUs (`taskset -c`).
+    pub(crate) cpus: Option<String>,
+    /// Extra environment (configuration overrides such as `SEALDESK_CHAT__…`).
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Server {
     /// Starts `sealdesk serve` on an OS-chosen loopback port and waits for its address line.
     pub(crate) async fn start(bin: &Path, cwd: &Path, data: &Path) -> anyhow::Result<Self> {
+        Self::start_with(bin, cwd, data, &ServeOptions::default()).await
+    }
+
+    /// [`start`](Self::start) with options.
+    pub(crate) async fn start_with(
+        bin: &Path,
+        cwd: &Path,
+        data: &Path,
+        options: &ServeOptions,
+    ) -> anyhow::Result<Self> {
         let log = cwd.join("serve.stderr.log");
         let stderr = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
-        let mut cmd = sealdesk(bin, cwd);
-        cmd.arg("serve").arg("--data-dir").arg(data).args([
-            "--listen",
-            "127.0.0.1:0",
-            "--no-metrics",
-        ]);
+        let mut cmd = sealdesk_on(bin, cwd, options.cpus.as_deref());
+        cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"]);
+        if options.metrics {
+            cmd.args(["--metrics-listen", "127.0.0.1:0"]);
+        } else {
+            cmd.arg("--no-metrics");
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr));
@@ -189,12 +229,28 @@ impl Server {
         if !url.starts_with("http://127.0.0.1:") {
             bail!("unexpected listen address {url}");
         }
+        // The metrics address is printed right after the listen address.
+        let metrics_url = if options.metrics {
+            let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+                .await
+                .context("no metrics address printed")??
+                .unwrap_or_default();
+            Some(
+                line.strip_prefix("metrics on ")
+                    .with_context(|| format!("expected the metrics address, got {line:?}"))?
+                    .trim()
+                    .to_owned(),
+            )
+        } else {
+            None
+        };
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Self {
             child,
             pid,
             url,
+            metrics_url,
             log,
         })
     }
