@@ -32,6 +32,7 @@ impl Delivery {
         let log: Arc<dyn sealdesk_store::LogRepo> = store.clone();
         let (committer, _task) =
             GroupCommitter::spawn(log, Arc::new(HubSink::new(Arc::clone(&bus))), config);
+        crate::metrics::watch_delivery(committer.stats(), &hub);
         Self {
             hub,
             bus,
