@@ -47,6 +47,9 @@ pub(crate) enum Command {
     /// admin access of the data directory, exchanges messages through the server, checks
     /// delivery, order and resume, and erases the tenant (unless --keep).
     Selftest(SelftestArgs),
+    /// Benchmarks of shared/design/PERFORMANCE.md against a `sealdesk` binary: S1–S3 (chat
+    /// load generator and null relay), S6 (store), S7 (login); see docs/performance.md.
+    Bench(sealdesk_bench::Cli),
 }
 
 /// `sealdesk selftest`.

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod audit;
+mod bench;
 mod check_config;
 mod invite;
 mod selftest;
@@ -49,6 +50,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(args) => session::account(args).await,
         Command::Invite(command) => invite::run(command).await,
         Command::Selftest(args) => selftest::run(config, data_dir, args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 

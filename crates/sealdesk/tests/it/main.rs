@@ -7,6 +7,7 @@
 
 mod admin;
 mod auth;
+mod bench;
 mod config;
 mod delivery;
 mod serve;
