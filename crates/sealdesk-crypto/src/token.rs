@@ -138,7 +138,7 @@ mod tests {
             assert!(!format!("{token:?}").contains(body));
         }
         let names: Vec<_> = TokenKind::ALL.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["ses", "cli", "api", "inv", "csrf"]);
+        assert_eq!(names, ["ses", "cli", "api", "inv", "csrf", "vt", "vk"]);
     }
 
     #[test]
