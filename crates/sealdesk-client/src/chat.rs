@@ -181,8 +181,12 @@ impl Client {
             status: 0,
             snippet: e.to_string(),
         })?;
-        self.send_no_content(reqwest::Method::PUT, "/api/account/availability", Some(&body))
-            .await
+        self.send_no_content(
+            reqwest::Method::PUT,
+            "/api/account/availability",
+            Some(&body),
+        )
+        .await
     }
 
     /// `PUT /api/tenants/{tenant}/teams/{team}/members/{staff}`.
@@ -210,7 +214,12 @@ impl Client {
         let body = RoutingSettings {
             assignment: assignment.to_owned(),
         };
-        decode_put(self, &format!("/api/tenants/{tenant}/teams/{team}/routing"), &body).await
+        decode_put(
+            self,
+            &format!("/api/tenants/{tenant}/teams/{team}/routing"),
+            &body,
+        )
+        .await
     }
 
     /// The bearer token this client carries, if any.

@@ -79,7 +79,15 @@ fn main() {
     });
     let mut buf = Vec::with_capacity(512);
     let binary_encode = time("entry: binary encode", || {
-        binary_entry(&mut buf, c, 123_456, from, 1_763_740_000_000, "0190c2d6-7b1e-7cc3-9a5e-2f3c4d5e6f70", &payload);
+        binary_entry(
+            &mut buf,
+            c,
+            123_456,
+            from,
+            1_763_740_000_000,
+            "0190c2d6-7b1e-7cc3-9a5e-2f3c4d5e6f70",
+            &payload,
+        );
         buf.len()
     });
     let send = serde_json::to_string(&ClientFrame::Send {
@@ -89,12 +97,13 @@ fn main() {
         p: STANDARD.encode(&payload),
     })
     .unwrap_or_default();
-    let json_decode = time("send: JSON decode (incl. base64)", || {
-        match serde_json::from_str::<ClientFrame>(&send) {
+    let json_decode = time(
+        "send: JSON decode (incl. base64)",
+        || match serde_json::from_str::<ClientFrame>(&send) {
             Ok(ClientFrame::Send { p, .. }) => STANDARD.decode(p).map_or(0, |b| b.len()),
             _ => 0,
-        }
-    });
+        },
+    );
     let mut send_bin = vec![3u8];
     send_bin.extend_from_slice(c.as_bytes());
     send_bin.push(36);

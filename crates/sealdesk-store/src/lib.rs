@@ -18,8 +18,8 @@ mod conversation_repos;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod conversation_rows;
 mod error;
-mod inbox_repo;
 pub mod group_commit;
+mod inbox_repo;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod log_batch;
 mod passkey_repo;

@@ -12,8 +12,8 @@ use url::Url;
 
 use super::sources::{RawConfig, RawValue};
 use super::{
-    ChatConfig, Config, ConfigIssue, DatabaseConfig, LogConfig, LogFormat, MetricsConfig, ServerConfig,
-    TlsConfig,
+    ChatConfig, Config, ConfigIssue, DatabaseConfig, LogConfig, LogFormat, MetricsConfig,
+    ServerConfig, TlsConfig,
 };
 
 struct Ctx<'a> {

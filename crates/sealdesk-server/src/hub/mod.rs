@@ -226,13 +226,15 @@ fn write<K: Eq + Hash, V>(
 ) -> std::sync::RwLockWriteGuard<'_, HashMap<K, V>> {
     // A panic while holding the lock cannot leave the map half-updated (each operation is
     // one HashMap call), so a poisoned lock is safe to keep using.
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn read<K: Eq + Hash, V>(
     lock: &RwLock<HashMap<K, V>>,
 ) -> std::sync::RwLockReadGuard<'_, HashMap<K, V>> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

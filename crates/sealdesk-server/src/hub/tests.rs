@@ -44,12 +44,24 @@ fn dispatch_reaches_every_subscriber_of_the_topic_only() {
     hub.subscribe(Topic::Conversation(conv(1)), &b);
     hub.subscribe(Topic::Conversation(conv(2)), &c);
     assert_eq!(hub.subscribers(Topic::Conversation(conv(1))), 2);
-    assert_eq!(hub.dispatch(Topic::Conversation(conv(1)), &entry(conv(1), 1)), 2);
+    assert_eq!(
+        hub.dispatch(Topic::Conversation(conv(1)), &entry(conv(1), 1)),
+        2
+    );
     assert_eq!(seq_of(&a_box.rx.try_recv().unwrap()), 1);
     assert_eq!(seq_of(&b_box.rx.try_recv().unwrap()), 1);
-    assert!(b_box.rx.try_recv().is_err(), "subscribing twice must not deliver twice");
+    assert!(
+        b_box.rx.try_recv().is_err(),
+        "subscribing twice must not deliver twice"
+    );
     assert!(c_box.rx.try_recv().is_err());
-    assert_eq!(hub.dispatch(Topic::Staff(StaffId::from_uuid(Uuid::nil())), &entry(conv(1), 2)), 0);
+    assert_eq!(
+        hub.dispatch(
+            Topic::Staff(StaffId::from_uuid(Uuid::nil())),
+            &entry(conv(1), 2)
+        ),
+        0
+    );
 }
 
 #[test]
@@ -98,7 +110,10 @@ fn ephemeral_frames_are_not_echoed_to_their_sender() {
     };
     assert_eq!(hub.dispatch(topic, &typing), 1);
     assert!(a_box.rx.try_recv().is_err());
-    assert!(matches!(b_box.rx.try_recv().unwrap(), Event::Ephemeral { .. }));
+    assert!(matches!(
+        b_box.rx.try_recv().unwrap(),
+        Event::Ephemeral { .. }
+    ));
 }
 
 #[test]

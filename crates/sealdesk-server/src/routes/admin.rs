@@ -129,10 +129,7 @@ pub async fn put_settings(
         .collect::<Result<Vec<_>, _>>()?;
     let challenge = sealdesk_core::domain::VisitorChallenge::parse(&req.visitor_challenge)
         .ok_or_else(|| {
-            sealdesk_core::ValidationError::new(
-                "visitor_challenge",
-                "must be off, auto or always",
-            )
+            sealdesk_core::ValidationError::new("visitor_challenge", "must be off, auto or always")
         })?;
     let new = sealdesk_core::domain::TenantSettings {
         retention_days: req.retention_days,

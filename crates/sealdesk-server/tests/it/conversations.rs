@@ -19,7 +19,12 @@ pub(crate) struct Desk {
     pub(crate) agents: Vec<(StaffId, Client)>,
 }
 
-pub(crate) async fn desk(app: &TestApp, name: &'static str, domain: &'static str, agents: &[&str]) -> Desk {
+pub(crate) async fn desk(
+    app: &TestApp,
+    name: &'static str,
+    domain: &'static str,
+    agents: &[&str],
+) -> Desk {
     let tenant = app.tenant(TenantSpec::relaxed(name, domain)).await;
     let team = team(app, &tenant, "Support").await;
     let mut logged_in = Vec::new();
@@ -130,7 +135,12 @@ async fn visitor_and_agent_talk_with_automatic_assignment() {
     assert!(matches!(v.ready().me, WireParty::Visitor(_)));
     assert_eq!(v.subscribe(conversation.id, 0).await.unwrap(), 0);
     let ack = v
-        .send(conversation.id, "v-1", WireKind::Application, b"hello, I need help")
+        .send(
+            conversation.id,
+            "v-1",
+            WireKind::Application,
+            b"hello, I need help",
+        )
         .await
         .unwrap();
     assert_eq!((ack.seq, ack.duplicate), (1, false));
@@ -154,10 +164,18 @@ async fn visitor_and_agent_talk_with_automatic_assignment() {
     assert_eq!(seen[0].payload, b"hello, I need help");
     assert_eq!(seen[0].id.as_deref(), Some("v-1"));
     assert!(matches!(system_event(&seen[1]), SystemEvent::Queued { .. }));
-    assert_eq!(system_event(&seen[2]), SystemEvent::Assigned { agent: *ann });
+    assert_eq!(
+        system_event(&seen[2]),
+        SystemEvent::Assigned { agent: *ann }
+    );
 
     let reply = agent
-        .send(conversation.id, "a-1", WireKind::Application, b"hi, how can I help?")
+        .send(
+            conversation.id,
+            "a-1",
+            WireKind::Application,
+            b"hi, how can I help?",
+        )
         .await
         .unwrap();
     assert_eq!(reply.seq, 4);
@@ -209,7 +227,9 @@ async fn a_reconnecting_visitor_gets_exactly_the_gap() {
     let mut cursors = Cursors::default();
     let mut v = connect_visitor(&app, &visitor).await;
     v.subscribe(c, 0).await.unwrap();
-    v.send(c, "v-1", WireKind::Application, b"anyone?").await.unwrap();
+    v.send(c, "v-1", WireKind::Application, b"anyone?")
+        .await
+        .unwrap();
     // seq 1 (own message), 2 queued, 3 assigned
     entries(&mut v, &mut cursors, c, 3).await;
     v.close().await.unwrap();
@@ -218,7 +238,12 @@ async fn a_reconnecting_visitor_gets_exactly_the_gap() {
     agent.subscribe(c, 0).await.unwrap();
     for i in 0..5 {
         agent
-            .send(c, &format!("a-{i}"), WireKind::Application, format!("answer {i}").as_bytes())
+            .send(
+                c,
+                &format!("a-{i}"),
+                WireKind::Application,
+                format!("answer {i}").as_bytes(),
+            )
             .await
             .unwrap();
     }
@@ -228,18 +253,29 @@ async fn a_reconnecting_visitor_gets_exactly_the_gap() {
         .visitor_ticket(desk.tenant.id, desk.team.id, Some(&visitor.key))
         .await
         .unwrap();
-    assert!(again.visitor_key.is_none(), "a known visitor gets no new key");
+    assert!(
+        again.visitor_key.is_none(),
+        "a known visitor gets no new key"
+    );
     let mut v = Connection::connect(&base(&app), &Credential::Ticket(again.ticket))
         .await
         .unwrap();
     let last = v.subscribe(c, cursors.after(c)).await.unwrap();
     assert_eq!(last, 8);
     let gap = entries(&mut v, &mut cursors, c, 5).await;
-    let payloads: Vec<_> = gap.iter().map(|e| String::from_utf8_lossy(&e.payload).into_owned()).collect();
-    assert_eq!(payloads, ["answer 0", "answer 1", "answer 2", "answer 3", "answer 4"]);
+    let payloads: Vec<_> = gap
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.payload).into_owned())
+        .collect();
+    assert_eq!(
+        payloads,
+        ["answer 0", "answer 1", "answer 2", "answer 3", "answer 4"]
+    );
     assert_eq!(gap.first().unwrap().seq, 4);
     // Nothing more arrives: a ping is answered before any further entry.
-    v.send_frame(&sealdesk_proto::ws::ClientFrame::Ping { n: 7 }).await.unwrap();
+    v.send_frame(&sealdesk_proto::ws::ClientFrame::Ping { n: 7 })
+        .await
+        .unwrap();
     assert_eq!(v.next().await.unwrap(), ServerFrame::Pong { n: 7 });
 }
 
@@ -312,7 +348,9 @@ async fn a_transfer_moves_write_access_to_the_new_agent() {
     let conversation = visitor.http.open_conversation(None).await.unwrap();
     let c = conversation.id;
     let mut v = connect_visitor(&app, &visitor).await;
-    v.send(c, "v-1", WireKind::Application, b"hello").await.unwrap();
+    v.send(c, "v-1", WireKind::Application, b"hello")
+        .await
+        .unwrap();
     // Wait for assignment (least busy, ties to the smallest id: either agent).
     let assignee = loop {
         let now = ann_http
@@ -385,12 +423,18 @@ async fn another_tenant_never_sees_a_conversation() {
     let visitor_o = visitor(&app, &other).await;
     let mut o = connect_visitor(&app, &visitor_o).await;
     let err = o.subscribe(c, 0).await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound), "{err:?}");
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound),
+        "{err:?}"
+    );
     let err = o
         .send(c, "x", WireKind::Application, b"intrusion")
         .await
         .unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound), "{err:?}");
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound),
+        "{err:?}"
+    );
 
     // Another tenant's agent, over REST (their own tenant path and the victim's) and WS.
     let (_, eve_http) = &other.agents[0];
@@ -398,18 +442,35 @@ async fn another_tenant_never_sees_a_conversation() {
         eve_http.claim(other.tenant.id, c).await,
         eve_http.claim(acme.tenant.id, c).await,
     ] {
-        assert!(matches!(result, Err(ClientError::Api { status: 404, .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(ClientError::Api { status: 404, .. })),
+            "{result:?}"
+        );
     }
     let mut eve = connect_staff(&app, eve_http).await;
     let err = eve.subscribe(c, 0).await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound), "{err:?}");
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound),
+        "{err:?}"
+    );
 
     // A second visitor of the same tenant is a stranger too.
     let visitor_b = visitor(&app, &acme).await;
     let mut b = connect_visitor(&app, &visitor_b).await;
     let err = b.subscribe(c, 0).await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound), "{err:?}");
-    assert!(visitor_b.http.my_conversations().await.unwrap().conversations.is_empty());
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound),
+        "{err:?}"
+    );
+    assert!(
+        visitor_b
+            .http
+            .my_conversations()
+            .await
+            .unwrap()
+            .conversations
+            .is_empty()
+    );
     let log = app.store.read_log(acme.tenant.id, c, 0, 10).await.unwrap();
     assert!(log.is_empty(), "nothing was appended by strangers");
 }
@@ -423,7 +484,12 @@ async fn bad_frames_get_error_codes_and_the_connection_survives() {
     let c = conversation.id;
     let mut v = connect_visitor(&app, &visitor).await;
 
-    for raw in ["not json", "{}", r#"{"t":"launch"}"#, r#"{"t":"sub","c":"nope"}"#] {
+    for raw in [
+        "not json",
+        "{}",
+        r#"{"t":"launch"}"#,
+        r#"{"t":"sub","c":"nope"}"#,
+    ] {
         v.send_raw(raw).await.unwrap();
         match v.next().await.unwrap() {
             ServerFrame::Error(e) => assert_eq!(e.code, ErrorCode::InvalidInput, "{raw}"),
@@ -431,21 +497,47 @@ async fn bad_frames_get_error_codes_and_the_connection_survives() {
         }
     }
     let too_big = vec![7u8; 64 * 1024 + 1];
-    let err = v.send(c, "big", WireKind::Application, &too_big).await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::PayloadTooLarge), "{err:?}");
+    let err = v
+        .send(c, "big", WireKind::Application, &too_big)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::PayloadTooLarge),
+        "{err:?}"
+    );
     let err = v.send(c, "sys", WireKind::System, b"{}").await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Forbidden), "{err:?}");
-    let err = v.send(c, "bad id!", WireKind::Application, b"x").await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::InvalidInput), "{err:?}");
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Forbidden),
+        "{err:?}"
+    );
+    let err = v
+        .send(c, "bad id!", WireKind::Application, b"x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::InvalidInput),
+        "{err:?}"
+    );
     let unknown = ConversationId::from_uuid(uuid::Uuid::now_v7());
     let err = v.subscribe(unknown, 0).await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound), "{err:?}");
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::NotFound),
+        "{err:?}"
+    );
 
     // Still healthy: a normal send works, then a closed conversation refuses more.
-    v.send(c, "ok", WireKind::Application, b"fine").await.unwrap();
+    v.send(c, "ok", WireKind::Application, b"fine")
+        .await
+        .unwrap();
     visitor.http.visitor_close(c).await.unwrap();
-    let err = v.send(c, "late", WireKind::Application, b"x").await.unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::ConversationClosed), "{err:?}");
+    let err = v
+        .send(c, "late", WireKind::Application, b"x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::ConversationClosed),
+        "{err:?}"
+    );
     assert_eq!(app.client.healthz().await.unwrap().status, "ok");
 }
 
@@ -471,22 +563,35 @@ async fn origins_and_credentials_are_checked() {
         origin: Some("https://evil.example".into()),
         ..Default::default()
     };
-    let err = Connection::connect_with(&base(&app), &Credential::Ticket(visitor.ticket.clone()), &options)
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Forbidden), "{err:?}");
+    let err = Connection::connect_with(
+        &base(&app),
+        &Credential::Ticket(visitor.ticket.clone()),
+        &options,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Forbidden),
+        "{err:?}"
+    );
 
     // A made-up ticket, and a valid one after it expired.
     let fake = "sd_vt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let err = Connection::connect(&base(&app), &Credential::Ticket(fake.into()))
         .await
         .unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Unauthenticated), "{err:?}");
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Unauthenticated),
+        "{err:?}"
+    );
     app.clock.advance(Duration::from_secs(3601));
     let err = Connection::connect(&base(&app), &Credential::Ticket(visitor.ticket))
         .await
         .unwrap_err();
-    assert!(matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Unauthenticated), "{err:?}");
+    assert!(
+        matches!(&err, WsClientError::Server(e) if e.code == ErrorCode::Unauthenticated),
+        "{err:?}"
+    );
     // A bad bearer token on the upgrade is refused before upgrading.
     let err = Connection::connect(&base(&app), &Credential::Bearer("sd_ses_nonsense".into()))
         .await
