@@ -245,6 +245,7 @@ fn metrics() -> Vec<Metric> {
         Metric("entries per commit, mean (group)", "", true, [None, None], |r| r.group.entries_per_commit_mean),
         Metric("commits (fsyncs) per 1,000 appends (group)", "", false, [None, None], |r| r.group.commits_per_1000),
         Metric("process CPU per append (group)", "µs", false, [None, None], |r| r.group.process_cpu_us_per_append),
+        Metric("other processes' CPU (group; PostgreSQL's own included)", "% of a core", false, [None, None], |r| r.group.other_cpu_pct),
         Metric("DB growth per entry (group)", "B", false, [None, None], |r| r.group.db_bytes_per_entry.unwrap_or(f64::NAN)),
         Metric("durable appends/s (one commit per entry)", "/s", true, [None, None], |r| r.single.appends_per_s),
         Metric("single-entry commit p99", "ms", false, [Some("≤ 3"), None], |r| r.single.commit.p99_ms),

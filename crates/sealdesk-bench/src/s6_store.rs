@@ -263,6 +263,9 @@ pub(crate) struct Measured {
     /// CPU of this process per append, µs (SQLite runs in this process; PostgreSQL's own
     /// processes are not included).
     pub(crate) process_cpu_us_per_append: f64,
+    /// CPU of every other process during the measurement, % of one core: background load,
+    /// plus the database server's processes on PostgreSQL.
+    pub(crate) other_cpu_pct: f64,
     /// Growth of the database per appended entry (SQLite only), bytes.
     pub(crate) db_bytes_per_entry: Option<f64>,
     /// Entries read back in the correctness check.
@@ -303,7 +306,10 @@ pub(crate) async fn measure(
     reset(&timed)?;
     let stats0 = snapshot(&committer);
     let bytes0 = fresh.sqlite_bytes().await?;
-    let pid = std::process::id();
+    // `CpuSnapshot` splits the machine into a server, this process (the generator) and the
+    // rest. There is no server process here: PID 1 stands in (it is idle, and counted with
+    // the rest), so the generator is this process and the rest is every other process.
+    let pid = 1;
     let cpu = CpuSnapshot::take(pid)?;
     let started = Instant::now();
     let ack = drive(
@@ -358,6 +364,7 @@ pub(crate) async fn measure(
         commits_per_1000: f(commits) * 1000.0 / f(entries.max(1)),
         failed_commits: stats1.2 - stats0.2,
         process_cpu_us_per_append: f(cpu.generator_cpu_us) / f(entries.max(1)),
+        other_cpu_pct: cpu.other_pct() + cpu.server_pct(),
         db_bytes_per_entry: bytes0
             .zip(bytes1)
             .map(|(a, b)| f(b.saturating_sub(a)) / f(entries.max(1))),
