@@ -13,7 +13,7 @@ use rustix::time::{ClockId, Timespec};
 use tokio::net::UnixDatagram;
 
 /// Waits shorter than this yield to other tasks until the deadline instead of sleeping.
-pub(crate) const SPIN_NS: u64 = 100_000;
+pub(crate) const SPIN_NS: u64 = 30_000;
 /// Asks the helper thread to end.
 const STOP: u64 = u64::MAX;
 
@@ -36,6 +36,10 @@ fn timespec(ns: u64) -> Timespec {
 #[derive(Debug)]
 pub(crate) struct Timer {
     sock: UnixDatagram,
+    /// Waits through the helper thread.
+    pub(crate) sleeps: std::cell::Cell<u64>,
+    /// Yields while spinning on a short wait.
+    pub(crate) spins: std::cell::Cell<u64>,
 }
 
 fn helper(sock: &StdDatagram) {
@@ -70,6 +74,8 @@ impl Timer {
             .spawn(move || helper(&theirs))?;
         Ok(Self {
             sock: UnixDatagram::from_std(mine)?,
+            sleeps: std::cell::Cell::new(0),
+            spins: std::cell::Cell::new(0),
         })
     }
 
@@ -78,10 +84,12 @@ impl Timer {
         if at_ns <= now_ns() + SPIN_NS {
             // Bounded by the deadline, at most SPIN_NS away.
             while now_ns() < at_ns {
+                self.spins.set(self.spins.get() + 1);
                 tokio::task::yield_now().await;
             }
             return Ok(());
         }
+        self.sleeps.set(self.sleeps.get() + 1);
         self.sock.send(&at_ns.to_le_bytes()).await?;
         let mut buf = [0u8; 1];
         self.sock.recv(&mut buf).await?;

@@ -164,6 +164,12 @@ pub(crate) struct Counters {
     pub(crate) write_backlogs: u64,
     /// Deliveries that arrived after their phase had been reported.
     pub(crate) late: u64,
+    /// Sender wake-ups that fired at least one event.
+    pub(crate) sender_batches: u64,
+    /// Waits of the sender on its precise timer.
+    pub(crate) timer_sleeps: u64,
+    /// Yields of the sender while spinning on a wait shorter than 30 µs.
+    pub(crate) timer_spins: u64,
 }
 
 /// A phase report.

@@ -53,6 +53,13 @@ pub(crate) struct S1Args {
     /// Connections being set up at once per worker.
     #[arg(long, default_value_t = 256)]
     pub(crate) connect_concurrency: usize,
+    /// Before each run, wait until other processes use at most this much CPU (% of one
+    /// core, over 5 s): runs should not start in the middle of someone else's build.
+    #[arg(long, default_value_t = 15.0)]
+    pub(crate) quiet_pct: f64,
+    /// Longest wait for a quiet machine before a run, seconds (it then runs anyway, marked).
+    #[arg(long, default_value_t = 900.0)]
+    pub(crate) quiet_wait_secs: f64,
     /// Seed.
     #[arg(long, default_value_t = 7)]
     pub(crate) seed: u64,
@@ -97,6 +104,8 @@ pub(crate) struct S1Run {
     pub(crate) generator_rss_kib: u64,
     /// The system exited cleanly.
     pub(crate) exit_clean: bool,
+    /// How busy the machine was before the run.
+    pub(crate) quiet: sys::Quiet,
 }
 
 impl S1Run {
@@ -142,6 +151,7 @@ pub(crate) async fn run(args: S1Args) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for i in 1..=args.runs {
         for system in args.systems.clone() {
+            let quiet = sys::wait_quiet(args.quiet_pct, args.quiet_wait_secs).await?;
             progress(&format!("S1 run {i}/{} on {}", args.runs, system.label()));
             let setup = Setup {
                 sealdesk: &sealdesk,
@@ -151,11 +161,11 @@ pub(crate) async fn run(args: S1Args) -> anyhow::Result<()> {
                 concurrency: args.connect_concurrency,
                 seed: args.seed + u64::from(i),
             };
-            runs.push(
-                one_run(&args, system, i, &setup)
-                    .await
-                    .with_context(|| format!("run {i} on {}", system.label()))?,
-            );
+            let mut run = one_run(&args, system, i, &setup)
+                .await
+                .with_context(|| format!("run {i} on {}", system.label()))?;
+            run.quiet = quiet;
+            runs.push(run);
         }
     }
     let summary = report::rows(&metrics(), &runs, |r| r.system);
@@ -256,6 +266,7 @@ async fn measure(
         closed_by_system: statuses.iter().map(|s| s.closed_by_server).sum(),
         generator_rss_kib: statuses.iter().map(|s| s.rss_kib).sum(),
         exit_clean: false,
+        quiet: sys::Quiet::default(),
     })
 }
 
@@ -388,6 +399,14 @@ fn resource_metrics() -> Vec<Metric<S1Run>> {
             false,
             None,
             |r: &S1Run| r.hold_cpu.generator_pct(),
+        ),
+        metric(
+            "quiet",
+            "other processes' CPU just before the run",
+            "% of a core",
+            false,
+            None,
+            |r: &S1Run| r.quiet.other_pct,
         ),
         metric(
             "other_cpu",

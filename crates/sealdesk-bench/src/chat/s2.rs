@@ -75,6 +75,13 @@ pub(crate) struct S2Args {
     /// and nothing is lost. Explicit flags after it are ignored.
     #[arg(long)]
     pub(crate) smoke: bool,
+    /// Before each run, wait until other processes use at most this much CPU (% of one
+    /// core, over 5 s): runs should not start in the middle of someone else's build.
+    #[arg(long, default_value_t = 15.0)]
+    pub(crate) quiet_pct: f64,
+    /// Longest wait for a quiet machine before a run, seconds (it then runs anyway, marked).
+    #[arg(long, default_value_t = 900.0)]
+    pub(crate) quiet_wait_secs: f64,
     /// Seed of the schedules.
     #[arg(long, default_value_t = 7)]
     pub(crate) seed: u64,
@@ -116,6 +123,8 @@ pub(crate) struct S2Run {
     pub(crate) history: Option<(u64, u64)>,
     /// The system exited cleanly.
     pub(crate) exit_clean: bool,
+    /// How busy the machine was before the run.
+    pub(crate) quiet: crate::chat::sys::Quiet,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,6 +178,7 @@ pub(crate) async fn run(mut args: S2Args) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for i in 1..=args.runs {
         for system in args.systems.clone() {
+            let quiet = crate::chat::sys::wait_quiet(args.quiet_pct, args.quiet_wait_secs).await?;
             progress(&format!("S2 run {i}/{} on {}", args.runs, system.label()));
             let setup = Setup {
                 sealdesk: &sealdesk,
@@ -178,11 +188,11 @@ pub(crate) async fn run(mut args: S2Args) -> anyhow::Result<()> {
                 concurrency: args.connect_concurrency,
                 seed: args.seed + u64::from(i),
             };
-            runs.push(
-                one_run(&args, system, i, &setup)
-                    .await
-                    .with_context(|| format!("run {i} on {}", system.label()))?,
-            );
+            let mut run = one_run(&args, system, i, &setup)
+                .await
+                .with_context(|| format!("run {i} on {}", system.label()))?;
+            run.quiet = quiet;
+            runs.push(run);
         }
     }
     let summary = report::rows(&metrics(&args), &runs, |r| r.system);
@@ -313,6 +323,7 @@ async fn measure(
         step,
         history,
         exit_clean: false,
+        quiet: crate::chat::sys::Quiet::default(),
     })
 }
 
@@ -487,6 +498,14 @@ fn resource_metrics(args: &S2Args) -> Vec<Metric<S2Run>> {
             false,
             None,
             |r: &S2Run| r.step.cpu.other_pct(),
+        ),
+        metric(
+            "quiet",
+            "other processes' CPU just before the run",
+            "% of a core",
+            false,
+            None,
+            |r: &S2Run| r.quiet.other_pct,
         ),
         metric(
             "connect",

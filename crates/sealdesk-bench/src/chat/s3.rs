@@ -82,6 +82,13 @@ pub(crate) struct S3Args {
     /// Seconds to wait for every ack and delivery after each step.
     #[arg(long, default_value_t = 20)]
     pub(crate) drain_secs: u64,
+    /// Before each run, wait until other processes use at most this much CPU (% of one
+    /// core, over 5 s): runs should not start in the middle of someone else's build.
+    #[arg(long, default_value_t = 15.0)]
+    pub(crate) quiet_pct: f64,
+    /// Longest wait for a quiet machine before a run, seconds (it then runs anyway, marked).
+    #[arg(long, default_value_t = 900.0)]
+    pub(crate) quiet_wait_secs: f64,
     /// Seed of the schedules.
     #[arg(long, default_value_t = 7)]
     pub(crate) seed: u64,
@@ -108,6 +115,8 @@ pub(crate) struct S3Run {
     pub(crate) first_failure: Option<String>,
     /// The system exited cleanly.
     pub(crate) exit_clean: bool,
+    /// How busy the machine was before the run.
+    pub(crate) quiet: crate::chat::sys::Quiet,
 }
 
 impl S3Run {
@@ -183,6 +192,7 @@ pub(crate) async fn run(args: S3Args) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for i in 1..=args.runs {
         for system in args.systems.clone() {
+            let quiet = crate::chat::sys::wait_quiet(args.quiet_pct, args.quiet_wait_secs).await?;
             progress(&format!("S3 run {i}/{} on {}", args.runs, system.label()));
             let setup = Setup {
                 sealdesk: &sealdesk,
@@ -192,11 +202,11 @@ pub(crate) async fn run(args: S3Args) -> anyhow::Result<()> {
                 concurrency: args.connect_concurrency,
                 seed: args.seed + u64::from(i),
             };
-            runs.push(
-                one_run(&args, system, i, &setup)
-                    .await
-                    .with_context(|| format!("run {i} on {}", system.label()))?,
-            );
+            let mut run = one_run(&args, system, i, &setup)
+                .await
+                .with_context(|| format!("run {i} on {}", system.label()))?;
+            run.quiet = quiet;
+            runs.push(run);
         }
     }
     let summary = report::rows(&metrics(&args), &runs, |r| r.system);
@@ -268,12 +278,14 @@ async fn ladder(
     let mut factor = args.coarse_factor;
     let mut last_good: Option<f64> = None;
     let mut first_failure = None;
+    let mut retried = false;
     // Bounded: the rate grows by at least 10 % per step up to `max_rate`, and the fine phase
     // ends at its first failure.
     for i in 0..100u64 {
         if rate > args.max_rate {
             break;
         }
+        crate::chat::sys::wait_quiet(args.quiet_pct, args.quiet_wait_secs).await?;
         progress(&format!("  step {}: {}/s", i + 1, num(rate)));
         let spec = StepSpec {
             name: format!("{}/s", num(rate)),
@@ -294,8 +306,21 @@ async fn ladder(
             num(result.target_cpu_us_per_msg)
         ));
         let held = v == "held";
+        // A failure while other processes took the CPU says nothing about the system: run the
+        // same rate again once the machine is quiet.
+        let disturbed = result.cpu.other_pct() > 2.0 * args.quiet_pct;
+        let retry = !held && disturbed && !retried;
         steps.push(result);
-        verdicts.push(v.clone());
+        verdicts.push(if retry {
+            format!("{v} (disturbed: retried)")
+        } else {
+            v.clone()
+        });
+        if retry {
+            retried = true;
+            continue;
+        }
+        retried = false;
         if held {
             last_good = Some(rate);
             rate *= factor;
@@ -326,6 +351,7 @@ async fn ladder(
         max_offered: 0.0,
         first_failure,
         exit_clean: false,
+        quiet: crate::chat::sys::Quiet::default(),
     };
     if let Some(best) = r.best() {
         let (a, o) = (best.achieved_per_s, best.offered_per_s);

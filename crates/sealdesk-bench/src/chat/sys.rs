@@ -144,6 +144,45 @@ pub(crate) async fn scrape(url: &str) -> anyhow::Result<BTreeMap<String, f64>> {
         .collect())
 }
 
+/// How busy the machine was before a run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct Quiet {
+    /// Seconds spent waiting for the machine to calm down.
+    pub(crate) waited_s: f64,
+    /// Other processes' CPU over the last 5 s sample, % of one core.
+    pub(crate) other_pct: f64,
+    /// Whether it was below the threshold when the run started.
+    pub(crate) calm: bool,
+}
+
+/// Waits (at most `max_wait_s`) until other processes use at most `max_pct` % of a core over
+/// 5 s, so that runs do not start in the middle of someone else's build. Proceeds anyway
+/// after the wait, saying so.
+pub(crate) async fn wait_quiet(max_pct: f64, max_wait_s: f64) -> anyhow::Result<Quiet> {
+    let started = Instant::now();
+    let me = std::process::id();
+    // Bounded by `max_wait_s`: each round takes at least 5 s.
+    loop {
+        let a = Snap::take(me, &[])?;
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let cpu = a.until(&Snap::take(me, &[])?);
+        let other_pct = cpu.other_pct() + cpu.target_pct();
+        let waited_s = started.elapsed().as_secs_f64();
+        if other_pct <= max_pct || waited_s >= max_wait_s {
+            return Ok(Quiet {
+                waited_s,
+                other_pct,
+                calm: other_pct <= max_pct,
+            });
+        }
+        crate::chat::report::progress(&format!(
+            "  waiting for a quiet machine: other processes use {}% of a core",
+            crate::report::num(other_pct)
+        ));
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
+}
+
 /// Pins this process (every thread) to `cpus` with `taskset -a -p`.
 pub(crate) fn pin_self(cpus: &str) -> anyhow::Result<()> {
     let status = std::process::Command::new("taskset")

@@ -183,20 +183,38 @@ fn closed(worker: &Worker, conn: &Conn, code: Option<u16>) {
     conn.sub_wait.notify_one();
 }
 
-/// Reads everything the socket has, through the shared scratch buffer.
+/// Reads everything the socket has, through the shared scratch buffer. A read that does not
+/// fill the buffer drained the socket: its readiness is cleared right away (as tokio's own
+/// `AsyncRead` does), which saves the extra read that would only return `EAGAIN`.
 fn read_available(worker: &Worker, conn: &Conn) -> io::Result<Flow> {
     loop {
         let mut scratch = worker.scratch.borrow_mut();
-        match conn.stream.try_read(&mut scratch) {
+        let mut got = 0;
+        let result = conn.stream.try_io(Interest::READABLE, || {
+            let n = rustix::io::read(&conn.stream, &mut scratch[..])?;
+            got = n;
+            if n > 0 && n < scratch.len() {
+                // Drained: clear the readiness; the data is handled below.
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match result {
             Ok(0) => return Ok(Flow::Close),
-            Ok(n) => {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && got == 0 => {
+                return Ok(Flow::Continue);
+            }
+            Ok(_) | Err(_) if got > 0 => {
                 // Nothing below borrows the scratch buffer again.
-                let data = scratch.get(..n).unwrap_or_default();
+                let data = scratch.get(..got).unwrap_or_default();
                 if matches!(process(worker, conn, data), Flow::Close) {
                     return Ok(Flow::Close);
                 }
+                if got < scratch.len() {
+                    return Ok(Flow::Continue);
+                }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flow::Continue),
+            Ok(_) => return Ok(Flow::Continue),
             Err(e) => return Err(e),
         }
     }

@@ -105,6 +105,9 @@ pub(crate) async fn drive(worker: &Rc<Worker>, phase: &Phase) -> anyhow::Result<
         timer.sleep_until(due).await?;
         fired.clear();
         wheel.expire(now_ns(), &mut fired);
+        if !fired.is_empty() {
+            worker.state.borrow_mut().counters.sender_batches += 1;
+        }
         for (_, c) in &fired {
             let ci = *c as usize;
             let Some(event) = schedules[ci].get(next[ci]).copied() else {
@@ -119,6 +122,9 @@ pub(crate) async fn drive(worker: &Rc<Worker>, phase: &Phase) -> anyhow::Result<
         // Let the readers run when the sender is behind.
         tokio::task::yield_now().await;
     }
+    let mut state = worker.state.borrow_mut();
+    state.counters.timer_sleeps += timer.sleeps.get();
+    state.counters.timer_spins += timer.spins.get();
     Ok(())
 }
 
