@@ -17,6 +17,7 @@ mod reference;
 mod report;
 mod resume;
 mod s6;
+mod s6_cpu;
 mod s6_store;
 mod s7;
 mod server;

@@ -23,7 +23,7 @@ use sealdesk_store::postgres::{self, PgOptions};
 use sealdesk_store::{DynStore, LogRepo, StoreAdmin, StoreResult, sqlite};
 use serde::Serialize;
 
-use crate::procfs::CpuSnapshot;
+use crate::s6_cpu::{self, Ticks};
 use crate::stats::{self, Latency, f};
 
 /// Where a fresh store lives.
@@ -235,6 +235,8 @@ pub(crate) struct Load {
     pub(crate) max_batch: usize,
     /// The committer's batching window.
     pub(crate) window: Duration,
+    /// Before the warm-up, wait until other processes use less than this (% of one core).
+    pub(crate) quiet_pct: Option<f64>,
 }
 
 /// What one measurement found.
@@ -263,9 +265,17 @@ pub(crate) struct Measured {
     /// CPU of this process per append, µs (SQLite runs in this process; PostgreSQL's own
     /// processes are not included).
     pub(crate) process_cpu_us_per_append: f64,
-    /// CPU of every other process during the measurement, % of one core: background load,
-    /// plus the database server's processes on PostgreSQL.
+    /// CPU of this process during the measurement, % of one core.
+    pub(crate) process_cpu_pct: f64,
+    /// CPU of PostgreSQL's processes during the measurement, % of one core.
+    pub(crate) postgres_cpu_pct: f64,
+    /// CPU of every other process during the measurement (disturbance), % of one core.
     pub(crate) other_cpu_pct: f64,
+    /// Seconds waited for the machine to go quiet before the warm-up (`None`: not asked, or it
+    /// never did).
+    pub(crate) quiet_wait_s: Option<f64>,
+    /// Which attempt this was (a disturbed measurement is repeated on a fresh store).
+    pub(crate) attempt: u32,
     /// Growth of the database per appended entry (SQLite only), bytes.
     pub(crate) db_bytes_per_entry: Option<f64>,
     /// Entries read back in the correctness check.
@@ -302,15 +312,15 @@ pub(crate) async fn measure(
         .collect();
     let next = Arc::new(AtomicU64::new(0));
 
+    let quiet_wait_s = match load.quiet_pct {
+        Some(limit) => s6_cpu::wait_quiet(limit, Duration::from_mins(20)).await?,
+        None => None,
+    };
     drive(&committer, &conversations, &acked, &next, load.warmup, load).await?;
     reset(&timed)?;
     let stats0 = snapshot(&committer);
     let bytes0 = fresh.sqlite_bytes().await?;
-    // `CpuSnapshot` splits the machine into a server, this process (the generator) and the
-    // rest. There is no server process here: PID 1 stands in (it is idle, and counted with
-    // the rest), so the generator is this process and the rest is every other process.
-    let pid = 1;
-    let cpu = CpuSnapshot::take(pid)?;
+    let cpu = Ticks::now()?;
     let started = Instant::now();
     let ack = drive(
         &committer,
@@ -322,7 +332,7 @@ pub(crate) async fn measure(
     )
     .await?;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu.since(pid)?;
+    let cpu = cpu.since()?;
     let stats1 = snapshot(&committer);
     drop(committer);
     task.await.context("the commit task panicked")?;
@@ -363,8 +373,12 @@ pub(crate) async fn measure(
         entries_per_commit_p99: sizes.value_at_quantile(0.99),
         commits_per_1000: f(commits) * 1000.0 / f(entries.max(1)),
         failed_commits: stats1.2 - stats0.2,
-        process_cpu_us_per_append: f(cpu.generator_cpu_us) / f(entries.max(1)),
-        other_cpu_pct: cpu.other_pct() + cpu.server_pct(),
+        process_cpu_us_per_append: f(cpu.me_us) / f(entries.max(1)),
+        process_cpu_pct: cpu.me_pct,
+        postgres_cpu_pct: cpu.postgres_pct,
+        other_cpu_pct: cpu.other_pct,
+        quiet_wait_s,
+        attempt: 1,
         db_bytes_per_entry: bytes0
             .zip(bytes1)
             .map(|(a, b)| f(b.saturating_sub(a)) / f(entries.max(1))),
