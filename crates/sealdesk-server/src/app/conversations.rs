@@ -269,7 +269,20 @@ pub async fn claim(
     id: ConversationId,
 ) -> Result<Conversation, ApiError> {
     let caller = Caller::staff(state, *principal).await?;
-    let (conversation, _) = readable(state, &caller, id).await?;
+    let conversation = state.store().get_conversation(principal.tenant, id).await?;
+    // A conversation of the caller's teams stays in scope after a colleague claimed it, so
+    // the slower of two simultaneous claims hears "conflict", not "not found".
+    let in_scope = match &caller {
+        Caller::Staff { teams, .. } => {
+            teams.contains(&conversation.team_id)
+                || allowed(principal.role, Action::SuperviseConversations)
+                || access(state, &caller, &conversation).await?.read
+        }
+        Caller::Visitor { .. } => false,
+    };
+    if !in_scope {
+        return Err(ApiError::NotFound);
+    }
     let now = state.clock().now();
     let event = SystemEvent::Assigned {
         agent: principal.staff,
