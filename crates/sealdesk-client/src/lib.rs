@@ -6,6 +6,7 @@
 
 mod account;
 mod chat;
+mod content;
 pub mod ws;
 
 use reqwest::StatusCode;

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod content;
 pub mod conversations;
 pub mod error;
 pub mod ids;

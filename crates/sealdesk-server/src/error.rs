@@ -67,6 +67,9 @@ pub enum ApiError {
     /// A body or payload is larger than allowed; the message says the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body's declared media type is not the one this endpoint takes.
+    #[error("send the body as {0}")]
+    UnsupportedMediaType(&'static str),
     /// A dependency is down.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -160,6 +163,7 @@ impl ApiError {
             ApiError::ConversationClosed => ErrorCode::ConversationClosed,
             ApiError::ChallengeRequired => ErrorCode::ChallengeRequired,
             ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unavailable(_) => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
@@ -230,6 +234,10 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            // A body cut at the size limit while it was read is 413, like a declared one.
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(
+                ApiError::PayloadTooLarge("the request body is too large".to_owned()),
+            ),
             Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
         }
     }

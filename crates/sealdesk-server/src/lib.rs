@@ -8,6 +8,7 @@
 pub mod abuse;
 pub mod app;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod datadir;
 pub mod delivery;

@@ -4,13 +4,13 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -51,12 +51,17 @@ const HSTS: &str = "max-age=63072000; includeSubDomains";
 /// 4. security response headers and request metrics;
 /// 5. the error envelope, outside the layers that produce bare errors (timeout, body limit,
 ///    panic), so their responses get the JSON body too;
-/// 6. timeout, then body limit, then panic catcher, innermost.
+/// 6. timeout, then body limit, then panic catcher, innermost. The body limit skips the
+///    attachment uploads, which stream their bodies under their own, larger limit
+///    (`chat.attachment_max_bytes`, enforced while reading: see `app::attachments`).
 pub fn apply(router: Router, edge: EdgeSettings) -> Router {
     let hsts = edge.hsts.then(|| HeaderValue::from_static(HSTS));
     // `Router::layer` wraps outside what is already there, so this reads innermost first.
+    let body_limit = edge.body_limit_bytes;
     let inner = ServiceBuilder::new()
-        .layer(RequestBodyLimitLayer::new(edge.body_limit_bytes))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            limit_body(body_limit, request, next)
+        }))
         .layer(DefaultBodyLimit::max(edge.body_limit_bytes))
         .layer(CatchPanicLayer::new());
     let headers = ServiceBuilder::new()
@@ -118,6 +123,31 @@ pub fn apply(router: Router, edge: EdgeSettings) -> Router {
         .layer(outer)
 }
 
+/// `server.body_limit_bytes` for every request except the streamed attachment uploads
+/// (which `Router::layer` lets this see by their matched path). The limit answers 413 for a
+/// declared length above it and cuts a longer body while it is read (OWASP ASVS
+/// v5.0.0-5.2.1: only sizes the server can process).
+async fn limit_body(limit: usize, request: Request, next: Next) -> Response {
+    let streamed = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| crate::routes::attachments::UPLOAD_PATHS.contains(&p.as_str()));
+    if streamed {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    // A body that turns out longer fails while it is read; axum's extractors answer 413.
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
+}
+
 /// Keeps a client-supplied request id only if it is short and plain (so it cannot forge log
 /// lines); otherwise drops it and a fresh one is generated.
 fn sanitize_request_id(mut request: Request) -> Request {
@@ -134,7 +164,7 @@ fn sanitize_request_id(mut request: Request) -> Request {
     request
 }
 
-fn make_span(request: &Request<axum::body::Body>) -> tracing::Span {
+fn make_span(request: &Request<Body>) -> tracing::Span {
     let request_id = request
         .headers()
         .get(&REQUEST_ID)

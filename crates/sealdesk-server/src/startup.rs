@@ -209,7 +209,8 @@ impl Bound {
         format!("{scheme}://{}", self.addr)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then drains in-flight requests. The retention job
+    /// runs alongside and stops with the server.
     pub async fn run(
         self,
         state: AppState,
@@ -221,6 +222,13 @@ impl Bound {
             body_limit_bytes: config.server.body_limit_bytes,
             hsts: self.tls.is_some(),
         };
+        // Before serving: no upload is under way yet, so every temp file is a leftover.
+        match state.blobs().remove_stale_uploads().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed unfinished uploads left by a crash"),
+            Err(e) => tracing::warn!(error = %e, "cannot clean unfinished uploads"),
+        }
+        let retention_state = state.clone();
         let app = crate::build(state, edge);
         let options = ServeOptions {
             header_read_timeout: config.server.header_read_timeout,
@@ -233,11 +241,22 @@ impl Bound {
                 let _ = rx.wait_for(|stop| *stop).await;
             }))
         });
+        let retention_task = {
+            let ticks =
+                crate::app::retention::schedule(config.chat.retention_sweep, stop_rx.clone());
+            tokio::spawn(crate::app::retention::run(
+                retention_state,
+                ticks,
+                stop_rx.clone(),
+            ))
+        };
         let result = crate::serve::serve(self.listener, app, self.tls, options, shutdown).await;
         let _ = stop_tx.send(true);
         if let Some(task) = metrics_task {
             let _ = task.await;
         }
+        // A sweep under way stops after its current deletion (see `retention::run`).
+        let _ = retention_task.await;
         result
     }
 }

@@ -11,6 +11,7 @@ use webauthn_rs::Webauthn;
 use zeroize::Zeroizing;
 
 use crate::auth::hashing::Hasher;
+use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::hub::{Bus, Hub};
@@ -32,6 +33,7 @@ struct Inner {
     hasher: Arc<Hasher>,
     webauthn: Option<Arc<Webauthn>>,
     delivery: Delivery,
+    blobs: BlobStore,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             .map(Arc::new);
         // The commit task runs on the runtime that builds the state.
         let delivery = Delivery::start(&store, config.commit_config());
+        let blobs = BlobStore::new(&config.data_dir);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -65,6 +68,7 @@ impl AppState {
                 hasher: Arc::new(Hasher::new(cores)),
                 webauthn,
                 delivery,
+                blobs,
             }),
         }
     }
@@ -104,6 +108,10 @@ impl AppState {
     /// Randomness, shareable (for blocking tasks).
     pub fn random_arc(&self) -> Arc<dyn Random> {
         self.inner.random.clone()
+    }
+    /// Attachment blobs in the data directory.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
     }
     /// The configuration.
     pub fn config(&self) -> &Config {

@@ -1,9 +1,12 @@
 //! Use cases: what the server and the admin CLI do, independent of HTTP. Handlers and CLI
 //! commands parse their input, call a use case, and render the result.
 
+pub mod attachments;
 pub mod audit;
 pub mod conversations;
 pub mod identity;
+pub mod notes;
+pub mod retention;
 pub mod tenancy;
 pub mod visitors;
 

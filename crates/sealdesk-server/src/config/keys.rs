@@ -139,6 +139,11 @@ pub const KEYS: &[KeySpec] = &[
         Some("10485760"),
     ),
     key(
+        "chat.retention_sweep_secs",
+        "Seconds between retention sweeps (60 to 86400), which delete conversations closed longer ago than their tenant's retention_days, with their attachments, and expired visitor tickets. The first sweep runs a minute after start.",
+        Some("3600"),
+    ),
+    key(
         "chat.commit_window_micros",
         "How long a group commit waits for more messages after the first one (0 to 2000 µs). 0 commits at once; batches still form under load.",
         Some("0"),

@@ -176,6 +176,8 @@ pub struct ChatConfig {
     pub max_payload_bytes: usize,
     /// Largest attachment.
     pub attachment_max_bytes: u64,
+    /// Time between retention sweeps.
+    pub retention_sweep: Duration,
     /// Group-commit batching window.
     pub commit_window: Duration,
     /// Visitor ticket lifetime.
@@ -201,6 +203,7 @@ impl Default for ChatConfig {
         Self {
             max_payload_bytes: 64 * 1024,
             attachment_max_bytes: 10 * 1024 * 1024,
+            retention_sweep: Duration::from_hours(1),
             commit_window: Duration::ZERO,
             visitor_ticket_ttl: Duration::from_hours(1),
             heartbeat: Duration::from_secs(25),

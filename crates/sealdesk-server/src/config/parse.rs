@@ -205,6 +205,7 @@ fn chat(c: &mut Ctx<'_>) -> Option<ChatConfig> {
         "chat.attachment_max_bytes",
         ranged(1024, 1024 * 1024 * 1024),
     );
+    let retention_sweep = c.get("chat.retention_sweep_secs", |v| secs(v, 60, 86_400));
     let window = c.get("chat.commit_window_micros", ranged(0, 2000));
     let ticket_ttl = c.get("chat.visitor_ticket_ttl_secs", |v| secs(v, 60, 86_400));
     let heartbeat = c.get("chat.heartbeat_secs", |v| secs(v, 5, 300));
@@ -223,6 +224,7 @@ fn chat(c: &mut Ctx<'_>) -> Option<ChatConfig> {
         limits_exempt: exempt?,
         max_payload_bytes: usize::try_from(max_payload?).ok()?,
         attachment_max_bytes: attachment_max?,
+        retention_sweep: retention_sweep?,
         commit_window: Duration::from_micros(window?),
         visitor_ticket_ttl: ticket_ttl?,
         heartbeat: heartbeat?,

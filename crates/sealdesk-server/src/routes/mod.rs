@@ -3,8 +3,10 @@
 
 pub mod account;
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod conversations;
+pub mod notes;
 pub mod openapi;
 pub mod passkeys;
 pub mod staff;
@@ -97,6 +99,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
     ];
     routes.extend(chat_routes());
+    routes.extend(content_routes());
     routes
 }
 
@@ -175,6 +178,35 @@ fn chat_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "/api/tenants/{tenant}/visitors/{id}",
             get(conversations::visitor),
+        ),
+    ]
+}
+
+/// Attachments, internal notes and canned responses.
+fn content_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    let [visitor_upload, staff_upload] = attachments::UPLOAD_PATHS;
+    vec![
+        (visitor_upload, widget(post(attachments::visitor_upload))),
+        (
+            "/api/visitor/conversations/{id}/attachments/{sha256}",
+            widget(get(attachments::visitor_download)),
+        ),
+        (staff_upload, post(attachments::staff_upload)),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/attachments/{sha256}",
+            get(attachments::staff_download),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/notes",
+            get(notes::list_notes).post(notes::add_note),
+        ),
+        (
+            "/api/tenants/{tenant}/teams/{team}/canned-responses",
+            get(notes::list_canned).post(notes::create_canned),
+        ),
+        (
+            "/api/tenants/{tenant}/teams/{team}/canned-responses/{id}",
+            delete(notes::delete_canned),
         ),
     ]
 }

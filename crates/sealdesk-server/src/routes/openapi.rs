@@ -31,6 +31,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::conversations::remove_member, super::conversations::set_routing,
         super::visitors::challenge, super::conversations::get_identity,
         super::conversations::set_identity, super::conversations::visitor,
+        super::attachments::visitor_upload, super::attachments::visitor_download,
+        super::attachments::staff_upload, super::attachments::staff_download,
+        super::notes::list_notes, super::notes::add_note, super::notes::list_canned,
+        super::notes::create_canned, super::notes::delete_canned,
     ),
     components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),
     modifiers(&Security),
@@ -40,8 +44,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "account", description = "The caller's sessions, second factors, passkeys and password"),
         (name = "staff", description = "Staff administration and invitations"),
         (name = "admin", description = "Audit log, teams, API tokens"),
-        (name = "widget", description = "The widget's public configuration, visitor tickets and the visitor's conversations"),
-        (name = "conversations", description = "Queues, history, claim, transfer, join, close; availability; team membership and routing"),
+        (name = "widget", description = "The widget's public configuration, visitor tickets, the visitor's conversations and their attachments"),
+        (name = "conversations", description = "Queues, history, claim, transfer, join, close; attachments, internal notes, canned responses; availability; team membership and routing"),
     )
 )]
 pub struct ApiDoc;

@@ -83,6 +83,31 @@ async fn oversized_body_is_413_before_routing() {
 }
 
 #[tokio::test]
+async fn an_undeclared_body_is_cut_at_the_limit_while_read() {
+    let app = spawn_app_with(|c| c.server.body_limit_bytes = 2048).await;
+    // Chunked, no Content-Length: only reading finds it too long.
+    let chunks: Vec<Result<String, std::io::Error>> = vec![
+        Ok(r#"{"email":""#.to_owned()),
+        Ok("x".repeat(4096)),
+        Ok(r#"","password":"p"}"#.to_owned()),
+    ];
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/auth/login", app.url))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        r.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::PayloadTooLarge
+    );
+}
+
+#[tokio::test]
 async fn client_request_ids_are_kept_only_when_plain() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();

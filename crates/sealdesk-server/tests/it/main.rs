@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod content;
 mod conversations;
 mod edge;
 mod openapi;

@@ -1,0 +1,83 @@
+//! REST payloads of the opaque content the server keeps besides the logs: internal notes
+//! (staff only), a team's canned responses, and attachments. The server never reads any of
+//! it: payloads are standard base64 on the wire, attachments raw bytes; clients encrypt them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::ids::{CannedResponseId, ConversationId, StaffId, TeamId};
+
+/// Adds an internal note, or creates a canned response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPayload {
+    /// The opaque payload, standard base64 (1 byte to `max_payload` decoded).
+    pub p: String,
+}
+
+/// One internal note: visible to staff only, never to the visitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NoteView {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Position among the conversation's notes, from 1.
+    pub seq: u64,
+    /// Who wrote it.
+    pub author: StaffId,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Payload, standard base64.
+    pub p: String,
+}
+
+/// A conversation's notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NoteList {
+    /// Oldest first.
+    pub notes: Vec<NoteView>,
+}
+
+/// One canned response of a team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CannedResponseView {
+    /// Id.
+    pub id: CannedResponseId,
+    /// The team.
+    pub team_id: TeamId,
+    /// Who created it.
+    pub created_by: StaffId,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Payload (title and text, encrypted by clients), standard base64.
+    pub p: String,
+}
+
+/// A team's canned responses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CannedResponseList {
+    /// Oldest first.
+    pub canned_responses: Vec<CannedResponseView>,
+}
+
+/// A stored attachment: the address to fetch it by and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentRef {
+    /// SHA-256 of the bytes as stored (the client-encrypted blob), 64 lowercase hex digits.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_payload_refuses_unknown_fields() {
+        let ok: NewPayload = serde_json::from_str(r#"{"p":"aGk="}"#).unwrap();
+        assert_eq!(ok.p, "aGk=");
+        assert!(serde_json::from_str::<NewPayload>(r#"{"p":"aGk=","x":1}"#).is_err());
+    }
+}
