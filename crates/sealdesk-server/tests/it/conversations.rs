@@ -542,6 +542,52 @@ async fn bad_frames_get_error_codes_and_the_connection_survives() {
 }
 
 #[tokio::test]
+async fn a_cookie_authenticated_upgrade_must_come_from_our_own_pages() {
+    // Cross-site WebSocket hijacking: a page elsewhere makes the browser send the cookie.
+    let app = spawn_app().await;
+    let desk = desk(&app, "Acme", "acme.example", &[]).await;
+    app.staff(&desk.tenant, "ann@acme.example", "agent").await;
+    let mut login = TestApp::login_request(&desk.tenant, "ann@acme.example");
+    login.client = sealdesk_proto::auth::ClientKind::Browser;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let upgrade = |origin: String| {
+        http.get(format!("{}/api/ws", app.url))
+            .header("cookie", &pair)
+            .header("origin", origin)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-protocol", "sealdesk.v1")
+            .send()
+    };
+    let foreign = upgrade("https://evil.example".into()).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(
+        foreign
+            .json::<sealdesk_proto::ErrorBody>()
+            .await
+            .unwrap()
+            .code,
+        ErrorCode::Forbidden
+    );
+    let public = app.state.config().server.public_url.clone().unwrap();
+    let own = upgrade(public.origin().ascii_serialization())
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 101);
+}
+
+#[tokio::test]
 async fn origins_and_credentials_are_checked() {
     let app = spawn_app().await;
     let desk = desk(&app, "Acme", "acme.example", &[]).await;
