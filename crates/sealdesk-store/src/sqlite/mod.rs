@@ -34,6 +34,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::{Backend, Constraint, StoreAdmin, StoreError, StoreResult};
@@ -46,11 +47,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite allows one writer at a time; a few connections let reads proceed during a write.
 const MAX_CONNECTIONS: u32 = 4;
 
+/// How often the background checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 /// A store in one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
     clock: Arc<dyn Clock>,
+    /// Dropped with the last clone of the store, which stops the checkpointer.
+    _checkpointer: Arc<oneshot::Sender<()>>,
 }
 
 /// Opens (creating if needed) the database at `path`. The parent directory must exist. A new
@@ -71,16 +77,52 @@ pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         // Deleted content (a conversation past its retention period) is overwritten with
         // zeros in the database file instead of lingering in free pages
         // (https://www.sqlite.org/pragma.html#pragma_secure_delete).
-        .pragma("secure_delete", "ON");
+        .pragma("secure_delete", "ON")
+        // No automatic checkpoint inside the commit that crosses 1,000 WAL pages: it would
+        // copy pages back and fsync the database file while every queued append waits
+        // behind that commit. A background task checkpoints instead (`checkpoint_loop`);
+        // durability is unchanged, since every commit still fsyncs the WAL
+        // (https://www.sqlite.org/wal.html#automatic_checkpoint).
+        .pragma("wal_autocheckpoint", "0");
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)
         .await
         .map_err(db_err)?;
+    let (stop, stopped) = oneshot::channel();
+    tokio::spawn(checkpoint_loop(pool.clone(), stopped));
     Ok(SqliteStore {
         pool,
         clock: Arc::new(SystemClock),
+        _checkpointer: Arc::new(stop),
     })
+}
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] on a connection of its own until the store
+/// is dropped or closed. `PASSIVE` copies what it can without waiting for the writer or for
+/// readers, so it never delays a commit; once a checkpoint has caught up and no reader needs
+/// the old frames, the next writer starts the WAL over, which keeps it bounded.
+async fn checkpoint_loop(pool: SqlitePool, mut stop: oneshot::Receiver<()>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tick.tick() => {}
+        }
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "SQLite WAL checkpoint failed; retrying");
+        }
+    }
 }
 
 #[cfg(unix)]
