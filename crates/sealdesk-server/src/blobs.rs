@@ -14,6 +14,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sealdesk_core::auth::Digest;
 use sealdesk_core::random::Random;
+use sealdesk_store::Store;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, MutexGuard};
@@ -221,6 +222,33 @@ impl BlobStore {
         }
         Ok(removed)
     }
+}
+
+/// Deletes the files of blobs a deletion reported as orphaned (`Deleted::orphaned_blobs`),
+/// unless an upload referenced them again meanwhile. Returns how many files were deleted.
+/// Failures are logged as errors for the operator: the file left behind holds only
+/// ciphertext, but nothing retries it.
+pub async fn remove_orphans(store: &dyn Store, blobs: &BlobStore, orphaned: &[Digest]) -> u64 {
+    let mut removed = 0;
+    for sha256 in orphaned {
+        let _guard = blobs.lock(sha256).await;
+        match store.blob_referenced(sha256).await {
+            Ok(false) => {}
+            Ok(true) => continue,
+            Err(e) => {
+                tracing::error!(error = %e, sha256 = %hex::encode(sha256), "could not check a blob before deleting it");
+                continue;
+            }
+        }
+        match blobs.remove(sha256).await {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, sha256 = %hex::encode(sha256), "could not delete an orphaned blob");
+            }
+        }
+    }
+    removed
 }
 
 /// Creates a directory (and parents) with mode 0700 if it is missing.

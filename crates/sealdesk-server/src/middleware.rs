@@ -135,11 +135,7 @@ async fn limit_body(limit: usize, request: Request, next: Next) -> Response {
     if streamed {
         return next.run(request).await;
     }
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::routes::attachments::declared_len(request.headers());
     if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     }

@@ -134,30 +134,3 @@ pub async fn open(
         Err(e) => Err(ApiError::Internal(e.into())),
     }
 }
-
-/// Deletes the files of blobs a deletion reported as orphaned, unless an upload referenced
-/// them again meanwhile. Returns how many files were deleted. Failures are logged as errors
-/// for the operator: the file left behind holds only ciphertext, but nothing retries it.
-pub async fn remove_orphans(state: &AppState, orphaned: &[Digest]) -> u64 {
-    let blobs = state.blobs();
-    let mut removed = 0;
-    for sha256 in orphaned {
-        let _guard = blobs.lock(sha256).await;
-        match state.store().blob_referenced(sha256).await {
-            Ok(false) => {}
-            Ok(true) => continue,
-            Err(e) => {
-                tracing::error!(error = %e, sha256 = %hex::encode(sha256), "could not check a blob before deleting it");
-                continue;
-            }
-        }
-        match blobs.remove(sha256).await {
-            Ok(true) => removed += 1,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %e, sha256 = %hex::encode(sha256), "could not delete an orphaned blob");
-            }
-        }
-    }
-    removed
-}

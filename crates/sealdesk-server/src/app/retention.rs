@@ -1,7 +1,7 @@
 //! Retention: hard deletion of conversations closed longer ago than their tenant's
 //! `retention_days` (log, notes, participants, attachment references, and the blob files no
-//! conversation references any more), purging of expired visitor tickets, and the erasure of
-//! a whole tenant. Every deletion is recorded, content-free, in the audit log.
+//! conversation references any more), and purging of expired visitor tickets. Every deletion
+//! is recorded, content-free, in the audit log.
 //!
 //! Old data is deleted automatically on a schedule (OWASP ASVS v5.0.0-14.2.7). [`sweep`] runs
 //! once and can be called directly (tests drive it with the manual clock); [`run`] repeats it
@@ -19,8 +19,7 @@ use sealdesk_store::{StoreError, StoreResult};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::app::{attachments, audit};
-use crate::error::ApiError;
+use crate::app::audit;
 use crate::hub::{Event, Topic};
 use crate::state::AppState;
 
@@ -120,7 +119,9 @@ async fn delete_expired(
         Err(StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let blobs = attachments::remove_orphans(state, &deleted.orphaned_blobs).await;
+    let blobs =
+        crate::blobs::remove_orphans(&**state.store(), state.blobs(), &deleted.orphaned_blobs)
+            .await;
     report.conversations += 1;
     report.entries += deleted.entries;
     report.blobs += blobs;
@@ -136,38 +137,6 @@ async fn delete_expired(
         .record(state)
         .await;
     Ok(())
-}
-
-/// What erasing a tenant removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Erased {
-    /// Log entries deleted.
-    pub entries: u64,
-    /// Blob files deleted.
-    pub blobs: u64,
-}
-
-/// Hard-deletes a tenant and everything it owns, then the blob files no other tenant
-/// references, and records the erasure in the audit log (whose entries outlive the tenant,
-/// so the chain still verifies).
-pub async fn erase_tenant(
-    state: &AppState,
-    tenant: TenantId,
-    actor: Actor,
-) -> Result<Erased, ApiError> {
-    let deleted = state.store().delete_tenant(tenant).await?;
-    let erased = Erased {
-        entries: deleted.entries,
-        blobs: attachments::remove_orphans(state, &deleted.orphaned_blobs).await,
-    };
-    audit::event(state, AuditAction::Erased, actor)
-        .tenant(tenant)
-        .target(format!("tenant:{tenant}"))
-        .detail("entries", erased.entries.to_string())
-        .detail("blobs", erased.blobs.to_string())
-        .record(state)
-        .await;
-    Ok(erased)
 }
 
 /// Runs a sweep for each item of `ticks` until the stream ends or `true` is sent on `stop`;

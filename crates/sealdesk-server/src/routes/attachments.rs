@@ -46,7 +46,8 @@ fn require_octet_stream(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn declared_len(headers: &HeaderMap) -> Option<u64> {
+/// The request's declared body length, if it has a valid `Content-Length`.
+pub(crate) fn declared_len(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

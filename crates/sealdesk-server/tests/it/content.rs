@@ -332,13 +332,14 @@ async fn canned_responses_belong_to_a_team() {
 async fn closed_conversation_with(
     app: &TestApp,
     desk: &Desk,
+    agent_email: &str,
     bytes: &[u8],
 ) -> (ConversationId, String) {
     let v = visitor(app, desk).await;
     let c = v.http.open_conversation(None).await.unwrap();
     let stored = v.http.visitor_upload(c.id, bytes.to_vec()).await.unwrap();
     // A fresh login: the test clock may have moved past the earlier session's lifetime.
-    let agent = app.login(&desk.tenant, "ann@acme.example").await;
+    let agent = app.login(&desk.tenant, agent_email).await;
     agent
         .add_note(desk.tenant.id, c.id, b"sealed note")
         .await
@@ -358,7 +359,8 @@ async fn retention_deletes_expired_conversations_with_their_blobs_and_audits_it(
     // Closed 31 days before the sweep: one blob only it uses, one it shares with a
     // conversation that is still within retention.
     let shared = blob(300);
-    let (old, old_only) = closed_conversation_with(&app, &acme, &blob(200)).await;
+    let (old, old_only) =
+        closed_conversation_with(&app, &acme, "ann@acme.example", &blob(200)).await;
     let v = visitor(&app, &acme).await;
     let old_shared_conv = v.http.open_conversation(None).await.unwrap();
     v.http
@@ -367,7 +369,8 @@ async fn retention_deletes_expired_conversations_with_their_blobs_and_audits_it(
         .unwrap();
     v.http.visitor_close(old_shared_conv.id).await.unwrap();
     app.clock.advance(Duration::from_hours(24 * 10));
-    let (recent, shared_sha) = closed_conversation_with(&app, &acme, &shared).await;
+    let (recent, shared_sha) =
+        closed_conversation_with(&app, &acme, "ann@acme.example", &shared).await;
     // Open for 40 days but never closed: retention counts from closing.
     let waiting = visitor(&app, &acme)
         .await
@@ -431,19 +434,24 @@ async fn retention_deletes_expired_conversations_with_their_blobs_and_audits_it(
 }
 
 #[tokio::test]
-async fn erasing_a_tenant_removes_its_blob_files() {
+async fn erasing_a_tenant_removes_its_blob_files_but_not_shared_ones() {
     let app = spawn_app().await;
     let acme = desk(&app, "Acme", "acme.example", &["ann@acme.example"]).await;
-    let (_, sha) = closed_conversation_with(&app, &acme, &blob(500)).await;
-    assert!(blob_path(&app, &sha).exists());
-    let erased =
-        sealdesk_server::app::retention::erase_tenant(&app.state, acme.tenant.id, Actor::Operator)
-            .await
-            .unwrap();
-    assert_eq!(erased.blobs, 1);
-    assert!(erased.entries >= 1);
-    assert!(!blob_path(&app, &sha).exists());
-    let audit = app.store.list_audit(None, 0, 1000).await.unwrap();
-    assert!(audit.iter().any(|r| r.event.action == AuditAction::Erased
-        && r.event.target.as_deref() == Some(&format!("tenant:{}", acme.tenant.id))));
+    let globex = desk(&app, "Globex", "globex.example", &["gil@globex.example"]).await;
+    let (_, own) = closed_conversation_with(&app, &acme, "ann@acme.example", &blob(500)).await;
+    let (_, shared) = closed_conversation_with(&app, &acme, "ann@acme.example", &blob(600)).await;
+    let (_, also_globex) =
+        closed_conversation_with(&app, &globex, "gil@globex.example", &blob(600)).await;
+    assert_eq!(shared, also_globex);
+    let deleted = app.store.delete_tenant(acme.tenant.id).await.unwrap();
+    assert!(deleted.entries >= 2);
+    let removed = sealdesk_server::blobs::remove_orphans(
+        &*app.store,
+        app.state.blobs(),
+        &deleted.orphaned_blobs,
+    )
+    .await;
+    assert_eq!(removed, 1);
+    assert!(!blob_path(&app, &own).exists());
+    assert!(blob_path(&app, &shared).exists(), "Globex still uses it");
 }

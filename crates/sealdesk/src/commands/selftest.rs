@@ -61,10 +61,13 @@ pub(crate) async fn run(
     let outcome = Box::pin(exchange(&server, &fixture, args.message.as_deref())).await;
     let kept = args.keep;
     if !kept {
-        deps.store
+        let deleted = deps
+            .store
             .delete_tenant(fixture.tenant)
             .await
             .context("cannot erase the throwaway tenant")?;
+        let blobs = sealdesk_server::blobs::BlobStore::new(&config.data_dir);
+        sealdesk_server::blobs::remove_orphans(&*deps.store, &blobs, &deleted.orphaned_blobs).await;
     }
     let report = match outcome {
         Ok(measured) => Report {
