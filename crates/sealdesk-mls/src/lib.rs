@@ -1,0 +1,24 @@
+//! Sealdesk's MLS (RFC 9420) profile on openmls: the client side used by the terminal agent,
+//! the archive tools and the interop tests, and (later) the delivery-service validation.
+//!
+//! The profile (`profile`) is the one of `shared/design/E2EE.md` §2: ciphersuite 0x0001,
+//! commits as `PublicMessage` (so the server can validate them with `PublicGroup`),
+//! application data as `PrivateMessage`, the ratchet tree in every Welcome, padded
+//! plaintexts, four past epochs of keys, bounded lifetimes. The browser side (ts-mls, in
+//! `web/shared/mls`) uses the same numbers; `web/interop` proves the two agree.
+
+mod client;
+mod error;
+mod import;
+pub mod profile;
+mod provider;
+mod signer;
+mod snapshot;
+#[cfg(test)]
+mod vectors;
+
+pub use client::{Client, CredentialCheck, EpochInfo, Member, Outgoing, Processed};
+pub use error::MlsError;
+pub use import::KeyPackageSecrets;
+pub use provider::Provider;
+pub use signer::DeviceSigner;
