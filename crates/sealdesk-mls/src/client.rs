@@ -249,6 +249,16 @@ impl Client {
         Ok(epoch)
     }
 
+    /// The group's signed `GroupInfo` with the ratchet tree extension: the first handshake
+    /// entry of a conversation, from which the server starts validating (see `ds`).
+    pub fn group_info(&self) -> Result<Vec<u8>, MlsError> {
+        let group = self.group()?;
+        let info = group
+            .export_group_info(self.provider.crypto(), &self.signer, true)
+            .map_err(MlsError::library)?;
+        encode(&info)
+    }
+
     /// A commit adding `add` (key packages) and removing `remove` (leaves), as one commit.
     /// Pending until `merge`.
     pub fn commit(&mut self, add: &[Vec<u8>], remove: &[u32]) -> Result<Outgoing, MlsError> {

@@ -8,6 +8,7 @@
 //! `web/shared/mls`) uses the same numbers; `web/interop` proves the two agree.
 
 mod client;
+pub mod ds;
 mod error;
 mod import;
 pub mod profile;

@@ -34,6 +34,12 @@ pub enum ErrorCode {
     Conflict,
     /// The conversation is closed: nothing more can be sent to it (409).
     ConversationClosed,
+    /// An MLS commit or message was built on an epoch the conversation's group has left:
+    /// process the log, build it again and retry (409; E2EE.md §9.2).
+    StaleEpoch,
+    /// The payload is not a valid MLS message for this conversation's group, or breaks the
+    /// Sealdesk MLS profile (400).
+    MlsRejected,
     /// A proof-of-work challenge must be solved first: the server is under attack (429).
     ChallengeRequired,
     /// The request body is larger than the configured limit (413).
@@ -63,6 +69,8 @@ impl ErrorCode {
             Self::Timeout => "timeout",
             Self::Conflict => "conflict",
             Self::ConversationClosed => "conversation_closed",
+            Self::StaleEpoch => "stale_epoch",
+            Self::MlsRejected => "mls_rejected",
             Self::ChallengeRequired => "challenge_required",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",

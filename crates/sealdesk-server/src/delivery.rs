@@ -8,6 +8,7 @@ use sealdesk_store::DynStore;
 use sealdesk_store::group_commit::{CommitConfig, GroupCommitter};
 
 use crate::abuse::Abuse;
+use crate::groups::GroupViews;
 use crate::hub::{Bus, Hub, HubSink, LocalBus};
 
 /// Hub, bus and committer.
@@ -21,6 +22,8 @@ pub struct Delivery {
     pub committer: GroupCommitter,
     /// Abuse-control state (rate limits, connection slots, spent challenges).
     pub abuse: Arc<Abuse>,
+    /// The MLS validation views of the conversations' groups.
+    pub groups: Arc<GroupViews>,
 }
 
 impl Delivery {
@@ -38,6 +41,7 @@ impl Delivery {
             bus,
             committer,
             abuse: Arc::new(Abuse::new()),
+            groups: Arc::new(GroupViews::default()),
         }
     }
 }

@@ -61,6 +61,12 @@ pub enum ApiError {
     /// The conversation is closed.
     #[error("the conversation is closed")]
     ConversationClosed,
+    /// An MLS handshake or message for an epoch the group has left; the message says which.
+    #[error("{0}")]
+    StaleEpoch(String),
+    /// The delivery service's MLS validation refused the payload; the message says why.
+    #[error("{0}")]
+    MlsRejected(String),
     /// A proof-of-work challenge must be solved first (`GET …/challenge`).
     #[error("this server is under heavy load: solve a proof-of-work challenge first")]
     ChallengeRequired,
@@ -81,7 +87,7 @@ pub enum ApiError {
 /// The error table: one status per code. Keep it the only place statuses are chosen.
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidInput | ErrorCode::MlsRejected => StatusCode::BAD_REQUEST,
         ErrorCode::Unauthenticated
         | ErrorCode::InvalidCredentials
         | ErrorCode::ReauthenticationRequired => StatusCode::UNAUTHORIZED,
@@ -89,7 +95,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
-        ErrorCode::Conflict | ErrorCode::ConversationClosed => StatusCode::CONFLICT,
+        ErrorCode::Conflict | ErrorCode::ConversationClosed | ErrorCode::StaleEpoch => {
+            StatusCode::CONFLICT
+        }
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::RateLimited | ErrorCode::ChallengeRequired => StatusCode::TOO_MANY_REQUESTS,
@@ -130,6 +138,8 @@ fn generic_message(code: ErrorCode) -> &'static str {
         ErrorCode::Timeout => "the request took too long",
         ErrorCode::Conflict => "conflict with the current state",
         ErrorCode::ConversationClosed => "the conversation is closed",
+        ErrorCode::StaleEpoch => "the group has moved to a later epoch",
+        ErrorCode::MlsRejected => "the MLS message was refused",
         ErrorCode::ChallengeRequired => "solve the proof-of-work challenge first",
         ErrorCode::PayloadTooLarge => "the request body is too large",
         ErrorCode::UnsupportedMediaType => "unsupported content type",
@@ -161,6 +171,8 @@ impl ApiError {
             ApiError::NotFound | ApiError::PasskeysUnavailable => ErrorCode::NotFound,
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::ConversationClosed => ErrorCode::ConversationClosed,
+            ApiError::StaleEpoch(_) => ErrorCode::StaleEpoch,
+            ApiError::MlsRejected(_) => ErrorCode::MlsRejected,
             ApiError::ChallengeRequired => ErrorCode::ChallengeRequired,
             ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -180,9 +192,11 @@ impl IntoResponse for ApiError {
         };
         let (message, field, source) = match self {
             ApiError::Invalid(v) => (v.to_string(), Some(v.field.to_owned()), None),
-            ApiError::BadRequest(m) | ApiError::Conflict(m) | ApiError::PayloadTooLarge(m) => {
-                (m, None, None)
-            }
+            ApiError::BadRequest(m)
+            | ApiError::Conflict(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::StaleEpoch(m)
+            | ApiError::MlsRejected(m) => (m, None, None),
             // 5xx: the client sees a generic message; the source is only logged.
             ApiError::Unavailable(e) | ApiError::Internal(e) => {
                 (generic_message(code).to_owned(), None, Some(Arc::new(e)))

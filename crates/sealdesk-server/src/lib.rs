@@ -13,6 +13,7 @@ pub mod config;
 pub mod datadir;
 pub mod delivery;
 pub mod error;
+pub mod groups;
 pub mod hub;
 pub mod metrics;
 pub mod middleware;

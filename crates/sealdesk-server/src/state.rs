@@ -93,6 +93,10 @@ impl AppState {
     pub fn abuse(&self) -> &crate::abuse::Abuse {
         &self.inner.delivery.abuse
     }
+    /// The MLS validation views.
+    pub fn groups(&self) -> &crate::groups::GroupViews {
+        &self.inner.delivery.groups
+    }
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()

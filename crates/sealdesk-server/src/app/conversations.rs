@@ -155,7 +155,8 @@ pub struct Sent {
 }
 
 /// Appends an entry written by `caller` (whose write access the caller of this function
-/// checked) and waits until it is durable. A visitor's first application message queues an
+/// checked) and waits until it is durable; MLS entries pass the delivery service's validation
+/// first (`groups`). A visitor's first application message queues an
 /// open conversation and starts automatic assignment.
 pub async fn send(
     state: &AppState,
@@ -175,7 +176,7 @@ pub async fn send(
         payload,
         at: state.clock().now(),
     };
-    match state.committer().append(entry).await? {
+    match crate::groups::append_checked(state, entry).await? {
         AppendOutcome::Appended(entry) => {
             if matches!(caller, Caller::Visitor { .. }) && kind == EntryKind::Application {
                 let state = state.clone();

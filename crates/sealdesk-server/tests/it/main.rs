@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod content;
 mod conversations;
+mod e2ee;
 mod edge;
 mod openapi;
 mod passkeys;

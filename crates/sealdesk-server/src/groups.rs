@@ -1,0 +1,223 @@
+//! The delivery service's MLS validation (E2EE.md §9.2–9.4): one content-free view of each
+//! conversation's group, kept beside the log, through which every handshake, Welcome and
+//! application entry passes before it is sequenced.
+//!
+//! - A conversation's first handshake entry is its creator's epoch-0 `GroupInfo`; every
+//!   later one is a commit, accepted only for the group's current epoch (the compare-and-swap
+//!   of §9.2: the loser gets `stale_epoch` and retries). A commit is validated, appended,
+//!   and merged into the view only once durable, under the conversation's lock, so two
+//!   commits for one epoch can never both be sequenced.
+//! - Application entries must be `PrivateMessage`s of the group within the last four epochs
+//!   (§9.4); Welcomes must be Welcomes of our ciphersuite. Neither holds the lock while its
+//!   append waits for the disk.
+//! - Conversations that never started a group still carry opaque application entries (the
+//!   pre-E2EE clients: the self-test and the load generator); see docs/e2ee.md.
+//!
+//! Views are rebuilt from the log on first use (handshake entries only), so nothing but the
+//! log is stored, and evicted when idle beyond a bound. The lock is per process: the
+//! scale-out work moves the epoch check into the store's append.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use sealdesk_core::domain::{AppendOutcome, EntryKind, NewEntry, Party};
+use sealdesk_mls::ds::{DsError, GroupView, check_welcome};
+use sealdesk_proto::{ConversationId, TenantId};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Views kept in memory; idle ones beyond this are dropped and rebuilt from the log.
+const MAX_VIEWS: usize = 4096;
+/// Accepted handshake sends remembered per conversation, so a retry gets its `dup` ack
+/// instead of `stale_epoch`.
+const RECENT_HANDSHAKES: usize = 8;
+/// Log entries read per page while rebuilding a view.
+const PAGE: u32 = 1000;
+
+#[derive(Debug, Default)]
+enum Group {
+    /// Not read from the log yet.
+    #[default]
+    Unloaded,
+    /// The conversation has no MLS group (yet).
+    None,
+    /// The group, at its current epoch.
+    Live(Box<GroupView>),
+    /// The log's handshake entries could not be replayed; the reason was logged.
+    Broken,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    group: Group,
+    recent: VecDeque<(Party, String)>,
+}
+
+/// The views of this process, by conversation.
+#[derive(Debug, Default)]
+pub struct GroupViews {
+    slots: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<Slot>>>>,
+}
+
+impl GroupViews {
+    fn slot(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Arc<tokio::sync::Mutex<Slot>>, ApiError> {
+        let mut slots = self
+            .slots
+            .lock()
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("group views lock poisoned")))?;
+        if let Some(slot) = slots.get(&conversation) {
+            return Ok(Arc::clone(slot));
+        }
+        if slots.len() >= MAX_VIEWS {
+            // Idle slots (no request holds them) are rebuilt from the log when next needed.
+            slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+        }
+        let slot = Arc::new(tokio::sync::Mutex::new(Slot::default()));
+        slots.insert(conversation, Arc::clone(&slot));
+        Ok(slot)
+    }
+
+    /// Drops a conversation's view (it is rebuilt from the log when next needed): after the
+    /// conversation is deleted, or to prove the log alone rebuilds it.
+    pub fn forget(&self, conversation: ConversationId) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.remove(&conversation);
+        }
+    }
+
+    /// The number of views held (for metrics and tests).
+    pub fn len(&self) -> usize {
+        self.slots.lock().map_or(0, |s| s.len())
+    }
+
+    /// Whether no view is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // the shape `map_err` wants
+fn refused(e: DsError) -> ApiError {
+    match e {
+        DsError::StaleEpoch { .. } => ApiError::StaleEpoch(e.to_string()),
+        DsError::Malformed(_) | DsError::Rejected(_) => ApiError::MlsRejected(e.to_string()),
+    }
+}
+
+/// Replays the conversation's handshake entries into a view.
+async fn load(
+    state: &AppState,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> Result<Group, ApiError> {
+    let mut group = Group::None;
+    let mut after = 0;
+    loop {
+        let page = state
+            .store()
+            .read_log(tenant, conversation, after, PAGE)
+            .await?;
+        for entry in &page {
+            if entry.kind != EntryKind::Handshake {
+                continue;
+            }
+            let replayed = match group {
+                Group::None => {
+                    GroupView::from_group_info(&entry.payload).map(|v| Group::Live(Box::new(v)))
+                }
+                Group::Live(mut view) => view
+                    .stage_commit(&entry.payload)
+                    .and_then(|staged| view.merge(staged))
+                    .map(|()| Group::Live(view)),
+                Group::Unloaded | Group::Broken => return Ok(Group::Broken),
+            };
+            group = match replayed {
+                Ok(g) => g,
+                Err(e) => {
+                    tracing::error!(%conversation, seq = entry.seq, error = %e, "cannot replay the group from the log");
+                    return Ok(Group::Broken);
+                }
+            };
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after = last.seq,
+            _ => return Ok(group),
+        }
+    }
+}
+
+/// Validates `entry` against its conversation's group and appends it (E2EE.md §9).
+pub async fn append_checked(state: &AppState, entry: NewEntry) -> Result<AppendOutcome, ApiError> {
+    let slot = state.groups().slot(entry.conversation_id)?;
+    let mut slot = slot.lock().await;
+    if matches!(slot.group, Group::Unloaded) {
+        slot.group = load(state, entry.tenant_id, entry.conversation_id).await?;
+    }
+    match (entry.kind, &slot.group) {
+        (_, Group::Broken) => Err(ApiError::MlsRejected(
+            "this conversation's group cannot be validated any more; start a new conversation"
+                .into(),
+        )),
+        (EntryKind::Handshake, _) => handshake(state, &mut slot, entry).await,
+        (EntryKind::Application, Group::Live(view)) => {
+            view.check_application(&entry.payload).map_err(refused)?;
+            drop(slot);
+            Ok(state.committer().append(entry).await?)
+        }
+        (EntryKind::Welcome, Group::Live(_)) => {
+            check_welcome(&entry.payload).map_err(refused)?;
+            drop(slot);
+            Ok(state.committer().append(entry).await?)
+        }
+        (EntryKind::Welcome, _) => Err(ApiError::MlsRejected(
+            "a Welcome needs a group: send its GroupInfo first".into(),
+        )),
+        _ => {
+            drop(slot);
+            Ok(state.committer().append(entry).await?)
+        }
+    }
+}
+
+async fn handshake(
+    state: &AppState,
+    slot: &mut Slot,
+    entry: NewEntry,
+) -> Result<AppendOutcome, ApiError> {
+    let key = entry
+        .client_msg_id
+        .as_ref()
+        .map(|id| (entry.sender, id.as_str().to_owned()));
+    if key.as_ref().is_some_and(|k| slot.recent.contains(k)) {
+        // A retry of an accepted commit: the store answers with its sequence number.
+        return Ok(state.committer().append(entry).await?);
+    }
+    let outcome = if let Group::Live(view) = &slot.group {
+        let staged = view.stage_commit(&entry.payload).map_err(refused)?;
+        let outcome = state.committer().append(entry).await?;
+        if let (AppendOutcome::Appended(_), Group::Live(view)) = (&outcome, &mut slot.group) {
+            view.merge(staged).map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!("merging a validated commit: {e}"))
+            })?;
+        }
+        outcome
+    } else {
+        let view = GroupView::from_group_info(&entry.payload).map_err(refused)?;
+        let outcome = state.committer().append(entry).await?;
+        if matches!(outcome, AppendOutcome::Appended(_)) {
+            slot.group = Group::Live(Box::new(view));
+        }
+        outcome
+    };
+    if let (AppendOutcome::Appended(_), Some(key)) = (&outcome, key) {
+        if slot.recent.len() == RECENT_HANDSHAKES {
+            slot.recent.pop_front();
+        }
+        slot.recent.push_back(key);
+    }
+    Ok(outcome)
+}
