@@ -249,9 +249,13 @@ async fn commits_are_validated_sequenced_once_per_epoch_and_rebuilt_from_the_log
     );
     assert_eq!(visitor_mls.epoch_info().unwrap().epoch, 3);
 
-    // Promise 1: a dump of the data directory (database, WAL, blobs) reveals no content.
     aconn.close().await.unwrap();
     vconn.close().await.unwrap();
+    assert_no_plaintext(&app);
+}
+
+/// Promise 1: a dump of the data directory (database, WAL, blobs) reveals no content.
+fn assert_no_plaintext(app: &sealdesk_testkit::TestApp) {
     for secret in [
         &b"my parcel never arrived"[..],
         b"a new parcel is on its way",

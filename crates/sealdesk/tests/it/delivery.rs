@@ -45,6 +45,13 @@ async fn selftest_exchanges_messages_and_erases_its_tenant() {
     assert!(report["messages"].as_u64().unwrap() >= 20, "{report}");
     assert_eq!(report["in_order"], true);
     assert_eq!(report["resume_ok"], true);
+    // End to end encrypted: each side and the History Member's replay decrypted every
+    // message; all ended on the same epoch (0 → add → self-update = 2).
+    assert_eq!(report["e2ee"], true);
+    assert_eq!(report["decrypted"], report["messages"], "{report}");
+    assert_eq!(report["history_decrypted"], report["messages"], "{report}");
+    assert_eq!(report["epochs_agree"], true);
+    assert_eq!(report["epoch"], 2);
     let p50 = report["p50_ms"].as_f64().unwrap();
     let p99 = report["p99_ms"].as_f64().unwrap();
     assert!(p50 > 0.0 && p50 <= p99, "{report}");
@@ -54,9 +61,17 @@ async fn selftest_exchanges_messages_and_erases_its_tenant() {
         "the throwaway tenant is erased"
     );
 
-    let kept = json(&selftest(dir.path(), &url, &["--keep"]));
+    let kept = json(&selftest(
+        dir.path(),
+        &url,
+        &["--keep", "--message", "kept secret 7f3a"],
+    ));
     assert_eq!(kept["ok"], true, "{kept}");
     assert_eq!(tenant_count(dir.path()), before + 1, "--keep keeps it");
+    // The kept conversation is in the database, as ciphertext only; the scan itself finds
+    // what is stored in the clear (the throwaway tenant's name).
+    assert!(!file_contains(dir.path(), b"kept secret 7f3a"));
+    assert!(file_contains(dir.path(), b"Selftest "));
     terminate(&mut child);
 }
 
@@ -76,6 +91,19 @@ fn selftest_reports_an_unreachable_server() {
         0,
         "erased even when the test failed"
     );
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn file_contains(dir: &Path, needle: &[u8]) -> bool {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)) {
+            return true;
+        }
+    }
+    false
 }
 
 fn kill(child: &mut Child) {
