@@ -23,11 +23,12 @@ pub const MAX_PAST_EPOCHS: usize = 4;
 /// Lifetime of an agent or visitor device key package (E2EE.md §2: 30 days).
 pub const DEVICE_KEY_PACKAGE_LIFETIME: Duration = Duration::from_hours(30 * 24);
 
-/// Lifetime of a History Member key package. E2EE.md asks for 90 days, but openmls refuses
-/// leaf nodes whose lifetime range exceeds 84 days (3 × 28) plus its one-hour clock-skew
-/// margin, so 84 days is the longest both libraries accept; conversations older than that
-/// rotate into a new group (E2EE.md §5.6).
-pub const HISTORY_KEY_PACKAGE_LIFETIME: Duration = Duration::from_hours(84 * 24);
+/// Lifetime of a History Member key package (E2EE.md §2: 90 days; the widget's adapter uses
+/// the same). openmls 0.9.2 defines an 84-day "acceptable range" for leaf lifetimes but does
+/// not enforce it, and ts-mls 1.6.4 ignores its `maximumTotalLifetime`; the server's key-package
+/// directory is where the maximum is enforced. Conversations older than this rotate into a
+/// new group (E2EE.md §5.6).
+pub const HISTORY_KEY_PACKAGE_LIFETIME: Duration = Duration::from_hours(90 * 24);
 
 /// Out-of-order tolerance inside one epoch's sender ratchet (generations kept / skipped).
 const OUT_OF_ORDER_TOLERANCE: u32 = 32;

@@ -6,8 +6,8 @@
 //! Each request is `{"id": N, "op": "...", ...}`; each answer `{"id": N, "ok": true, ...}` or
 //! `{"id": N, "ok": false, "code": "...", "error": "..."}`. Byte strings are standard base64.
 //! Ops: `init`, `key_package`, `export_key_package_private`, `import_key_package`,
-//! `create_group`, `join`, `commit`, `self_update`, `merge`, `discard`, `send`, `process`,
-//! `epoch`, `save`, `load`, `quit` (`web/interop/agent.ts` is the client).
+//! `create_group`, `group_info`, `join`, `commit`, `self_update`, `merge`, `discard`, `send`,
+//! `process`, `epoch`, `save`, `load`, `quit` (`web/interop/agent.ts` is the client).
 
 use std::io::{BufRead as _, Write as _};
 use std::sync::Arc;
@@ -151,6 +151,7 @@ impl Agent {
             "create_group" => {
                 Ok(json!({ "epoch": self.client()?.create_group(&bytes(req, "group_id")?)? }))
             }
+            "group_info" => Ok(json!({ "group_info": b64(&self.client()?.group_info()?) })),
             "join" => Ok(json!({ "epoch": self.client()?.join(&bytes(req, "welcome")?)? })),
             "commit" => self.commit(req),
             "self_update" => Ok(json!({ "commit": b64(&self.client()?.self_update()?) })),

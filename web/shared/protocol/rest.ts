@@ -1,0 +1,93 @@
+// A minimal typed REST client of the Sealdesk API: the routes the widget, the console and the
+// interop tests need. Uses the global fetch (browsers, Node ≥ 18). Bearer tokens only: the
+// cookie + CSRF flow of the web console comes with the console.
+
+import type { ConversationView, EntryView, ErrorBody, LoginResponse, TicketResponse } from "./types.js";
+
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${status} ${code}: ${message}`);
+  }
+}
+
+type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+export class RestClient {
+  /** @param baseUrl such as `http://127.0.0.1:8080` (no trailing slash needed). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
+
+  /** The same server with a bearer token (a staff session or a visitor ticket). */
+  withToken(token: string): RestClient {
+    return new RestClient(this.baseUrl, token);
+  }
+
+  private async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(new URL(path, this.baseUrl), init);
+    const text = await res.text();
+    if (!res.ok) {
+      let err: Partial<ErrorBody> = {};
+      try {
+        err = JSON.parse(text) as ErrorBody;
+      } catch {
+        // Not our JSON error body (a proxy, say): keep the raw text.
+      }
+      throw new ApiError(res.status, err.code ?? "unknown", err.message ?? text);
+    }
+    return (text === "" ? undefined : JSON.parse(text)) as T;
+  }
+
+  // Staff.
+  login(tenantId: string, email: string, password: string): Promise<LoginResponse> {
+    return this.call("POST", "/api/auth/login", { tenant_id: tenantId, email, password, client: "cli" });
+  }
+
+  addTeamMember(tenant: string, team: string, staff: string): Promise<void> {
+    return this.call("PUT", `/api/tenants/${tenant}/teams/${team}/members/${staff}`);
+  }
+
+  /** `manual`, `least_busy` or `round_robin`. */
+  setRouting(tenant: string, team: string, assignment: string): Promise<{ assignment: string }> {
+    return this.call("PUT", `/api/tenants/${tenant}/teams/${team}/routing`, { assignment });
+  }
+
+  setAvailability(availability: "online" | "away" | "offline", capacity?: number): Promise<void> {
+    return this.call("PUT", "/api/account/availability", capacity === undefined ? { availability } : { availability, capacity });
+  }
+
+  claim(tenant: string, conversation: string): Promise<ConversationView> {
+    return this.call("POST", `/api/tenants/${tenant}/conversations/${conversation}/claim`);
+  }
+
+  conversation(tenant: string, conversation: string): Promise<ConversationView> {
+    return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}`);
+  }
+
+  entries(tenant: string, conversation: string, after = 0, limit = 500): Promise<{ entries: EntryView[] }> {
+    return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}/entries?after=${after}&limit=${limit}`);
+  }
+
+  // Visitors.
+  ticket(tenant: string, team: string, visitorKey?: string): Promise<TicketResponse> {
+    return this.call("POST", `/api/widget/${tenant}/${team}/tickets`, visitorKey === undefined ? {} : { visitor_key: visitorKey });
+  }
+
+  /** As a visitor (this client's token is the ticket). */
+  openConversation(reopen?: string): Promise<ConversationView> {
+    return this.call("POST", "/api/visitor/conversations", reopen === undefined ? {} : { reopen });
+  }
+}

@@ -1,0 +1,78 @@
+// SealdeskSocket against a scripted in-memory transport: ready, acks, errors, entry order.
+import { describe, expect, it } from "vitest";
+import { fromBase64, utf8 } from "../util/bytes.js";
+import { SealdeskSocket, type TransportEvents, type TransportFactory } from "./socket.js";
+import type { ClientFrame, ServerFrame } from "./types.js";
+
+/** A fake server: records client frames and lets the test push server frames. */
+function fakeServer(onFrame: (f: ClientFrame, push: (s: ServerFrame) => void) => void) {
+  let events: TransportEvents | undefined;
+  const sent: ClientFrame[] = [];
+  const push = (s: ServerFrame) => queueMicrotask(() => events?.onText(JSON.stringify(s)));
+  const factory: TransportFactory = async (url, options, ev) => {
+    events = ev;
+    expect(url).toBe("ws://127.0.0.1:9/api/ws");
+    expect(options.protocol).toBe("sealdesk.v1");
+    if (options.bearer !== undefined) push({ t: "ready", v: 1, me: { kind: "staff", id: "s" }, heartbeat_s: 25, max_payload: 65536 });
+    return {
+      send: (text) => {
+        const f = JSON.parse(text) as ClientFrame;
+        sent.push(f);
+        onFrame(f, push);
+      },
+      close: () => events?.onClose(1000, ""),
+    };
+  };
+  return { factory, sent, push };
+}
+
+const entry = (seq: number, p = "AA==") =>
+  ({ t: "entry", c: "c1", seq, k: "application", from: { kind: "system" }, at: 0, p }) as const;
+
+describe("SealdeskSocket", () => {
+  it("authenticates with a frame, subscribes, sends and reads entries in order", async () => {
+    const { factory, sent } = fakeServer((f, push) => {
+      if (f.t === "auth") push({ t: "ready", v: 1, me: { kind: "visitor", id: "v" }, heartbeat_s: 25, max_payload: 65536 });
+      if (f.t === "sub") {
+        push({ t: "subscribed", c: f.c, last_seq: 1, state: "open" });
+        push(entry(1));
+      }
+      if (f.t === "send") {
+        push({ t: "ack", c: f.c, id: f.id, seq: 2 });
+        push(entry(2, f.p));
+      }
+    });
+    const s = await SealdeskSocket.connect(factory, "http://127.0.0.1:9", { via: "frame", token: "sd_vt_x" });
+    expect(s.me).toEqual({ kind: "visitor", id: "v" });
+    expect(await s.subscribe("c1")).toBe(1);
+    expect((await s.nextEntry("c1")).seq).toBe(1);
+    expect(await s.send("c1", "application", utf8("hi"))).toEqual({ seq: 2, dup: false });
+    const e = await s.nextEntry("c1");
+    expect(fromBase64(e.p)).toEqual(utf8("hi"));
+    expect(sent.map((f) => f.t)).toEqual(["auth", "sub", "send"]);
+  });
+
+  it("rejects a send the server refuses, and fails on an out-of-order entry", async () => {
+    const { factory, push } = fakeServer((f, p) => {
+      if (f.t === "sub") p({ t: "subscribed", c: f.c, last_seq: 0, state: "open" });
+      if (f.t === "send") p({ t: "error", code: "forbidden", message: "not a participant", c: f.c, id: f.id });
+    });
+    const s = await SealdeskSocket.connect(factory, "http://127.0.0.1:9", { via: "header", token: "t" });
+    await s.subscribe("c1");
+    await expect(s.send("c1", "handshake", utf8("x"))).rejects.toThrow(/forbidden/);
+    const next = s.nextEntry("c1");
+    push(entry(2));
+    await expect(next).rejects.toThrow(/out of order/);
+  });
+
+  it("times out a missing entry without losing the next one", async () => {
+    const { factory, push } = fakeServer((f, p) => {
+      if (f.t === "sub") p({ t: "subscribed", c: f.c, last_seq: 0, state: "open" });
+    });
+    const s = await SealdeskSocket.connect(factory, "http://127.0.0.1:9", { via: "header", token: "t" });
+    await s.subscribe("c1");
+    await expect(s.nextEntry("c1", 20)).rejects.toThrow(/timeout/);
+    push(entry(1));
+    expect((await s.nextEntry("c1")).seq).toBe(1);
+  });
+});

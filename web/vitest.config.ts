@@ -1,0 +1,9 @@
+// Unit tests: no server, no Rust binaries (`npm test`).
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["shared/**/*.test.ts"],
+    testTimeout: 30_000,
+  },
+});
