@@ -24,8 +24,10 @@ use crate::{MlsError, Provider, profile};
 /// because neither MLS library authenticates credentials itself (RFC 9420 §5.3.1: the
 /// application must).
 pub trait CredentialCheck: Send + Sync {
-    /// `Err(reason)` refuses the commit or Welcome that brings this identity in.
-    fn check(&self, identity: &[u8]) -> Result<(), String>;
+    /// `Err(reason)` refuses the commit or Welcome that brings this member in: `identity` is
+    /// the Basic credential's content, `signature_key` the leaf's (a credential must be bound
+    /// to the key that signs with it).
+    fn check(&self, identity: &[u8], signature_key: &[u8]) -> Result<(), String>;
 }
 
 /// Messages to send for a commit of ours.
@@ -138,6 +140,13 @@ impl Client {
         })
     }
 
+    /// Replaces the credential identity, for example with the device's certificate chain once
+    /// an admin certified its signature key; key packages and groups made afterwards use it.
+    pub fn set_identity(&mut self, identity: &[u8]) {
+        self.identity = identity.to_vec();
+        self.credential = credential_for(identity, &self.signer);
+    }
+
     /// The public signature key.
     pub fn signature_key(&self) -> Vec<u8> {
         self.signer.public()
@@ -238,7 +247,10 @@ impl Client {
         let staged = join.build().map_err(MlsError::rejected)?;
         for member in staged.members() {
             self.check
-                .check(member.credential.serialized_content())
+                .check(
+                    member.credential.serialized_content(),
+                    &member.signature_key,
+                )
                 .map_err(MlsError::Credential)?;
         }
         let group = staged
@@ -265,8 +277,12 @@ impl Client {
         let mut key_packages = Vec::with_capacity(add.len());
         for bytes in add {
             let kp = import::parse_key_package(&self.provider, bytes, Lifetimes::Check)?;
+            let leaf = kp.leaf_node();
             self.check
-                .check(kp.leaf_node().credential().serialized_content())
+                .check(
+                    leaf.credential().serialized_content(),
+                    leaf.signature_key().as_slice(),
+                )
                 .map_err(MlsError::Credential)?;
             key_packages.push(kp);
         }
@@ -401,13 +417,13 @@ impl Client {
             }),
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 for add in staged.add_proposals() {
-                    let identity = add
-                        .add_proposal()
-                        .key_package()
-                        .leaf_node()
-                        .credential()
-                        .serialized_content();
-                    check.check(identity).map_err(MlsError::Credential)?;
+                    let leaf = add.add_proposal().key_package().leaf_node();
+                    check
+                        .check(
+                            leaf.credential().serialized_content(),
+                            leaf.signature_key().as_slice(),
+                        )
+                        .map_err(MlsError::Credential)?;
                 }
                 let removed_self = staged.self_removed();
                 group

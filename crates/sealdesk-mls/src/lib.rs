@@ -7,6 +7,7 @@
 //! plaintexts, four past epochs of keys, bounded lifetimes. The browser side (ts-mls, in
 //! `web/shared/mls`) uses the same numbers; `web/interop` proves the two agree.
 
+pub mod certs;
 mod client;
 pub mod ds;
 mod error;

@@ -10,7 +10,7 @@ use sealdesk_mls::{Client, CredentialCheck, profile};
 struct Anyone;
 
 impl CredentialCheck for Anyone {
-    fn check(&self, _: &[u8]) -> Result<(), String> {
+    fn check(&self, _: &[u8], _: &[u8]) -> Result<(), String> {
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use sealdesk_mls::{Client, CredentialCheck, MlsError, Processed, profile};
 struct AllowPrefix(&'static [u8]);
 
 impl CredentialCheck for AllowPrefix {
-    fn check(&self, identity: &[u8]) -> Result<(), String> {
+    fn check(&self, identity: &[u8], _: &[u8]) -> Result<(), String> {
         if identity.starts_with(self.0) {
             Ok(())
         } else {

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 struct PrefixCheck(Vec<Vec<u8>>);
 
 impl CredentialCheck for PrefixCheck {
-    fn check(&self, identity: &[u8]) -> Result<(), String> {
+    fn check(&self, identity: &[u8], _: &[u8]) -> Result<(), String> {
         if self.0.is_empty() || self.0.iter().any(|p| identity.starts_with(p)) {
             Ok(())
         } else {

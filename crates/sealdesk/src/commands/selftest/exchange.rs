@@ -44,7 +44,7 @@ pub(super) struct Measured {
 struct SelftestIdentities;
 
 impl CredentialCheck for SelftestIdentities {
-    fn check(&self, identity: &[u8]) -> Result<(), String> {
+    fn check(&self, identity: &[u8], _: &[u8]) -> Result<(), String> {
         if identity.starts_with(b"selftest:") {
             Ok(())
         } else {
