@@ -110,6 +110,17 @@ pub trait TenantRepo: Send + Sync {
     /// verifies. Returns the log entries deleted and the blobs no tenant references any
     /// more (the caller deletes their files). `NotFound` if it does not exist.
     async fn delete_tenant(&self, id: TenantId) -> StoreResult<Deleted>;
+    /// Registers one of the tenant's root public keys (Ed25519, the trust anchor of its
+    /// certificate chains; E2EE.md §3), idempotently. `NotFound` if there is no such tenant.
+    async fn add_root_key(
+        &self,
+        tenant: TenantId,
+        public_key: [u8; 32],
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The tenant's root public keys, oldest first (empty: the tenant has not set up its key
+    /// hierarchy).
+    async fn root_keys(&self, tenant: TenantId) -> StoreResult<Vec<[u8; 32]>>;
 }
 
 /// Teams (inboxes). Every call is scoped to a tenant: a team of another tenant is `NotFound`.

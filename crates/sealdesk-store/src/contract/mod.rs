@@ -108,7 +108,8 @@ pub use teams::{
 pub use tenants::{
     disable_and_enable_tenant, duplicate_domain_conflicts_and_writes_nothing,
     duplicate_tenant_id_conflicts, find_tenant_by_domain, list_tenants_oldest_first,
-    tenant_round_trip, unknown_tenant_is_not_found, update_tenant_settings_round_trip,
+    root_keys_round_trip, tenant_round_trip, unknown_tenant_is_not_found,
+    update_tenant_settings_round_trip,
 };
 pub use throttle::{
     concurrent_failures_are_all_counted, purge_throttle_forgets_old_keys,
@@ -270,6 +271,7 @@ macro_rules! store_contract_tests {
             disable_and_enable_tenant,
             update_tenant_settings_round_trip,
             unknown_tenant_is_not_found,
+            root_keys_round_trip,
             team_create_get_list,
             team_disable_and_enable,
             duplicate_team_name_ignoring_case_conflicts,

@@ -270,3 +270,42 @@ pub async fn unknown_tenant_is_not_found(store: &dyn Store) {
     assert_not_found(store.set_tenant_disabled(unknown, true).await);
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
 }
+
+/// Root keys: registered idempotently, listed oldest first, per tenant, `NotFound` for an
+/// unknown tenant, and erased with their tenant.
+pub async fn root_keys_round_trip(store: &dyn Store) {
+    let data = TestData::new();
+    let acme = store
+        .create_tenant(&data.tenant("Acme", &["acme.example"], &[]))
+        .await
+        .unwrap();
+    let other = store
+        .create_tenant(&data.tenant("Other", &["other.example"], &[]))
+        .await
+        .unwrap();
+    assert!(store.root_keys(acme.id).await.unwrap().is_empty());
+    let t0 = data.now();
+    store.add_root_key(acme.id, [1; 32], t0).await.unwrap();
+    store
+        .add_root_key(acme.id, [2; 32], t0 + Duration::seconds(1))
+        .await
+        .unwrap();
+    store
+        .add_root_key(acme.id, [1; 32], t0 + Duration::seconds(2))
+        .await
+        .unwrap();
+    store.add_root_key(other.id, [3; 32], t0).await.unwrap();
+    assert_eq!(
+        store.root_keys(acme.id).await.unwrap(),
+        vec![[1; 32], [2; 32]]
+    );
+    assert_eq!(store.root_keys(other.id).await.unwrap(), vec![[3; 32]]);
+    assert_not_found(
+        store
+            .add_root_key(TenantId::from_uuid(Uuid::now_v7()), [4; 32], t0)
+            .await,
+    );
+    store.delete_tenant(acme.id).await.unwrap();
+    assert!(store.root_keys(acme.id).await.unwrap().is_empty());
+    assert_eq!(store.root_keys(other.id).await.unwrap(), vec![[3; 32]]);
+}

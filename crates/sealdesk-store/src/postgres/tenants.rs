@@ -17,6 +17,48 @@ use crate::{Deleted, StoreError, StoreResult, TenantRepo};
 
 #[async_trait]
 impl TenantRepo for PgStore {
+    async fn add_root_key(
+        &self,
+        tenant: TenantId,
+        public_key: [u8; 32],
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO tenant_root_keys (tenant_id, public_key, added_at_ms)
+             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $1)
+             ON CONFLICT (tenant_id, public_key) DO NOTHING",
+        )
+        .bind(tenant.as_uuid())
+        .bind(public_key.as_slice())
+        .bind(to_unix_ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if inserted == 0 {
+            // Already registered, or no such tenant.
+            self.get_tenant(tenant).await?;
+        }
+        Ok(())
+    }
+
+    async fn root_keys(&self, tenant: TenantId) -> StoreResult<Vec<[u8; 32]>> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT public_key FROM tenant_root_keys WHERE tenant_id = $1
+             ORDER BY added_at_ms, public_key",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|k| {
+                <[u8; 32]>::try_from(k.as_slice())
+                    .map_err(|_| StoreError::Corrupt("a root key is not 32 bytes".into()))
+            })
+            .collect()
+    }
+
     async fn delete_tenant(&self, id: TenantId) -> StoreResult<Deleted> {
         let id = id.as_uuid();
         let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -49,6 +91,7 @@ impl TenantRepo for PgStore {
             "conversation_participants",
             "conversations",
             "canned_responses",
+            "tenant_root_keys",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
                 .bind(id)

@@ -18,6 +18,52 @@ const TENANT_COLUMNS: &str = "id, name, settings, disabled, created_at_ms";
 
 #[async_trait]
 impl TenantRepo for SqliteStore {
+    async fn add_root_key(
+        &self,
+        tenant: TenantId,
+        public_key: [u8; 32],
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tenant_root_keys (tenant_id, public_key, added_at_ms)
+             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)
+             ON CONFLICT (tenant_id, public_key) DO NOTHING",
+        )
+        .bind(tenant.to_string())
+        .bind(public_key.as_slice())
+        .bind(to_unix_ms(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        tx.commit().await.map_err(db_err)?;
+        if inserted == 0 {
+            // Already registered, or no such tenant.
+            self.get_tenant(tenant).await?;
+        }
+        Ok(())
+    }
+
+    async fn root_keys(&self, tenant: TenantId) -> StoreResult<Vec<[u8; 32]>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT public_key FROM tenant_root_keys WHERE tenant_id = ?1
+             ORDER BY added_at_ms, public_key",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        rows.into_iter()
+            .map(|k| {
+                <[u8; 32]>::try_from(k.as_slice())
+                    .map_err(|_| StoreError::Corrupt("a root key is not 32 bytes".into()))
+            })
+            .collect()
+    }
+
     async fn delete_tenant(&self, id: TenantId) -> StoreResult<Deleted> {
         let id = id.to_string();
         let mut tx = self.begin_write().await?;
@@ -50,6 +96,7 @@ impl TenantRepo for SqliteStore {
             "conversation_participants",
             "conversations",
             "canned_responses",
+            "tenant_root_keys",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))
                 .bind(&id)
