@@ -251,6 +251,19 @@ pub fn encode_chain(device: &[u8], issuing: &[u8]) -> Result<Vec<u8>, MlsError> 
     Ok(out)
 }
 
+/// The role in a chain's device certificate, read without checking trust or validity (for
+/// rules that also apply to members whose certificates expired after they joined).
+pub fn device_role(identity: &[u8]) -> Option<Role> {
+    let mut r = Reader(identity);
+    if r.take(4).ok()? != CHAIN_MAGIC {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes(r.array().ok()?));
+    Certificate::decode(r.take(len).ok()?)
+        .ok()
+        .map(|c| c.body.role)
+}
+
 /// Who a verified member is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verified {

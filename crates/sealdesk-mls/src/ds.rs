@@ -67,17 +67,28 @@ pub fn check_welcome(bytes: &[u8]) -> Result<(), DsError> {
     }
 }
 
+/// A leaf as the server sees it: credential identity and signature key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaf {
+    /// Leaf index (for added members: not known until merged, so 0).
+    pub leaf: u32,
+    /// The Basic credential's content.
+    pub identity: Vec<u8>,
+    /// The leaf's signature key.
+    pub signature_key: Vec<u8>,
+}
+
 /// What a commit changes, for the server's membership policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitSummary {
     /// The epoch the commit creates.
     pub epoch: u64,
-    /// The committer's leaf.
-    pub committer: u32,
-    /// Credential identities of the members added.
-    pub added: Vec<Vec<u8>>,
-    /// Members removed.
-    pub removed: Vec<Member>,
+    /// The committer.
+    pub committer: Leaf,
+    /// The members added.
+    pub added: Vec<Leaf>,
+    /// The members removed.
+    pub removed: Vec<Leaf>,
 }
 
 /// A validated commit, not yet merged: merge it once it is durably in the log.
@@ -167,6 +178,30 @@ impl GroupView {
             .collect()
     }
 
+    fn leaf_info(&self, index: LeafNodeIndex) -> Result<Leaf, DsError> {
+        let node = self
+            .group
+            .leaf(index)
+            .ok_or_else(|| DsError::Rejected("refers to an empty leaf".into()))?;
+        Ok(Leaf {
+            leaf: index.u32(),
+            identity: node.credential().serialized_content().to_vec(),
+            signature_key: node.signature_key().as_slice().to_vec(),
+        })
+    }
+
+    /// Every member's leaf.
+    pub fn leaves(&self) -> Vec<Leaf> {
+        self.group
+            .members()
+            .map(|m| Leaf {
+                leaf: m.index.u32(),
+                identity: m.credential.serialized_content().to_vec(),
+                signature_key: m.signature_key.clone(),
+            })
+            .collect()
+    }
+
     fn protocol_message(&self, bytes: &[u8]) -> Result<ProtocolMessage, DsError> {
         let message: ProtocolMessage = match decode(bytes)? {
             MlsMessageBodyIn::PublicMessage(m) => m.into(),
@@ -215,25 +250,15 @@ impl GroupView {
         for queued in staged.queued_proposals() {
             match queued.proposal() {
                 Proposal::Add(add) => {
-                    added.push(
-                        add.key_package()
-                            .leaf_node()
-                            .credential()
-                            .serialized_content()
-                            .to_vec(),
-                    );
+                    let node = add.key_package().leaf_node();
+                    added.push(Leaf {
+                        leaf: 0,
+                        identity: node.credential().serialized_content().to_vec(),
+                        signature_key: node.signature_key().as_slice().to_vec(),
+                    });
                 }
                 Proposal::Remove(remove) => {
-                    let leaf: LeafNodeIndex = remove.removed();
-                    let identity = self
-                        .group
-                        .leaf(leaf)
-                        .map(|l| l.credential().serialized_content().to_vec())
-                        .ok_or_else(|| DsError::Rejected("removes an empty leaf".into()))?;
-                    removed.push(Member {
-                        leaf: leaf.u32(),
-                        identity,
-                    });
+                    removed.push(self.leaf_info(remove.removed())?);
                 }
                 other => {
                     return Err(DsError::Rejected(format!(
@@ -247,7 +272,7 @@ impl GroupView {
             staged: *staged,
             summary: CommitSummary {
                 epoch: self.epoch() + 1,
-                committer: committer.u32(),
+                committer: self.leaf_info(committer)?,
                 added,
                 removed,
             },

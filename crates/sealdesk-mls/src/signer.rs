@@ -25,6 +25,13 @@ impl DeviceSigner {
         })
     }
 
+    /// A new key from 32 bytes the caller's randomness writes (the seed is wiped after use).
+    pub fn generate(fill: impl FnOnce(&mut [u8])) -> Result<Self, crate::MlsError> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        fill(seed.as_mut_slice());
+        Self::from_seed(seed.as_slice())
+    }
+
     /// The 32-byte seed.
     pub fn seed(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.key.to_bytes())

@@ -4,66 +4,14 @@
 
 use std::sync::Arc;
 
+mod common;
+
+use common::{DAY, Hierarchy, NOW, TENANT, anchor, body, device_chain, hierarchy, key, signer};
 use sealdesk_mls::certs::{
-    CertBody, CertError, Certificate, ChainCheck, Role, TrustAnchor, VISITOR_MAGIC, Verified,
-    encode_chain, verify_identity,
+    CertBody, CertError, Certificate, ChainCheck, Role, VISITOR_MAGIC, Verified, encode_chain,
+    verify_identity,
 };
-use sealdesk_mls::{Client, DeviceSigner, MlsError, profile};
-
-const TENANT: [u8; 16] = [7; 16];
-const NOW: u64 = 1_800_000_000;
-const DAY: u64 = 86_400;
-
-fn signer(seed: u8) -> DeviceSigner {
-    DeviceSigner::from_seed(&[seed; 32]).unwrap()
-}
-
-fn key(s: &DeviceSigner) -> [u8; 32] {
-    s.public().try_into().unwrap()
-}
-
-fn body(role: Role, subject: &DeviceSigner, label: &str, days: u64) -> CertBody {
-    CertBody {
-        role,
-        tenant: TENANT,
-        team: [0; 16],
-        subject: key(subject),
-        not_before: NOW - DAY,
-        not_after: NOW + days * DAY,
-        label: label.into(),
-    }
-}
-
-struct Hierarchy {
-    root: DeviceSigner,
-    issuing: DeviceSigner,
-    issuing_cert: Vec<u8>,
-}
-
-fn hierarchy() -> Hierarchy {
-    let root = signer(1);
-    let issuing = signer(2);
-    let issuing_cert = body(Role::Issuing, &issuing, "Admin console", 365)
-        .sign(&root)
-        .unwrap();
-    Hierarchy {
-        root,
-        issuing,
-        issuing_cert,
-    }
-}
-
-fn anchor(h: &Hierarchy) -> TrustAnchor {
-    TrustAnchor {
-        tenant: TENANT,
-        roots: vec![key(&h.root)],
-    }
-}
-
-fn device_chain(h: &Hierarchy, device: &DeviceSigner, role: Role, label: &str) -> Vec<u8> {
-    let cert = body(role, device, label, 30).sign(&h.issuing).unwrap();
-    encode_chain(&cert, &h.issuing_cert).unwrap()
-}
+use sealdesk_mls::{Client, MlsError, profile};
 
 #[test]
 fn the_layout_is_the_documented_one() {

@@ -38,7 +38,9 @@ fn with_agent() -> (Client, Client, GroupView) {
     let out = visitor.commit(&[kp(&mut agent)], &[]).unwrap();
     check_welcome(out.welcome.as_ref().unwrap()).unwrap();
     let staged = view.stage_commit(&out.commit).unwrap();
-    assert_eq!(staged.summary.added, vec![b"agent".to_vec()]);
+    assert_eq!(staged.summary.added.len(), 1);
+    assert_eq!(staged.summary.added[0].identity, b"agent");
+    assert_eq!(staged.summary.added[0].signature_key, agent.signature_key());
     assert_eq!(staged.summary.epoch, 1);
     view.merge(staged).unwrap();
     visitor.merge().unwrap();
@@ -54,7 +56,8 @@ fn the_view_follows_the_group_through_adds_and_removes() {
     let agent_leaf = 1;
     let out = visitor.commit(&[kp(&mut second)], &[agent_leaf]).unwrap();
     let staged = view.stage_commit(&out.commit).unwrap();
-    assert_eq!(staged.summary.committer, 0);
+    assert_eq!(staged.summary.committer.leaf, 0);
+    assert_eq!(staged.summary.committer.identity, b"visitor");
     assert_eq!(staged.summary.removed.len(), 1);
     assert_eq!(staged.summary.removed[0].identity, b"agent");
     view.merge(staged).unwrap();

@@ -10,8 +10,10 @@
 //! - Application entries must be `PrivateMessage`s of the group within the last four epochs
 //!   (§9.4); Welcomes must be Welcomes of our ciphersuite. Neither holds the lock while its
 //!   append waits for the disk.
+//! - For a tenant with registered root keys, commits also pass the membership policy
+//!   (`sealdesk_mls::policy`: certified members only, one visitor, no History Member commits).
 //! - Conversations that never started a group still carry opaque application entries (the
-//!   pre-E2EE clients: the self-test and the load generator); see docs/e2ee.md.
+//!   pre-E2EE load generator); see docs/e2ee.md.
 //!
 //! Views are rebuilt from the log on first use (handshake entries only), so nothing but the
 //! log is stored, and evicted when idle beyond a bound. The lock is per process: the
@@ -21,7 +23,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use sealdesk_core::domain::{AppendOutcome, EntryKind, NewEntry, Party};
+use sealdesk_mls::certs::TrustAnchor;
 use sealdesk_mls::ds::{DsError, GroupView, check_welcome};
+use sealdesk_mls::policy;
 use sealdesk_proto::{ConversationId, TenantId};
 
 use crate::error::ApiError;
@@ -150,6 +154,17 @@ async fn load(
     }
 }
 
+/// The tenant's trust anchor, when it registered root keys: then the membership policy of
+/// `sealdesk_mls::policy` applies to its conversations' commits. Read per handshake (commits
+/// are rare), so a newly registered key applies at once.
+async fn anchor(state: &AppState, tenant: TenantId) -> Result<Option<TrustAnchor>, ApiError> {
+    let roots = state.store().root_keys(tenant).await?;
+    Ok((!roots.is_empty()).then(|| TrustAnchor {
+        tenant: *tenant.as_uuid().as_bytes(),
+        roots,
+    }))
+}
+
 /// Validates `entry` against its conversation's group and appends it (E2EE.md §9).
 pub async fn append_checked(state: &AppState, entry: NewEntry) -> Result<AppendOutcome, ApiError> {
     let slot = state.groups().slot(entry.conversation_id)?;
@@ -196,8 +211,13 @@ async fn handshake(
         // A retry of an accepted commit: the store answers with its sequence number.
         return Ok(state.committer().append(entry).await?);
     }
+    let anchor = anchor(state, entry.tenant_id).await?;
+    let now = u64::try_from(state.clock().now().unix_timestamp()).unwrap_or(0);
     let outcome = if let Group::Live(view) = &slot.group {
         let staged = view.stage_commit(&entry.payload).map_err(refused)?;
+        if let Some(anchor) = &anchor {
+            policy::check_commit(&staged.summary, &view.leaves(), anchor, now).map_err(refused)?;
+        }
         let outcome = state.committer().append(entry).await?;
         if let (AppendOutcome::Appended(_), Group::Live(view)) = (&outcome, &mut slot.group) {
             view.merge(staged).map_err(|e| {
@@ -207,6 +227,11 @@ async fn handshake(
         outcome
     } else {
         let view = GroupView::from_group_info(&entry.payload).map_err(refused)?;
+        if let Some(anchor) = &anchor {
+            for creator in view.leaves() {
+                policy::check_creator(&creator, anchor, now).map_err(refused)?;
+            }
+        }
         let outcome = state.committer().append(entry).await?;
         if matches!(outcome, AppendOutcome::Appended(_)) {
             slot.group = Group::Live(Box::new(view));

@@ -9,6 +9,7 @@ mod auth;
 mod content;
 mod conversations;
 mod e2ee;
+mod e2ee_policy;
 mod edge;
 mod openapi;
 mod passkeys;

@@ -14,10 +14,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_client::Client;
 use sealdesk_client::ws::{Connection, Credential, Cursors, Received};
-use sealdesk_mls::{Client as Mls, CredentialCheck, Processed, profile};
+use sealdesk_core::clock::Clock;
+use sealdesk_mls::certs::{CertBody, ChainCheck, Role, TrustAnchor, VISITOR_MAGIC, encode_chain};
+use sealdesk_mls::{Client as Mls, DeviceSigner, Processed, profile};
 use sealdesk_proto::auth::{ClientKind, LoginRequest, Secret};
 use sealdesk_proto::ws::{ServerFrame, WireKind};
 use sealdesk_proto::{ConversationId, TenantId};
+use sealdesk_server::app::tenancy::Deps;
 use url::Url;
 
 use super::{Fixture, ROUNDS, WHILE_AWAY, step, wait_assigned};
@@ -39,22 +42,95 @@ pub(super) struct Measured {
     pub(super) epoch: u64,
 }
 
-/// The self-test's identities; until device certificates exist, the credential check accepts
-/// exactly these.
-struct SelftestIdentities;
+/// The throwaway tenant's key hierarchy (E2EE.md §3): a root key (its public half
+/// registered with the server, the private half dropped after signing) and an issuing key
+/// that certifies the agent's and the History Member's device keys.
+pub(super) struct Keys {
+    clock: Arc<dyn Clock>,
+    anchor: TrustAnchor,
+    issuing: DeviceSigner,
+    issuing_cert: Vec<u8>,
+}
 
-impl CredentialCheck for SelftestIdentities {
-    fn check(&self, identity: &[u8], _: &[u8]) -> Result<(), String> {
-        if identity.starts_with(b"selftest:") {
-            Ok(())
-        } else {
-            Err("not a self-test identity".into())
+/// Validity of the self-test's certificates.
+const VALIDITY_SECS: u64 = 3600;
+
+impl Keys {
+    pub(super) async fn generate(deps: &Deps, tenant: TenantId) -> anyhow::Result<Self> {
+        let root = DeviceSigner::generate(|seed| deps.random.fill(seed))?;
+        let issuing = DeviceSigner::generate(|seed| deps.random.fill(seed))?;
+        let now = unix_now(deps);
+        let tenant_bytes = *tenant.as_uuid().as_bytes();
+        let issuing_cert = CertBody {
+            role: Role::Issuing,
+            tenant: tenant_bytes,
+            team: [0; 16],
+            subject: public(&issuing)?,
+            not_before: now.saturating_sub(60),
+            not_after: now + VALIDITY_SECS,
+            label: "Self-test issuing key".into(),
         }
+        .sign(&root)?;
+        let root_public = public(&root)?;
+        deps.store
+            .add_root_key(tenant, root_public, deps.clock.now())
+            .await?;
+        Ok(Self {
+            clock: deps.clock.clone(),
+            anchor: TrustAnchor {
+                tenant: tenant_bytes,
+                roots: vec![root_public],
+            },
+            issuing,
+            issuing_cert,
+        })
+    }
+
+    fn check(&self) -> Arc<ChainCheck> {
+        let clock = Arc::clone(&self.clock);
+        Arc::new(ChainCheck::new(self.anchor.clone(), move || {
+            u64::try_from(clock.now().unix_timestamp()).unwrap_or(0)
+        }))
+    }
+
+    /// A device client whose signature key this hierarchy certified for `role`.
+    fn device(&self, role: Role, label: &str) -> anyhow::Result<Mls> {
+        let mut client = Mls::new(b"uncertified", self.check())?;
+        let now = u64::try_from(self.clock.now().unix_timestamp())?;
+        let cert = CertBody {
+            role,
+            tenant: self.anchor.tenant,
+            team: [0; 16],
+            subject: client
+                .signature_key()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("an Ed25519 key is 32 bytes"))?,
+            not_before: now.saturating_sub(60),
+            not_after: now + VALIDITY_SECS - 120,
+            label: label.into(),
+        }
+        .sign(&self.issuing)?;
+        client.set_identity(&encode_chain(&cert, &self.issuing_cert)?);
+        Ok(client)
+    }
+
+    /// The visitor: a pseudonymous leaf.
+    fn visitor(&self, random: &[u8; 16]) -> anyhow::Result<Mls> {
+        let mut identity = VISITOR_MAGIC.to_vec();
+        identity.extend_from_slice(random);
+        Ok(Mls::new(&identity, self.check())?)
     }
 }
 
-fn mls(identity: &str) -> anyhow::Result<Mls> {
-    Ok(Mls::new(identity.as_bytes(), Arc::new(SelftestIdentities))?)
+fn public(signer: &DeviceSigner) -> anyhow::Result<[u8; 32]> {
+    signer
+        .public()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("an Ed25519 key is 32 bytes"))
+}
+
+fn unix_now(deps: &Deps) -> u64 {
+    u64::try_from(deps.clock.now().unix_timestamp()).unwrap_or(0)
 }
 
 /// One side of the conversation: its connection, cursors and MLS client.
@@ -100,7 +176,7 @@ pub(super) async fn exchange(
         )
         .await?,
         cursors: Cursors::default(),
-        mls: mls("selftest:visitor")?,
+        mls: fixture.keys.visitor(conversation.as_uuid().as_bytes())?,
     };
     let mut agent = Side {
         conn: step(
@@ -109,9 +185,9 @@ pub(super) async fn exchange(
         )
         .await?,
         cursors: Cursors::default(),
-        mls: mls("selftest:agent")?,
+        mls: fixture.keys.device(Role::Agent, "Self-test agent")?,
     };
-    let mut history = mls("selftest:history")?;
+    let mut history = fixture.keys.device(Role::History, "Self-test archive")?;
 
     let mut texts: Vec<String> = Vec::new();
     texts.push(message.unwrap_or("Sealdesk self-test").to_owned());

@@ -158,9 +158,11 @@ struct Fixture {
     team: sealdesk_proto::TeamId,
     agent_email: String,
     agent_password: String,
+    keys: exchange::Keys,
 }
 
-/// A throwaway tenant whose agent logs in with a password only.
+/// A throwaway tenant whose agent logs in with a password only, with a key hierarchy of its
+/// own (root key registered with the server, so its membership policy applies).
 async fn provision(deps: &Deps) -> anyhow::Result<Fixture> {
     let mut tag = [0u8; 6];
     deps.random.fill(&mut tag);
@@ -196,11 +198,13 @@ async fn provision(deps: &Deps) -> anyhow::Result<Fixture> {
     deps.store
         .add_team_member(tenant.id, team.id, agent.id)
         .await?;
+    let keys = exchange::Keys::generate(deps, tenant.id).await?;
     Ok(Fixture {
         tenant: tenant.id,
         team: team.id,
         agent_email,
         agent_password,
+        keys,
     })
 }
 
