@@ -12,6 +12,7 @@
 mod chat;
 mod login;
 mod metrics;
+mod mls;
 mod procfs;
 mod reference;
 mod report;
@@ -49,6 +50,9 @@ enum Command {
     S6(s6::S6Args),
     /// S7: login throughput and latency, a login storm, and token resume.
     S7(s7::S7Args),
+    /// MLS costs in process: encrypt/decrypt per message vs the bare AEAD, commit cost vs
+    /// group size, History Member replay of a long conversation.
+    Mls(mls::MlsArgs),
     /// The null relay: a minimal WebSocket broadcast server speaking enough of protocol v1
     /// for the load generator (the speed-of-light control).
     NullRelay(chat::relay::RelayArgs),
@@ -66,6 +70,7 @@ pub fn run(cli: Cli, exe: SelfExe) -> anyhow::Result<()> {
     match cli.command {
         Command::Worker => chat::worker::run(),
         Command::NullRelay(args) => chat::relay::run(&args),
+        Command::Mls(args) => mls::run(&args),
         command => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
@@ -77,7 +82,7 @@ pub fn run(cli: Cli, exe: SelfExe) -> anyhow::Result<()> {
                     Command::S6(args) => s6::run(args).await,
                     Command::S7(args) => s7::run(args).await,
                     Command::ClientOverhead(args) => chat::overhead::run(args).await,
-                    Command::Worker | Command::NullRelay(_) => Ok(()),
+                    Command::Worker | Command::NullRelay(_) | Command::Mls(_) => Ok(()),
                 }
             }),
     }

@@ -9,6 +9,7 @@
 pub mod audit_chain;
 pub mod identity_token;
 pub mod master_key;
+pub mod passphrase;
 pub mod password;
 pub mod pow;
 pub mod random;

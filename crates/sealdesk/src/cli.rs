@@ -311,8 +311,95 @@ pub(crate) enum AdminCommand {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Tenant keys for end-to-end encryption: the root key (kept by the owner, never on the
+    /// server), issuing keys and device certificates.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Add a new master key version and re-encrypt every server-held secret with it.
     RotateMasterKey,
+}
+
+/// `sealdesk admin keys issue`.
+#[derive(Debug, Args)]
+pub(crate) struct KeysIssueArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub(crate) tenant: String,
+    /// The root key file.
+    #[arg(long)]
+    pub(crate) root: PathBuf,
+    /// Where to write the issuing key file (must not exist).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Name shown for the issuer.
+    #[arg(long, default_value = "Sealdesk CLI")]
+    pub(crate) label: String,
+    /// Validity in days.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=1825))]
+    pub(crate) days: u32,
+    /// Read the passphrases from standard input (required).
+    #[arg(long)]
+    pub(crate) passphrase_stdin: bool,
+}
+
+/// `sealdesk admin keys certify`.
+#[derive(Debug, Args)]
+pub(crate) struct KeysCertifyArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub(crate) tenant: String,
+    /// The issuing key file.
+    #[arg(long)]
+    pub(crate) issuing: PathBuf,
+    /// agent, supervisor or history.
+    #[arg(long)]
+    pub(crate) role: String,
+    /// The name the widget shows (agent) or the archive's name (history).
+    #[arg(long)]
+    pub(crate) label: String,
+    /// The device's Ed25519 public key, base64 (32 bytes).
+    #[arg(long)]
+    pub(crate) subject: String,
+    /// A History Member's team id.
+    #[arg(long)]
+    pub(crate) team: Option<String>,
+    /// Validity in days (at most the issuing key's remaining validity).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub(crate) days: u32,
+    /// Read the issuing key's passphrase from standard input (required).
+    #[arg(long)]
+    pub(crate) passphrase_stdin: bool,
+}
+
+/// `sealdesk admin keys …`. Key files are sealed under a passphrase read from standard input.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Generate the tenant root key: the private key goes to --out (sealed under the
+    /// passphrase; keep it offline), the public key is registered with the server. Prints
+    /// its fingerprint and the widget snippet attribute.
+    Init {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Where to write the root key file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Create an issuing key certified by the root key (for an admin console or this CLI).
+    /// Standard input: the root key's passphrase, then the issuing key file's.
+    Issue(KeysIssueArgs),
+    /// Certify a device's signature key (agent, supervisor or history); prints the
+    /// credential (certificate chain, base64) to install on the device.
+    Certify(KeysCertifyArgs),
+    /// The tenant's registered root keys, with fingerprints and snippet attributes.
+    List {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 /// `sealdesk admin audit …`.

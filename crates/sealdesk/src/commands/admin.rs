@@ -30,6 +30,7 @@ pub(crate) async fn run(
         AdminCommand::Team(cmd) => team(&deps, cmd, json).await,
         AdminCommand::Staff(cmd) => staff(&deps, cmd, json).await,
         AdminCommand::Audit(cmd) => super::audit::run(&deps, cmd, json).await,
+        AdminCommand::Keys(cmd) => super::keys::run(&deps, cmd, json).await,
         AdminCommand::RotateMasterKey => {
             super::audit::rotate_master_key(&config, &deps, json).await
         }

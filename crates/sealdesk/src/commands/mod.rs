@@ -7,6 +7,7 @@ mod audit;
 mod bench;
 mod check_config;
 mod invite;
+mod keys;
 mod selftest;
 mod serve;
 mod session;

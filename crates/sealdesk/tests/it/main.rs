@@ -10,6 +10,7 @@ mod auth;
 mod bench;
 mod config;
 mod delivery;
+mod keys;
 mod serve;
 
 use std::path::Path;
