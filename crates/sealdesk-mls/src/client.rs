@@ -159,6 +159,20 @@ impl Client {
             .ok_or(MlsError::NoGroup)
     }
 
+    /// Provider, signer and the active group without a pending commit: what a new message or
+    /// commit needs (one pending commit at a time, E2EE.md §7).
+    fn ready(&mut self) -> Result<(&Provider, &DeviceSigner, &mut MlsGroup), MlsError> {
+        let group = self
+            .group
+            .as_mut()
+            .filter(|g| g.is_active())
+            .ok_or(MlsError::NoGroup)?;
+        if group.pending_commit().is_some() {
+            return Err(MlsError::PendingCommit);
+        }
+        Ok((&self.provider, &self.signer, group))
+    }
+
     /// A fresh key package valid for `valid_for`, `MLSMessage`-encoded; its private part stays
     /// in this client's store for a later `join`.
     pub fn key_package(&mut self, valid_for: Duration) -> Result<Vec<u8>, MlsError> {
@@ -286,16 +300,7 @@ impl Client {
                 .map_err(MlsError::Credential)?;
             key_packages.push(kp);
         }
-        let provider = &self.provider;
-        let signer = &self.signer;
-        let group = self
-            .group
-            .as_mut()
-            .filter(|g| g.is_active())
-            .ok_or(MlsError::NoGroup)?;
-        if group.pending_commit().is_some() {
-            return Err(MlsError::PendingCommit);
-        }
+        let (provider, signer, group) = self.ready()?;
         let bundle = group
             .commit_builder()
             .propose_adds(key_packages)
@@ -315,16 +320,7 @@ impl Client {
 
     /// An empty commit with an update path: fresh leaf keys (post-compromise security).
     pub fn self_update(&mut self) -> Result<Vec<u8>, MlsError> {
-        let provider = &self.provider;
-        let signer = &self.signer;
-        let group = self
-            .group
-            .as_mut()
-            .filter(|g| g.is_active())
-            .ok_or(MlsError::NoGroup)?;
-        if group.pending_commit().is_some() {
-            return Err(MlsError::PendingCommit);
-        }
+        let (provider, signer, group) = self.ready()?;
         let bundle = group
             .self_update(
                 provider,
@@ -359,16 +355,7 @@ impl Client {
 
     /// Encrypts application data as a `PrivateMessage`.
     pub fn send(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, MlsError> {
-        let provider = &self.provider;
-        let signer = &self.signer;
-        let group = self
-            .group
-            .as_mut()
-            .filter(|g| g.is_active())
-            .ok_or(MlsError::NoGroup)?;
-        if group.pending_commit().is_some() {
-            return Err(MlsError::PendingCommit);
-        }
+        let (provider, signer, group) = self.ready()?;
         let message = group
             .create_message(provider, signer, plaintext)
             .map_err(MlsError::rejected)?;
