@@ -7,6 +7,7 @@
 mod account;
 mod chat;
 mod content;
+mod keys;
 pub mod ws;
 
 use reqwest::StatusCode;
@@ -45,6 +46,16 @@ pub enum ClientError {
         /// The start of the body.
         snippet: String,
     },
+}
+
+impl ClientError {
+    /// The server's stable error code, when it answered with one.
+    pub fn code(&self) -> Option<sealdesk_proto::ErrorCode> {
+        match self {
+            ClientError::Api { body, .. } => Some(body.code),
+            _ => None,
+        }
+    }
 }
 
 /// A client bound to one server.

@@ -17,6 +17,7 @@ use openmls::prelude::{
     ProposalStore, ProtocolMessage, PublicGroup, Sender, StagedCommit, WireFormat,
 };
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
+use openmls_traits::OpenMlsProvider as _;
 
 use crate::{Member, profile};
 
@@ -309,3 +310,67 @@ impl GroupView {
 
 /// Application messages are accepted for the current epoch and the three before it.
 pub const APPLICATION_EPOCH_WINDOW: u64 = 4;
+
+/// A key package the directory accepted (E2EE.md §9.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    /// The key package reference (RFC 9420 §5.2): the directory's unique key.
+    pub hash_ref: Vec<u8>,
+    /// The device's signature key (the certified subject).
+    pub device_key: [u8; 32],
+    /// The certificate's role.
+    pub role: crate::certs::Role,
+    /// Unix seconds after which the key package may not be used.
+    pub not_after: u64,
+}
+
+/// Validates a key package uploaded to the directory: canonical encoding, our ciphersuite,
+/// signatures and a lifetime that covers now (openmls, RFC 9420 §10.1), a lifetime no longer
+/// than `max_lifetime_secs` (neither library enforces one), and a credential chaining to the
+/// tenant's root, bound to the leaf key, for a device role.
+pub fn check_key_package(
+    bytes: &[u8],
+    anchor: &crate::certs::TrustAnchor,
+    now: u64,
+    max_lifetime_secs: u64,
+) -> Result<DirectoryEntry, DsError> {
+    decode(bytes)?;
+    let provider = crate::Provider::default();
+    let kp = crate::import::parse_key_package(&provider, bytes, crate::import::Lifetimes::Check)
+        .map_err(|e| DsError::Rejected(e.to_string()))?;
+    if kp.ciphersuite() != profile::CIPHERSUITE {
+        return Err(DsError::Rejected(
+            "key package for another ciphersuite".into(),
+        ));
+    }
+    let lifetime = kp.life_time();
+    if lifetime.not_after().saturating_sub(lifetime.not_before()) > max_lifetime_secs {
+        return Err(DsError::Rejected(
+            "the key package's lifetime is too long".into(),
+        ));
+    }
+    let leaf = kp.leaf_node();
+    let key = leaf.signature_key().as_slice();
+    let verified =
+        crate::certs::verify_identity(leaf.credential().serialized_content(), key, anchor, now)
+            .map_err(|e| DsError::Rejected(format!("key package credential: {e}")))?;
+    let crate::certs::Verified::Device(body) = verified else {
+        return Err(DsError::Rejected(
+            "visitors do not publish key packages".into(),
+        ));
+    };
+    if body.role == crate::certs::Role::Issuing {
+        return Err(DsError::Rejected("an issuing key is not a device".into()));
+    }
+    let hash_ref = kp
+        .hash_ref(provider.crypto())
+        .map_err(|e| DsError::Rejected(e.to_string()))?
+        .as_slice()
+        .to_vec();
+    Ok(DirectoryEntry {
+        hash_ref,
+        device_key: body.subject,
+        role: body.role,
+        not_after: lifetime.not_after(),
+    })
+}

@@ -10,6 +10,7 @@ pub mod content;
 pub mod conversations;
 pub mod error;
 pub mod ids;
+pub mod keys;
 pub mod passkeys;
 pub mod system;
 pub mod tenancy;

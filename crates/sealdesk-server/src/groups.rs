@@ -246,3 +246,25 @@ async fn handshake(
     }
     Ok(outcome)
 }
+
+/// The signature keys of the conversation's group members (empty without a group): devices
+/// the key-package directory must not hand out again for this conversation.
+pub async fn member_keys(
+    state: &AppState,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> Result<Vec<[u8; 32]>, ApiError> {
+    let slot = state.groups().slot(conversation)?;
+    let mut slot = slot.lock().await;
+    if matches!(slot.group, Group::Unloaded) {
+        slot.group = load(state, tenant, conversation).await?;
+    }
+    Ok(match &slot.group {
+        Group::Live(view) => view
+            .leaves()
+            .into_iter()
+            .filter_map(|l| <[u8; 32]>::try_from(l.signature_key.as_slice()).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
+}

@@ -33,6 +33,8 @@ pub enum Constraint {
     VisitorExternalId,
     /// A visitor ticket with that token hash already exists.
     VisitorTicket,
+    /// A device already holds as many key packages as allowed.
+    KeyPackageLimit,
     /// Another constraint, by its database name.
     Other(String),
 }
@@ -54,6 +56,7 @@ impl std::fmt::Display for Constraint {
             Constraint::VisitorKey => f.write_str("visitor_key"),
             Constraint::VisitorExternalId => f.write_str("visitor_external_id"),
             Constraint::VisitorTicket => f.write_str("visitor_ticket"),
+            Constraint::KeyPackageLimit => f.write_str("key_package_limit"),
             Constraint::Other(name) => f.write_str(name),
         }
     }

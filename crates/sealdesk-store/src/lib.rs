@@ -20,6 +20,7 @@ mod conversation_rows;
 mod error;
 pub mod group_commit;
 mod inbox_repo;
+mod key_package_repo;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod log_batch;
 mod passkey_repo;
@@ -46,6 +47,7 @@ pub use conversation_repos::{
 };
 pub use error::{Constraint, StoreError};
 pub use inbox_repo::{IdentityKeyKind, InboxIdentity, InboxRepo};
+pub use key_package_repo::{DeviceStock, KeyPackageRepo, NewKeyPackage, TakenKeyPackage};
 pub use passkey_repo::{Ceremony, CeremonyKind, PasskeyRecord, PasskeyRepo};
 
 /// Result alias for store operations.
@@ -202,6 +204,7 @@ pub trait Store:
     + AttachmentRepo
     + RetentionRepo
     + InboxRepo
+    + KeyPackageRepo
     + std::fmt::Debug
     + 'static
 {
@@ -228,6 +231,7 @@ impl<T> Store for T where
         + AttachmentRepo
         + RetentionRepo
         + InboxRepo
+        + KeyPackageRepo
         + std::fmt::Debug
         + 'static
 {

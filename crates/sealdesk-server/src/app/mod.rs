@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod audit;
 pub mod conversations;
 pub mod identity;
+pub mod key_packages;
 pub mod notes;
 pub mod retention;
 pub mod tenancy;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod conversations;
+pub mod key_packages;
 pub mod notes;
 pub mod openapi;
 pub mod passkeys;
@@ -207,6 +208,18 @@ fn content_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "/api/tenants/{tenant}/teams/{team}/canned-responses/{id}",
             delete(notes::delete_canned),
+        ),
+        (
+            "/api/account/key-packages",
+            get(key_packages::stock).post(key_packages::publish),
+        ),
+        (
+            "/api/visitor/conversations/{id}/key-packages",
+            widget(post(key_packages::visitor_take)),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/key-packages",
+            post(key_packages::staff_take),
         ),
     ]
 }

@@ -35,6 +35,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::attachments::staff_upload, super::attachments::staff_download,
         super::notes::list_notes, super::notes::add_note, super::notes::list_canned,
         super::notes::create_canned, super::notes::delete_canned,
+        super::key_packages::publish, super::key_packages::stock,
+        super::key_packages::visitor_take, super::key_packages::staff_take,
     ),
     components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),
     modifiers(&Security),

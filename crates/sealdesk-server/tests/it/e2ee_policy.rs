@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use sealdesk_client::ws::WsClientError;
 use sealdesk_core::clock::Clock as _;
 use sealdesk_mls::certs::{CertBody, Role, VISITOR_MAGIC, encode_chain};
@@ -113,4 +115,118 @@ async fn the_server_refuses_members_outside_the_tenant_hierarchy() {
         Err(WsClientError::Server(e)) => assert_eq!(e.code, ErrorCode::MlsRejected),
         other => panic!("the eviction must be refused: {other:?}"),
     }
+}
+
+/// The directory: an agent publishes key packages of its certified device; the visitor takes
+/// one per device of the assignee, adds it, and is given nothing more for a device already in
+/// the group; the last-resort package is kept; uncertified packages are refused.
+#[tokio::test]
+async fn the_key_package_directory_hands_each_package_out_once() {
+    let app = spawn_app().await;
+    let desk = desk(
+        &app,
+        "Directory Shop",
+        "directory.example",
+        &["lee@directory.example"],
+    )
+    .await;
+    let (_, lee_http) = &desk.agents[0];
+    let tenant = *desk.tenant.id.as_uuid().as_bytes();
+    let now = u64::try_from(app.clock.now().unix_timestamp()).unwrap();
+    let root = DeviceSigner::from_seed(&[1; 32]).unwrap();
+    let issuing = DeviceSigner::from_seed(&[2; 32]).unwrap();
+    let body = |role, subject, label: &str| CertBody {
+        role,
+        tenant,
+        team: [0; 16],
+        subject,
+        not_before: now - 60,
+        not_after: now + 86_400,
+        label: label.into(),
+    };
+    let issuing_cert = body(Role::Issuing, public(&issuing), "Admin")
+        .sign(&root)
+        .unwrap();
+
+    // Before the tenant has a root key, nothing can be verified: refused.
+    let mut lee = Mls::new(b"uncertified", Arc::new(Lenient)).unwrap();
+    let kp = |c: &mut Mls| c.key_package(profile::DEVICE_KEY_PACKAGE_LIFETIME).unwrap();
+    let early = lee_http.publish_key_packages(&[kp(&mut lee)], None).await;
+    assert!(
+        matches!(early, Err(ref e) if e.code() == Some(ErrorCode::Conflict)),
+        "{early:?}"
+    );
+    app.store
+        .add_root_key(desk.tenant.id, public(&root), app.clock.now())
+        .await
+        .unwrap();
+    // An uncertified key package is refused.
+    let refused = lee_http.publish_key_packages(&[kp(&mut lee)], None).await;
+    assert!(
+        matches!(refused, Err(ref e) if e.code() == Some(ErrorCode::MlsRejected)),
+        "{refused:?}"
+    );
+    // Lee's device, certified: two single-use packages and a last-resort one.
+    let cert = body(
+        Role::Agent,
+        lee.signature_key().try_into().unwrap(),
+        "Lee L.",
+    )
+    .sign(&issuing)
+    .unwrap();
+    lee.set_identity(&encode_chain(&cert, &issuing_cert).unwrap());
+    let published = lee_http
+        .publish_key_packages(&[kp(&mut lee), kp(&mut lee)], Some(&kp(&mut lee)))
+        .await
+        .unwrap();
+    assert_eq!((published.available, published.last_resort), (2, true));
+
+    // The visitor starts an encrypted conversation; its first message assigns Lee.
+    let v = visitor(&app, &desk).await;
+    let c = v.http.open_conversation(None).await.unwrap().id;
+    let mut vconn = connect_visitor(&app, &v).await;
+    let mut identity = VISITOR_MAGIC.to_vec();
+    identity.extend_from_slice(&[3; 16]);
+    let mut visitor_mls = Mls::new(&identity, Arc::new(Lenient)).unwrap();
+    visitor_mls.create_group(b"g-directory").unwrap();
+    vconn
+        .send(
+            c,
+            "gi",
+            WireKind::Handshake,
+            &visitor_mls.group_info().unwrap(),
+        )
+        .await
+        .unwrap();
+    let hello = visitor_mls.send(b"hello").unwrap();
+    vconn
+        .send(c, "m1", WireKind::Application, &hello)
+        .await
+        .unwrap();
+    let taken = loop {
+        match v.http.visitor_take_key_packages(c).await {
+            Ok(list) => break list,
+            // Not assigned yet: routing runs after the acknowledgement.
+            Err(e) if e.code() == Some(ErrorCode::Conflict) => tokio::task::yield_now().await,
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(taken.key_packages.len(), 1);
+    assert!(!taken.key_packages[0].last_resort);
+    let package = STANDARD.decode(&taken.key_packages[0].key_package).unwrap();
+    let out = visitor_mls.commit(&[package], &[]).unwrap();
+    vconn
+        .send(c, "add", WireKind::Handshake, &out.commit)
+        .await
+        .unwrap();
+    visitor_mls.merge().unwrap();
+    lee.join(&out.welcome.unwrap()).unwrap();
+    // Lee's device is in the group now: nothing more is handed out for it.
+    let again = v.http.visitor_take_key_packages(c).await.unwrap();
+    assert!(again.key_packages.is_empty());
+    let stock = lee_http.key_package_stock().await.unwrap();
+    assert_eq!(
+        (stock.devices[0].available, stock.devices[0].last_resort),
+        (1, true)
+    );
 }

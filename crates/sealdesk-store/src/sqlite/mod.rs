@@ -6,6 +6,7 @@ mod audit;
 mod conversations;
 mod inbox;
 mod invitations;
+mod key_packages;
 mod log;
 mod notes;
 mod passkeys;

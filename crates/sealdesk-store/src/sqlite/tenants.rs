@@ -97,6 +97,7 @@ impl TenantRepo for SqliteStore {
             "conversations",
             "canned_responses",
             "tenant_root_keys",
+            "key_packages",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))
                 .bind(&id)

@@ -1,0 +1,58 @@
+//! Typed HTTP calls of the key-package directory (E2EE.md §9.1). Key packages are public MLS
+//! material, base64 on the wire.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sealdesk_proto::keys::{
+    DeviceStockList, DeviceStockView, KeyPackageList, KeyPackageUpload, TakeKeyPackages,
+};
+use sealdesk_proto::{ConversationId, StaffId, TenantId};
+
+use crate::{Client, ClientError};
+
+impl Client {
+    /// `POST /api/account/key-packages`: one device's single-use key packages and,
+    /// optionally, its last-resort one.
+    pub async fn publish_key_packages(
+        &self,
+        packages: &[Vec<u8>],
+        last_resort: Option<&[u8]>,
+    ) -> Result<DeviceStockView, ClientError> {
+        let body = KeyPackageUpload {
+            key_packages: packages.iter().map(|p| STANDARD.encode(p)).collect(),
+            last_resort: last_resort.map(|p| STANDARD.encode(p)),
+        };
+        self.post("/api/account/key-packages", &body).await
+    }
+
+    /// `GET /api/account/key-packages`.
+    pub async fn key_package_stock(&self) -> Result<DeviceStockList, ClientError> {
+        self.get("/api/account/key-packages").await
+    }
+
+    /// `POST /api/visitor/conversations/{id}/key-packages` (visitor ticket): the assignee's.
+    pub async fn visitor_take_key_packages(
+        &self,
+        id: ConversationId,
+    ) -> Result<KeyPackageList, ClientError> {
+        self.post(
+            &format!("/api/visitor/conversations/{id}/key-packages"),
+            &TakeKeyPackages::default(),
+        )
+        .await
+    }
+
+    /// `POST /api/tenants/{tenant}/conversations/{id}/key-packages` (staff).
+    pub async fn take_key_packages(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+        staff: Option<StaffId>,
+    ) -> Result<KeyPackageList, ClientError> {
+        self.post(
+            &format!("/api/tenants/{tenant}/conversations/{id}/key-packages"),
+            &TakeKeyPackages { staff },
+        )
+        .await
+    }
+}

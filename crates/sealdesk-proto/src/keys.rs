@@ -1,0 +1,67 @@
+//! REST payloads of the key-package directory (E2EE.md §9.1): staff devices publish MLS key
+//! packages; a conversation's member takes one per device of the agent it is about to add.
+//! Key packages are public material; bytes are standard base64.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::StaffId;
+
+/// Key packages of one device (every one must carry the same certified device key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPackageUpload {
+    /// Single-use key packages (`MLSMessage`, base64), at most 100 per request.
+    #[serde(default)]
+    pub key_packages: Vec<String>,
+    /// The device's last-resort key package, replacing the previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_resort: Option<String>,
+}
+
+/// What one device holds in the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceStockView {
+    /// The device's Ed25519 signature key, base64.
+    pub device_key: String,
+    /// Single-use key packages left (refill below the low-water mark).
+    pub available: u32,
+    /// Whether a last-resort key package is held.
+    pub last_resort: bool,
+}
+
+/// The caller's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceStockList {
+    /// One entry per device, by key.
+    pub devices: Vec<DeviceStockView>,
+    /// Below this many single-use packages a device should upload more.
+    pub low_water: u32,
+}
+
+/// Which staff member's key packages to take (default: the conversation's assignee).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeKeyPackages {
+    /// A staff member of the tenant (staff callers only; visitors get the assignee's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffId>,
+}
+
+/// One device's key package, for an Add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyPackageView {
+    /// The device's signature key, base64.
+    pub device_key: String,
+    /// The key package (`MLSMessage`), base64.
+    pub key_package: String,
+    /// Whether it is the device's last-resort package (reused until the device refills).
+    pub last_resort: bool,
+}
+
+/// One key package per device not yet in the conversation's group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyPackageList {
+    /// By device.
+    pub key_packages: Vec<KeyPackageView>,
+}

@@ -1,0 +1,150 @@
+//! The key-package directory (E2EE.md §9.1): staff devices publish MLS key packages, checked
+//! by `sealdesk_mls::ds::check_key_package` (signatures, suite, lifetime, a certificate chain
+//! to the tenant's root bound to the leaf key); a conversation's member takes one per device
+//! of the agent it is about to add, never for a device already in the group.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use sealdesk_core::access::Principal;
+use sealdesk_mls::certs::{Role, TrustAnchor};
+use sealdesk_mls::ds::check_key_package;
+use sealdesk_proto::{ConversationId, StaffId};
+use sealdesk_store::{DeviceStock, NewKeyPackage, TakenKeyPackage};
+
+use super::conversations::{Caller, readable};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Single-use key packages a device may hold (E2EE.md §9.1 suggests about 20 in use).
+pub const MAX_PER_DEVICE: u32 = 100;
+/// Key packages per upload.
+pub const MAX_PER_UPLOAD: usize = 100;
+/// Below this, a device should refill.
+pub const LOW_WATER: u32 = 10;
+/// The longest lifetime accepted: the History Member's 90 days plus openmls's one-hour
+/// skew margin and an hour of slack (neither library enforces a maximum).
+pub const MAX_LIFETIME_SECS: u64 = 90 * 86_400 + 2 * 3600;
+
+fn unix_now(state: &AppState) -> u64 {
+    u64::try_from(state.clock().now().unix_timestamp()).unwrap_or(0)
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::MlsRejected(message.into())
+}
+
+/// Publishes one device's key packages; returns the device key and its single-use count.
+pub async fn publish(
+    state: &AppState,
+    principal: Principal,
+    packages: &[String],
+    last_resort: Option<&str>,
+) -> Result<([u8; 32], u32), ApiError> {
+    if packages.len() > MAX_PER_UPLOAD {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_PER_UPLOAD} key packages per request"
+        )));
+    }
+    if packages.is_empty() && last_resort.is_none() {
+        return Err(ApiError::BadRequest("no key package given".into()));
+    }
+    let roots = state.store().root_keys(principal.tenant).await?;
+    if roots.is_empty() {
+        return Err(ApiError::Conflict(
+            "the tenant has no root key yet: its owner runs `sealdesk admin keys init`".into(),
+        ));
+    }
+    let anchor = TrustAnchor {
+        tenant: *principal.tenant.as_uuid().as_bytes(),
+        roots,
+    };
+    let now = unix_now(state);
+    let all = packages
+        .iter()
+        .map(|p| (p.as_str(), false))
+        .chain(last_resort.map(|p| (p, true)));
+    let mut device = None;
+    let mut checked = Vec::new();
+    for (i, (text, is_last_resort)) in all.enumerate() {
+        let bytes = STANDARD
+            .decode(text)
+            .map_err(|_| ApiError::BadRequest(format!("key package {i} is not base64")))?;
+        let entry = check_key_package(&bytes, &anchor, now, MAX_LIFETIME_SECS)
+            .map_err(|e| invalid(format!("key package {i}: {e}")))?;
+        if !matches!(entry.role, Role::Agent | Role::Supervisor) {
+            return Err(invalid(format!(
+                "key package {i}: only agent and supervisor devices publish here"
+            )));
+        }
+        if *device.get_or_insert(entry.device_key) != entry.device_key {
+            return Err(invalid(
+                "all key packages of a request belong to one device",
+            ));
+        }
+        checked.push(NewKeyPackage {
+            hash_ref: entry.hash_ref,
+            payload: Bytes::from(bytes),
+            last_resort: is_last_resort,
+            not_after: time::OffsetDateTime::from_unix_timestamp(
+                i64::try_from(entry.not_after).unwrap_or(i64::MAX),
+            )
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        });
+    }
+    let device = device.ok_or_else(|| ApiError::BadRequest("no key package given".into()))?;
+    let count = state
+        .store()
+        .add_key_packages(
+            principal.tenant,
+            principal.staff,
+            device,
+            &checked,
+            MAX_PER_DEVICE,
+            state.clock().now(),
+        )
+        .await
+        .map_err(|e| match e {
+            sealdesk_store::StoreError::Conflict { .. } => ApiError::Conflict(format!(
+                "a device holds at most {MAX_PER_DEVICE} key packages"
+            )),
+            other => other.into(),
+        })?;
+    Ok((device, count))
+}
+
+/// The caller's devices and their stock.
+pub async fn stock(state: &AppState, principal: Principal) -> Result<Vec<DeviceStock>, ApiError> {
+    Ok(state
+        .store()
+        .key_package_stock(principal.tenant, principal.staff, state.clock().now())
+        .await?)
+}
+
+/// One key package per device of `target` (default: the assignee) not yet in the group, for
+/// a member of the conversation about to add them. A visitor may only take the assignee's.
+pub async fn take(
+    state: &AppState,
+    caller: &Caller,
+    conversation: ConversationId,
+    target: Option<StaffId>,
+) -> Result<Vec<TakenKeyPackage>, ApiError> {
+    let (found, access) = readable(state, caller, conversation).await?;
+    if !access.write {
+        return Err(ApiError::Forbidden);
+    }
+    let target = match (caller, target) {
+        (Caller::Visitor { .. }, Some(t)) if Some(t) != found.assignee => {
+            return Err(ApiError::Forbidden);
+        }
+        (_, Some(t)) => t,
+        (_, None) => found.assignee.ok_or_else(|| {
+            ApiError::Conflict("no agent is assigned to this conversation yet".into())
+        })?,
+    };
+    let except = crate::groups::member_keys(state, caller.tenant(), conversation).await?;
+    Ok(state
+        .store()
+        .take_key_packages(caller.tenant(), target, &except, state.clock().now())
+        .await?)
+}

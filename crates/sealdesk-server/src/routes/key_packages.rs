@@ -1,0 +1,131 @@
+//! The key-package directory over REST: a staff device publishes and checks its stock; a
+//! conversation's member (visitor or staff) takes the key packages to add an agent.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sealdesk_core::access::Action;
+use sealdesk_proto::keys::{
+    DeviceStockList, DeviceStockView, KeyPackageList, KeyPackageUpload, KeyPackageView,
+    TakeKeyPackages,
+};
+use sealdesk_proto::{ConversationId, TenantId};
+use sealdesk_store::TakenKeyPackage;
+
+use crate::app::conversations::Caller;
+use crate::app::key_packages::{self, LOW_WATER};
+use crate::auth::Auth;
+use crate::auth::extract::TenantScope;
+use crate::error::{ApiError, ApiJson};
+use crate::routes::visitors::VisitorAuth;
+use crate::state::AppState;
+
+fn list(taken: Vec<TakenKeyPackage>) -> KeyPackageList {
+    KeyPackageList {
+        key_packages: taken
+            .into_iter()
+            .map(|t| KeyPackageView {
+                device_key: STANDARD.encode(t.device_key),
+                key_package: STANDARD.encode(&t.payload),
+                last_resort: t.last_resort,
+            })
+            .collect(),
+    }
+}
+
+/// Publishes key packages of one of the caller's devices (its certificate chain must lead to
+/// the tenant's root key).
+#[utoipa::path(post, path = "/api/account/key-packages", tag = "account",
+    request_body = KeyPackageUpload,
+    responses((status = 200, description = "The device's stock afterwards", body = DeviceStockView),
+        (status = 400, description = "Not base64, or a key package the directory refuses (`mls_rejected`)", body = sealdesk_proto::ErrorBody),
+        (status = 409, description = "The tenant has no root key, or the device is full", body = sealdesk_proto::ErrorBody)))]
+pub async fn publish(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<KeyPackageUpload>,
+) -> Result<Json<DeviceStockView>, ApiError> {
+    auth.require(Action::HandleConversations, auth.principal.tenant)?;
+    let (device, available) = key_packages::publish(
+        &state,
+        auth.principal,
+        &req.key_packages,
+        req.last_resort.as_deref(),
+    )
+    .await?;
+    let stock = key_packages::stock(&state, auth.principal).await?;
+    Ok(Json(DeviceStockView {
+        device_key: STANDARD.encode(device),
+        available,
+        last_resort: stock
+            .iter()
+            .any(|d| d.device_key == device && d.last_resort),
+    }))
+}
+
+/// The caller's devices and how many key packages each still holds.
+#[utoipa::path(get, path = "/api/account/key-packages", tag = "account",
+    responses((status = 200, description = "By device", body = DeviceStockList)))]
+pub async fn stock(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<DeviceStockList>, ApiError> {
+    auth.require(Action::HandleConversations, auth.principal.tenant)?;
+    let devices = key_packages::stock(&state, auth.principal).await?;
+    Ok(Json(DeviceStockList {
+        devices: devices
+            .into_iter()
+            .map(|d| DeviceStockView {
+                device_key: STANDARD.encode(d.device_key),
+                available: d.available,
+                last_resort: d.last_resort,
+            })
+            .collect(),
+        low_water: LOW_WATER,
+    }))
+}
+
+/// Takes one key package per device of the conversation's assignee that is not yet in its
+/// group, for the visitor's widget to add them.
+#[utoipa::path(post, path = "/api/visitor/conversations/{id}/key-packages", tag = "widget",
+    security(("bearer" = [])),
+    request_body = TakeKeyPackages,
+    params(("id" = ConversationId, Path, description = "Conversation id")),
+    responses((status = 200, description = "One per device", body = KeyPackageList),
+        (status = 403, description = "Another agent than the assignee", body = sealdesk_proto::ErrorBody),
+        (status = 404, description = "Not one of the visitor's conversations", body = sealdesk_proto::ErrorBody),
+        (status = 409, description = "No agent assigned yet", body = sealdesk_proto::ErrorBody)))]
+pub async fn visitor_take(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<ConversationId>,
+    ApiJson(req): ApiJson<TakeKeyPackages>,
+) -> Result<Json<KeyPackageList>, ApiError> {
+    Ok(Json(list(
+        key_packages::take(&state, &visitor.caller(), id, req.staff).await?,
+    )))
+}
+
+/// Takes one key package per device of a staff member (default: the assignee) not yet in the
+/// conversation's group, for a member adding them (transfer, supervisor join).
+#[utoipa::path(post, path = "/api/tenants/{tenant}/conversations/{id}/key-packages", tag = "conversations",
+    request_body = TakeKeyPackages,
+    params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = ConversationId, Path, description = "Conversation id")),
+    responses((status = 200, description = "One per device", body = KeyPackageList),
+        (status = 403, description = "May read but not write the conversation", body = sealdesk_proto::ErrorBody),
+        (status = 404, description = "No such conversation for the caller", body = sealdesk_proto::ErrorBody),
+        (status = 409, description = "No agent assigned yet", body = sealdesk_proto::ErrorBody)))]
+pub async fn staff_take(
+    State(state): State<AppState>,
+    auth: Auth,
+    _scope: TenantScope,
+    Path((tenant, id)): Path<(TenantId, ConversationId)>,
+    ApiJson(req): ApiJson<TakeKeyPackages>,
+) -> Result<Json<KeyPackageList>, ApiError> {
+    auth.require(Action::ViewQueue, tenant)?;
+    let caller = Caller::staff(&state, auth.principal).await?;
+    Ok(Json(list(
+        key_packages::take(&state, &caller, id, req.staff).await?,
+    )))
+}

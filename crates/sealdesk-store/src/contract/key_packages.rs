@@ -1,0 +1,188 @@
+//! Contract cases for the key-package directory: single use, oldest first, one per device,
+//! devices already in the group skipped, the last-resort package kept, the per-device limit
+//! refusing the whole upload, duplicates ignored, expiry, tenant scoping and erasure.
+
+use bytes::Bytes;
+use time::{Duration, OffsetDateTime};
+
+use super::assert_not_found;
+use super::desk::Desk;
+use crate::{Constraint, NewKeyPackage, Store, StoreError};
+
+fn package(n: u8, last_resort: bool, not_after: OffsetDateTime) -> NewKeyPackage {
+    NewKeyPackage {
+        hash_ref: vec![n; 32],
+        payload: Bytes::from(vec![n; 100]),
+        last_resort,
+        not_after,
+    }
+}
+
+fn payload_id(p: &crate::TakenKeyPackage) -> u8 {
+    p.payload[0]
+}
+
+/// Single use, one per device, last resort kept, `except` honoured, limit and expiry.
+#[allow(clippy::too_many_lines)] // one directory's life, step by step
+pub async fn key_packages_are_taken_once_and_the_last_resort_is_kept(store: &dyn Store) {
+    let desk = Desk::new(store).await;
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    let later = t0 + Duration::days(1);
+    let (d1, d2) = ([1u8; 32], [2u8; 32]);
+    let first = [
+        package(11, false, later),
+        package(12, false, later),
+        package(13, false, later),
+    ];
+    assert_eq!(
+        store
+            .add_key_packages(desk.acme, desk.jane, d1, &first, 10, t0)
+            .await
+            .unwrap(),
+        3
+    );
+    // A duplicate is ignored; a last-resort package does not count toward the limit.
+    let more = [package(13, false, later), package(19, true, later)];
+    assert_eq!(
+        store
+            .add_key_packages(desk.acme, desk.jane, d1, &more, 10, t0)
+            .await
+            .unwrap(),
+        3
+    );
+    store
+        .add_key_packages(
+            desk.acme,
+            desk.jane,
+            d2,
+            &[package(21, false, later)],
+            10,
+            t0,
+        )
+        .await
+        .unwrap();
+
+    let taken = store
+        .take_key_packages(desk.acme, desk.jane, &[], t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.iter().map(payload_id).collect::<Vec<_>>(),
+        vec![11, 21]
+    );
+    assert!(taken.iter().all(|p| !p.last_resort));
+    let taken = store
+        .take_key_packages(desk.acme, desk.jane, &[d2], t0)
+        .await
+        .unwrap();
+    assert_eq!(taken.iter().map(payload_id).collect::<Vec<_>>(), vec![12]);
+    let taken = store
+        .take_key_packages(desk.acme, desk.jane, &[], t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.iter().map(payload_id).collect::<Vec<_>>(),
+        vec![13],
+        "d2 has nothing left"
+    );
+    for _ in 0..2 {
+        let taken = store
+            .take_key_packages(desk.acme, desk.jane, &[], t0)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1);
+        assert_eq!((payload_id(&taken[0]), taken[0].last_resort), (19, true));
+    }
+    let stock = store
+        .key_package_stock(desk.acme, desk.jane, t0)
+        .await
+        .unwrap();
+    assert_eq!(stock.len(), 1);
+    assert_eq!(
+        (
+            stock[0].device_key,
+            stock[0].available,
+            stock[0].last_resort
+        ),
+        (d1, 0, true)
+    );
+
+    // Over the limit: the whole upload is refused.
+    let five: Vec<_> = (30..35).map(|n| package(n, false, later)).collect();
+    match store
+        .add_key_packages(desk.acme, desk.jane, d1, &five, 4, t0)
+        .await
+    {
+        Err(StoreError::Conflict {
+            constraint: Constraint::KeyPackageLimit,
+        }) => {}
+        other => panic!("expected the limit, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .key_package_stock(desk.acme, desk.jane, t0)
+            .await
+            .unwrap()[0]
+            .available,
+        0
+    );
+
+    // Expired packages are never handed out, and a new last resort replaces the old one.
+    store
+        .add_key_packages(
+            desk.acme,
+            desk.jane,
+            d2,
+            &[package(40, false, t0)],
+            10,
+            t0 - Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_key_packages(desk.acme, desk.jane, &[d1], t0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .add_key_packages(
+            desk.acme,
+            desk.jane,
+            d1,
+            &[package(50, true, later)],
+            10,
+            t0,
+        )
+        .await
+        .unwrap();
+    let taken = store
+        .take_key_packages(desk.acme, desk.jane, &[], t0)
+        .await
+        .unwrap();
+    assert_eq!(taken.iter().map(payload_id).collect::<Vec<_>>(), vec![50]);
+
+    // Another tenant's staff member is not found; nothing leaks across tenants.
+    assert_not_found(
+        store
+            .add_key_packages(desk.globex, desk.jane, d1, &first, 10, t0)
+            .await,
+    );
+    assert!(
+        store
+            .take_key_packages(desk.globex, desk.jane, &[], t0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Erased with the tenant.
+    store.delete_tenant(desk.acme).await.unwrap();
+    assert!(
+        store
+            .key_package_stock(desk.acme, desk.jane, t0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
