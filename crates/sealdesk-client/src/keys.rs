@@ -4,9 +4,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_proto::keys::{
-    DeviceStockList, DeviceStockView, KeyPackageList, KeyPackageUpload, TakeKeyPackages,
+    DeviceStockList, DeviceStockView, HistoryMemberView, HistoryPoolEntry, HistoryPoolStock,
+    HistoryPoolUpload, KeyPackageList, KeyPackageUpload, TakeKeyPackages,
 };
-use sealdesk_proto::{ConversationId, StaffId, TenantId};
+use sealdesk_proto::{ConversationId, StaffId, TeamId, TenantId};
 
 use crate::{Client, ClientError};
 
@@ -53,6 +54,64 @@ impl Client {
             &format!("/api/tenants/{tenant}/conversations/{id}/key-packages"),
             &TakeKeyPackages { staff },
         )
+        .await
+    }
+
+    /// `POST /api/tenants/{tenant}/teams/{team}/history-pool`: (key package, sealed bundle)
+    /// pairs.
+    pub async fn publish_history_pool(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        entries: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<HistoryPoolStock, ClientError> {
+        let body = HistoryPoolUpload {
+            entries: entries
+                .iter()
+                .map(|(kp, bundle)| HistoryPoolEntry {
+                    key_package: STANDARD.encode(kp),
+                    sealed_bundle: STANDARD.encode(bundle),
+                })
+                .collect(),
+        };
+        self.post(
+            &format!("/api/tenants/{tenant}/teams/{team}/history-pool"),
+            &body,
+        )
+        .await
+    }
+
+    /// `GET /api/tenants/{tenant}/teams/{team}/history-pool`.
+    pub async fn history_pool_stock(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+    ) -> Result<HistoryPoolStock, ClientError> {
+        self.get(&format!("/api/tenants/{tenant}/teams/{team}/history-pool"))
+            .await
+    }
+
+    /// `POST /api/visitor/conversations/{id}/history-member` (visitor ticket).
+    pub async fn visitor_history_member(
+        &self,
+        id: ConversationId,
+    ) -> Result<HistoryMemberView, ClientError> {
+        self.post(
+            &format!("/api/visitor/conversations/{id}/history-member"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// `GET /api/tenants/{tenant}/conversations/{id}/history-member` (staff).
+    pub async fn history_member(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+    ) -> Result<HistoryMemberView, ClientError> {
+        self.get(&format!(
+            "/api/tenants/{tenant}/conversations/{id}/history-member"
+        ))
         .await
     }
 }

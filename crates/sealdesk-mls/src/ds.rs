@@ -320,6 +320,8 @@ pub struct DirectoryEntry {
     pub device_key: [u8; 32],
     /// The certificate's role.
     pub role: crate::certs::Role,
+    /// A History Member's team (zero for other roles).
+    pub team: [u8; 16],
     /// Unix seconds after which the key package may not be used.
     pub not_after: u64,
 }
@@ -371,6 +373,7 @@ pub fn check_key_package(
         hash_ref,
         device_key: body.subject,
         role: body.role,
+        team: body.team,
         not_after: lifetime.not_after(),
     })
 }

@@ -65,3 +65,42 @@ pub struct KeyPackageList {
     /// By device.
     pub key_packages: Vec<KeyPackageView>,
 }
+
+/// History Member key packages for a team's pool, each with its private key package sealed
+/// by the uploading console to the team and archive keys (opaque to the server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryPoolUpload {
+    /// At most 50 per request.
+    pub entries: Vec<HistoryPoolEntry>,
+}
+
+/// One History Member key package and its sealed bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryPoolEntry {
+    /// The key package (`MLSMessage`), base64; its certificate names the team.
+    pub key_package: String,
+    /// The sealed private key package, base64 (at most 8 KiB decoded).
+    pub sealed_bundle: String,
+}
+
+/// A team's pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryPoolStock {
+    /// Valid packages left.
+    pub available: u32,
+    /// Below this, team consoles should refill.
+    pub low_water: u32,
+}
+
+/// A conversation's History Member: the key package its group adds, and (for staff) the
+/// sealed bundle that lets team members replay the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryMemberView {
+    /// The key package (`MLSMessage`), base64.
+    pub key_package: String,
+    /// The sealed private key package, base64 (staff only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_bundle: Option<String>,
+}

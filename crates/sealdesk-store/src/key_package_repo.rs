@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use sealdesk_proto::{StaffId, TenantId};
+use sealdesk_proto::{ConversationId, StaffId, TeamId, TenantId};
 use time::OffsetDateTime;
 
 use crate::StoreResult;
@@ -79,4 +79,65 @@ pub trait KeyPackageRepo: Send + Sync {
         staff: StaffId,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<DeviceStock>>;
+}
+
+/// A History Member key package for a team's pool, with its sealed private part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHistoryPackage {
+    /// The key package reference, unique.
+    pub hash_ref: Vec<u8>,
+    /// The key package (`MLSMessage`).
+    pub key_package: Bytes,
+    /// The private key package sealed by a client to the team and archive keys (opaque).
+    pub sealed_bundle: Bytes,
+    /// When it stops being usable.
+    pub not_after: OffsetDateTime,
+}
+
+/// A conversation's History Member: the key package its group added and the sealed bundle
+/// that lets team members replay the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPackage {
+    /// The key package (`MLSMessage`).
+    pub key_package: Bytes,
+    /// The sealed private key package (opaque).
+    pub sealed_bundle: Bytes,
+}
+
+/// History Member pools per team, and each conversation's History Member.
+#[async_trait]
+pub trait HistoryPoolRepo: Send + Sync {
+    /// Adds packages to a team's pool (duplicates ignored); refuses the whole upload
+    /// (`Conflict`, `KeyPackageLimit`) beyond `max_per_team`. `NotFound` if the team is not
+    /// the tenant's. Returns the pool's size afterwards.
+    async fn add_history_packages(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        packages: &[NewHistoryPackage],
+        max_per_team: u32,
+        at: OffsetDateTime,
+    ) -> StoreResult<u32>;
+    /// Valid packages left in a team's pool.
+    async fn history_pool_size(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        now: OffsetDateTime,
+    ) -> StoreResult<u32>;
+    /// The conversation's History Member: the one it already has, else the team's oldest
+    /// valid package, moved out of the pool atomically. `None` when the pool is empty.
+    async fn take_history_package(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        conversation: ConversationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<HistoryPackage>>;
+    /// The conversation's History Member, if it has one.
+    async fn conversation_history_member(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> StoreResult<Option<HistoryPackage>>;
 }

@@ -47,7 +47,10 @@ pub use conversation_repos::{
 };
 pub use error::{Constraint, StoreError};
 pub use inbox_repo::{IdentityKeyKind, InboxIdentity, InboxRepo};
-pub use key_package_repo::{DeviceStock, KeyPackageRepo, NewKeyPackage, TakenKeyPackage};
+pub use key_package_repo::{
+    DeviceStock, HistoryPackage, HistoryPoolRepo, KeyPackageRepo, NewHistoryPackage, NewKeyPackage,
+    TakenKeyPackage,
+};
 pub use passkey_repo::{Ceremony, CeremonyKind, PasskeyRecord, PasskeyRepo};
 
 /// Result alias for store operations.
@@ -205,6 +208,7 @@ pub trait Store:
     + RetentionRepo
     + InboxRepo
     + KeyPackageRepo
+    + HistoryPoolRepo
     + std::fmt::Debug
     + 'static
 {
@@ -232,6 +236,7 @@ impl<T> Store for T where
         + RetentionRepo
         + InboxRepo
         + KeyPackageRepo
+        + HistoryPoolRepo
         + std::fmt::Debug
         + 'static
 {

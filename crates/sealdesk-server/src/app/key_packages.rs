@@ -49,16 +49,7 @@ pub async fn publish(
     if packages.is_empty() && last_resort.is_none() {
         return Err(ApiError::BadRequest("no key package given".into()));
     }
-    let roots = state.store().root_keys(principal.tenant).await?;
-    if roots.is_empty() {
-        return Err(ApiError::Conflict(
-            "the tenant has no root key yet: its owner runs `sealdesk admin keys init`".into(),
-        ));
-    }
-    let anchor = TrustAnchor {
-        tenant: *principal.tenant.as_uuid().as_bytes(),
-        roots,
-    };
+    let anchor = anchor_of(state, principal.tenant).await?;
     let now = unix_now(state);
     let all = packages
         .iter()
@@ -86,10 +77,7 @@ pub async fn publish(
             hash_ref: entry.hash_ref,
             payload: Bytes::from(bytes),
             last_resort: is_last_resort,
-            not_after: time::OffsetDateTime::from_unix_timestamp(
-                i64::try_from(entry.not_after).unwrap_or(i64::MAX),
-            )
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            not_after: not_after(entry.not_after),
         });
     }
     let device = device.ok_or_else(|| ApiError::BadRequest("no key package given".into()))?;
@@ -147,4 +135,141 @@ pub async fn take(
         .store()
         .take_key_packages(caller.tenant(), target, &except, state.clock().now())
         .await?)
+}
+
+/// History Member key packages a team's pool may hold.
+pub const MAX_HISTORY_POOL: u32 = 200;
+/// History Member packages per upload.
+pub const MAX_HISTORY_PER_UPLOAD: usize = 50;
+/// Largest sealed bundle accepted (a sealed private key package is a few hundred bytes).
+pub const MAX_SEALED_BUNDLE: usize = 8 * 1024;
+
+/// Adds History Member key packages to a team's pool (the caller is a member of the team;
+/// each certificate has the history role and names the team).
+pub async fn publish_history(
+    state: &AppState,
+    principal: Principal,
+    team: sealdesk_proto::TeamId,
+    entries: &[(String, String)],
+) -> Result<u32, ApiError> {
+    if entries.is_empty() || entries.len() > MAX_HISTORY_PER_UPLOAD {
+        return Err(ApiError::BadRequest(format!(
+            "send 1 to {MAX_HISTORY_PER_UPLOAD} entries"
+        )));
+    }
+    let teams = state
+        .store()
+        .teams_of_staff(principal.tenant, principal.staff)
+        .await?;
+    if !teams.contains(&team) {
+        return Err(ApiError::Forbidden);
+    }
+    let anchor = anchor_of(state, principal.tenant).await?;
+    let now = unix_now(state);
+    let mut checked = Vec::with_capacity(entries.len());
+    for (i, (kp, bundle)) in entries.iter().enumerate() {
+        let bytes = STANDARD.decode(kp).map_err(|_| {
+            ApiError::BadRequest(format!("entry {i}: the key package is not base64"))
+        })?;
+        let sealed = STANDARD.decode(bundle).map_err(|_| {
+            ApiError::BadRequest(format!("entry {i}: the sealed bundle is not base64"))
+        })?;
+        if sealed.is_empty() || sealed.len() > MAX_SEALED_BUNDLE {
+            return Err(ApiError::BadRequest(format!(
+                "entry {i}: the sealed bundle must be 1 to {MAX_SEALED_BUNDLE} bytes"
+            )));
+        }
+        let entry = check_key_package(&bytes, &anchor, now, MAX_LIFETIME_SECS)
+            .map_err(|e| invalid(format!("entry {i}: {e}")))?;
+        if entry.role != Role::History || entry.team != *team.as_uuid().as_bytes() {
+            return Err(invalid(format!(
+                "entry {i}: not a History Member certificate of this team"
+            )));
+        }
+        checked.push(sealdesk_store::NewHistoryPackage {
+            hash_ref: entry.hash_ref,
+            key_package: Bytes::from(bytes),
+            sealed_bundle: Bytes::from(sealed),
+            not_after: not_after(entry.not_after),
+        });
+    }
+    state
+        .store()
+        .add_history_packages(
+            principal.tenant,
+            team,
+            &checked,
+            MAX_HISTORY_POOL,
+            state.clock().now(),
+        )
+        .await
+        .map_err(|e| match e {
+            sealdesk_store::StoreError::Conflict { .. } => ApiError::Conflict(format!(
+                "a team's pool holds at most {MAX_HISTORY_POOL} packages"
+            )),
+            other => other.into(),
+        })
+}
+
+/// The conversation's History Member key package (taken from its team's pool on first
+/// request, the same one afterwards), for the member who creates the group.
+pub async fn history_member(
+    state: &AppState,
+    caller: &Caller,
+    conversation: ConversationId,
+) -> Result<sealdesk_store::HistoryPackage, ApiError> {
+    let (found, access) = readable(state, caller, conversation).await?;
+    if !access.write {
+        return Err(ApiError::Forbidden);
+    }
+    state
+        .store()
+        .take_history_package(
+            caller.tenant(),
+            found.team_id,
+            conversation,
+            state.clock().now(),
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict(
+                "the team's History Member pool is empty: a team member's console refills it"
+                    .into(),
+            )
+        })
+}
+
+/// The conversation's History Member with its sealed bundle, for staff who may read it.
+pub async fn history_bundle(
+    state: &AppState,
+    caller: &Caller,
+    conversation: ConversationId,
+) -> Result<sealdesk_store::HistoryPackage, ApiError> {
+    readable(state, caller, conversation).await?;
+    state
+        .store()
+        .conversation_history_member(caller.tenant(), conversation)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+async fn anchor_of(
+    state: &AppState,
+    tenant: sealdesk_proto::TenantId,
+) -> Result<TrustAnchor, ApiError> {
+    let roots = state.store().root_keys(tenant).await?;
+    if roots.is_empty() {
+        return Err(ApiError::Conflict(
+            "the tenant has no root key yet: its owner runs `sealdesk admin keys init`".into(),
+        ));
+    }
+    Ok(TrustAnchor {
+        tenant: *tenant.as_uuid().as_bytes(),
+        roots,
+    })
+}
+
+fn not_after(unix: u64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }

@@ -7,10 +7,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_core::access::Action;
 use sealdesk_proto::keys::{
-    DeviceStockList, DeviceStockView, KeyPackageList, KeyPackageUpload, KeyPackageView,
-    TakeKeyPackages,
+    DeviceStockList, DeviceStockView, HistoryMemberView, HistoryPoolStock, HistoryPoolUpload,
+    KeyPackageList, KeyPackageUpload, KeyPackageView, TakeKeyPackages,
 };
-use sealdesk_proto::{ConversationId, TenantId};
+use sealdesk_proto::{ConversationId, TeamId, TenantId};
 use sealdesk_store::TakenKeyPackage;
 
 use crate::app::conversations::Caller;
@@ -128,4 +128,94 @@ pub async fn staff_take(
     Ok(Json(list(
         key_packages::take(&state, &caller, id, req.staff).await?,
     )))
+}
+
+/// Adds History Member key packages to a team's pool (members of the team).
+#[utoipa::path(post, path = "/api/tenants/{tenant}/teams/{team}/history-pool", tag = "conversations",
+    request_body = HistoryPoolUpload,
+    params(("tenant" = TenantId, Path, description = "Tenant id"), ("team" = TeamId, Path, description = "Team id")),
+    responses((status = 200, description = "The pool afterwards", body = HistoryPoolStock),
+        (status = 400, description = "Not base64, or a key package the directory refuses (`mls_rejected`)", body = sealdesk_proto::ErrorBody),
+        (status = 403, description = "Not a member of the team", body = sealdesk_proto::ErrorBody),
+        (status = 409, description = "The tenant has no root key, or the pool is full", body = sealdesk_proto::ErrorBody)))]
+pub async fn publish_history(
+    State(state): State<AppState>,
+    auth: Auth,
+    _scope: TenantScope,
+    Path((tenant, team)): Path<(TenantId, TeamId)>,
+    ApiJson(req): ApiJson<HistoryPoolUpload>,
+) -> Result<Json<HistoryPoolStock>, ApiError> {
+    auth.require(Action::HandleConversations, tenant)?;
+    let entries: Vec<(String, String)> = req
+        .entries
+        .into_iter()
+        .map(|e| (e.key_package, e.sealed_bundle))
+        .collect();
+    let available = key_packages::publish_history(&state, auth.principal, team, &entries).await?;
+    Ok(Json(HistoryPoolStock {
+        available,
+        low_water: LOW_WATER,
+    }))
+}
+
+/// How many History Member key packages a team's pool holds.
+#[utoipa::path(get, path = "/api/tenants/{tenant}/teams/{team}/history-pool", tag = "conversations",
+    params(("tenant" = TenantId, Path, description = "Tenant id"), ("team" = TeamId, Path, description = "Team id")),
+    responses((status = 200, description = "The pool", body = HistoryPoolStock)))]
+pub async fn history_stock(
+    State(state): State<AppState>,
+    auth: Auth,
+    _scope: TenantScope,
+    Path((tenant, team)): Path<(TenantId, TeamId)>,
+) -> Result<Json<HistoryPoolStock>, ApiError> {
+    auth.require(Action::ViewQueue, tenant)?;
+    let available = state
+        .store()
+        .history_pool_size(tenant, team, state.clock().now())
+        .await?;
+    Ok(Json(HistoryPoolStock {
+        available,
+        low_water: LOW_WATER,
+    }))
+}
+
+/// The conversation's History Member key package, for the widget creating its group (taken
+/// from the team's pool once; the same one on later calls).
+#[utoipa::path(post, path = "/api/visitor/conversations/{id}/history-member", tag = "widget",
+    security(("bearer" = [])),
+    params(("id" = ConversationId, Path, description = "Conversation id")),
+    responses((status = 200, description = "The key package (no bundle)", body = HistoryMemberView),
+        (status = 404, description = "Not one of the visitor's conversations", body = sealdesk_proto::ErrorBody),
+        (status = 409, description = "The team's pool is empty", body = sealdesk_proto::ErrorBody)))]
+pub async fn visitor_history_member(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<HistoryMemberView>, ApiError> {
+    let member = key_packages::history_member(&state, &visitor.caller(), id).await?;
+    Ok(Json(HistoryMemberView {
+        key_package: STANDARD.encode(&member.key_package),
+        sealed_bundle: None,
+    }))
+}
+
+/// The conversation's History Member with its sealed bundle: what a team member's console
+/// opens (with the team key) to preview or replay the conversation.
+#[utoipa::path(get, path = "/api/tenants/{tenant}/conversations/{id}/history-member", tag = "conversations",
+    params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = ConversationId, Path, description = "Conversation id")),
+    responses((status = 200, description = "Key package and sealed bundle", body = HistoryMemberView),
+        (status = 404, description = "No such conversation for the caller, or no History Member", body = sealdesk_proto::ErrorBody)))]
+pub async fn staff_history_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    _scope: TenantScope,
+    Path((tenant, id)): Path<(TenantId, ConversationId)>,
+) -> Result<Json<HistoryMemberView>, ApiError> {
+    auth.require(Action::ViewQueue, tenant)?;
+    let caller = Caller::staff(&state, auth.principal).await?;
+    let member = key_packages::history_bundle(&state, &caller, id).await?;
+    Ok(Json(HistoryMemberView {
+        key_package: STANDARD.encode(&member.key_package),
+        sealed_bundle: Some(STANDARD.encode(&member.sealed_bundle)),
+    }))
 }

@@ -221,6 +221,18 @@ fn content_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/api/tenants/{tenant}/conversations/{id}/key-packages",
             post(key_packages::staff_take),
         ),
+        (
+            "/api/tenants/{tenant}/teams/{team}/history-pool",
+            get(key_packages::history_stock).post(key_packages::publish_history),
+        ),
+        (
+            "/api/visitor/conversations/{id}/history-member",
+            widget(post(key_packages::visitor_history_member)),
+        ),
+        (
+            "/api/tenants/{tenant}/conversations/{id}/history-member",
+            get(key_packages::staff_history_member),
+        ),
     ]
 }
 

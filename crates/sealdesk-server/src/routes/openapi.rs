@@ -37,6 +37,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::notes::create_canned, super::notes::delete_canned,
         super::key_packages::publish, super::key_packages::stock,
         super::key_packages::visitor_take, super::key_packages::staff_take,
+        super::key_packages::publish_history, super::key_packages::history_stock,
+        super::key_packages::visitor_history_member, super::key_packages::staff_history_member,
     ),
     components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),
     modifiers(&Security),

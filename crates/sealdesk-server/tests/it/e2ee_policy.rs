@@ -230,3 +230,104 @@ async fn the_key_package_directory_hands_each_package_out_once() {
         (1, true)
     );
 }
+
+/// A team's History Member pool: a team member's console uploads certified History Member
+/// key packages with their sealed bundles; the widget takes one per conversation (the same on
+/// every call); staff get the bundle back; wrong teams and non-members are refused.
+#[tokio::test]
+async fn the_history_pool_gives_each_conversation_its_member() {
+    let app = spawn_app().await;
+    let desk = desk(
+        &app,
+        "Archive Shop",
+        "archive.example",
+        &["max@archive.example"],
+    )
+    .await;
+    let (_, max_http) = &desk.agents[0];
+    let tenant = *desk.tenant.id.as_uuid().as_bytes();
+    let team = *desk.team.id.as_uuid().as_bytes();
+    let now = u64::try_from(app.clock.now().unix_timestamp()).unwrap();
+    let root = DeviceSigner::from_seed(&[1; 32]).unwrap();
+    let issuing = DeviceSigner::from_seed(&[2; 32]).unwrap();
+    app.store
+        .add_root_key(desk.tenant.id, public(&root), app.clock.now())
+        .await
+        .unwrap();
+    let cert = |role, subject, team| CertBody {
+        role,
+        tenant,
+        team,
+        subject,
+        not_before: now - 60,
+        not_after: now + 86_400,
+        label: "Archive".into(),
+    };
+    let issuing_cert = cert(Role::Issuing, public(&issuing), [0; 16])
+        .sign(&root)
+        .unwrap();
+    let history_member = |team| {
+        let mut hm = Mls::new(b"uncertified", Arc::new(Lenient)).unwrap();
+        let c = cert(Role::History, hm.signature_key().try_into().unwrap(), team)
+            .sign(&issuing)
+            .unwrap();
+        hm.set_identity(&encode_chain(&c, &issuing_cert).unwrap());
+        let kp = hm
+            .key_package(profile::HISTORY_KEY_PACKAGE_LIFETIME)
+            .unwrap();
+        (kp, b"sealed to the team key".to_vec())
+    };
+
+    // Another team's History Member is refused.
+    let wrong = max_http
+        .publish_history_pool(desk.tenant.id, desk.team.id, &[history_member([9; 16])])
+        .await;
+    assert!(
+        matches!(wrong, Err(ref e) if e.code() == Some(ErrorCode::MlsRejected)),
+        "{wrong:?}"
+    );
+    // A staff member outside the team cannot fill its pool.
+    app.staff(&desk.tenant, "out@archive.example", "agent")
+        .await;
+    let outsider = app.login(&desk.tenant, "out@archive.example").await;
+    let refused = outsider
+        .publish_history_pool(desk.tenant.id, desk.team.id, &[history_member(team)])
+        .await;
+    assert!(
+        matches!(refused, Err(ref e) if e.code() == Some(ErrorCode::Forbidden)),
+        "{refused:?}"
+    );
+    let pool = max_http
+        .publish_history_pool(
+            desk.tenant.id,
+            desk.team.id,
+            &[history_member(team), history_member(team)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pool.available, 2);
+
+    let v = visitor(&app, &desk).await;
+    let c = v.http.open_conversation(None).await.unwrap().id;
+    let first = v.http.visitor_history_member(c).await.unwrap();
+    assert!(
+        first.sealed_bundle.is_none(),
+        "the visitor never gets the bundle"
+    );
+    assert_eq!(v.http.visitor_history_member(c).await.unwrap(), first);
+    assert_eq!(
+        max_http
+            .history_pool_stock(desk.tenant.id, desk.team.id)
+            .await
+            .unwrap()
+            .available,
+        1
+    );
+    // Staff who may read the conversation get the bundle (Max sees his team's queue).
+    let staff_view = max_http.history_member(desk.tenant.id, c).await.unwrap();
+    assert_eq!(staff_view.key_package, first.key_package);
+    assert_eq!(
+        STANDARD.decode(staff_view.sealed_bundle.unwrap()).unwrap(),
+        b"sealed to the team key"
+    );
+}

@@ -186,3 +186,111 @@ pub async fn key_packages_are_taken_once_and_the_last_resort_is_kept(store: &dyn
             .is_empty()
     );
 }
+
+fn history(n: u8, not_after: OffsetDateTime) -> crate::NewHistoryPackage {
+    crate::NewHistoryPackage {
+        hash_ref: vec![n; 32],
+        key_package: Bytes::from(vec![n; 80]),
+        sealed_bundle: Bytes::from(vec![n ^ 0xff; 120]),
+        not_after,
+    }
+}
+
+/// Each conversation gets one History Member from its team's pool, the same one on every
+/// request, oldest first; an empty pool gives none; other teams and tenants are apart;
+/// retention and tenant erasure remove what belongs to them.
+pub async fn history_pool_gives_each_conversation_one_member(store: &dyn Store) {
+    let desk = Desk::new(store).await;
+    let t0 = desk.now();
+    let later = t0 + Duration::days(90);
+    let pool = [history(1, later), history(2, later), history(3, t0)];
+    assert_eq!(
+        store
+            .add_history_packages(desk.acme, desk.support, &pool, 10, t0 - Duration::hours(1))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .history_pool_size(desk.acme, desk.support, t0)
+            .await
+            .unwrap(),
+        2,
+        "one expired"
+    );
+    let c1 = desk.open(store, desk.acme, desk.support, desk.alice).await;
+    let c2 = desk.open(store, desk.acme, desk.support, desk.bob).await;
+    let c3 = desk.open(store, desk.acme, desk.support, desk.alice).await;
+    let first = store
+        .take_history_package(desk.acme, desk.support, c1.id, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.key_package[0], first.sealed_bundle[0]),
+        (1, 1 ^ 0xff)
+    );
+    let again = store
+        .take_history_package(desk.acme, desk.support, c1.id, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, first, "the same member on every request");
+    let second = store
+        .take_history_package(desk.acme, desk.support, c2.id, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.key_package[0], 2);
+    assert_eq!(
+        store
+            .take_history_package(desk.acme, desk.support, c3.id, t0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .conversation_history_member(desk.acme, c1.id)
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    // Another team's or tenant's view of the conversation: nothing.
+    assert_not_found(
+        store
+            .take_history_package(desk.acme, desk.sales, c3.id, t0)
+            .await,
+    );
+    assert_eq!(
+        store
+            .conversation_history_member(desk.globex, c1.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_not_found(
+        store
+            .add_history_packages(desk.globex, desk.support, &pool, 10, t0)
+            .await,
+    );
+    // The limit refuses a whole upload.
+    let many: Vec<_> = (10..15).map(|n| history(n, later)).collect();
+    assert!(matches!(
+        store
+            .add_history_packages(desk.acme, desk.support, &many, 4, t0)
+            .await,
+        Err(StoreError::Conflict {
+            constraint: Constraint::KeyPackageLimit
+        })
+    ));
+    store.delete_tenant(desk.acme).await.unwrap();
+    assert_eq!(
+        store
+            .conversation_history_member(desk.acme, c2.id)
+            .await
+            .unwrap(),
+        None
+    );
+}

@@ -62,7 +62,10 @@ pub use invitations::{
     invitation_is_scoped_to_tenant, invitation_taken_once, list_and_delete_invitations,
     peek_invitation_does_not_use_it,
 };
-pub use key_packages::key_packages_are_taken_once_and_the_last_resort_is_kept;
+pub use key_packages::{
+    history_pool_gives_each_conversation_one_member,
+    key_packages_are_taken_once_and_the_last_resort_is_kept,
+};
 pub use log::{
     closed_conversation_refuses_appends, one_bad_entry_does_not_fail_the_batch,
     read_log_pages_after_a_cursor, retries_are_idempotent,
@@ -275,6 +278,7 @@ macro_rules! store_contract_tests {
             unknown_tenant_is_not_found,
             root_keys_round_trip,
             key_packages_are_taken_once_and_the_last_resort_is_kept,
+            history_pool_gives_each_conversation_one_member,
             team_create_get_list,
             team_disable_and_enable,
             duplicate_team_name_ignoring_case_conflicts,

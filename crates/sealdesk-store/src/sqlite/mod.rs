@@ -4,6 +4,7 @@
 mod attachments;
 mod audit;
 mod conversations;
+mod history_pool;
 mod inbox;
 mod invitations;
 mod key_packages;

@@ -69,7 +69,7 @@ impl RetentionRepo for SqliteStore {
             .await
             .map_err(db_err)?
             .rows_affected();
-        for table in ["notes", "conversation_participants"] {
+        for table in ["notes", "conversation_participants", "conversation_history"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE tenant_id = ?1 AND conversation_id = ?2"
             ))

@@ -98,6 +98,8 @@ impl TenantRepo for SqliteStore {
             "canned_responses",
             "tenant_root_keys",
             "key_packages",
+            "history_pool",
+            "conversation_history",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))
                 .bind(&id)
