@@ -77,6 +77,8 @@ pub struct Leaf {
     pub identity: Vec<u8>,
     /// The leaf's signature key.
     pub signature_key: Vec<u8>,
+    /// For a member being added: its key package reference (RFC 9420 §5.2).
+    pub key_package_ref: Option<Vec<u8>>,
 }
 
 /// What a commit changes, for the server's membership policy.
@@ -188,6 +190,7 @@ impl GroupView {
             leaf: index.u32(),
             identity: node.credential().serialized_content().to_vec(),
             signature_key: node.signature_key().as_slice().to_vec(),
+            key_package_ref: None,
         })
     }
 
@@ -199,6 +202,7 @@ impl GroupView {
                 leaf: m.index.u32(),
                 identity: m.credential.serialized_content().to_vec(),
                 signature_key: m.signature_key.clone(),
+                key_package_ref: None,
             })
             .collect()
     }
@@ -252,10 +256,15 @@ impl GroupView {
             match queued.proposal() {
                 Proposal::Add(add) => {
                     let node = add.key_package().leaf_node();
+                    let reference = add
+                        .key_package()
+                        .hash_ref(&self.crypto)
+                        .map_err(|e| DsError::Rejected(e.to_string()))?;
                     added.push(Leaf {
                         leaf: 0,
                         identity: node.credential().serialized_content().to_vec(),
                         signature_key: node.signature_key().as_slice().to_vec(),
+                        key_package_ref: Some(reference.as_slice().to_vec()),
                     });
                 }
                 Proposal::Remove(remove) => {

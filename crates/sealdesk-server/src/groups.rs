@@ -165,6 +165,39 @@ async fn anchor(state: &AppState, tenant: TenantId) -> Result<Option<TrustAnchor
     }))
 }
 
+/// A History Member a commit adds must be the one the conversation took from its team's pool
+/// (`POST …/history-member`), so no one can slip in a History Member whose bundle the team
+/// cannot open, or one from another conversation.
+async fn own_history_member(
+    state: &AppState,
+    tenant: TenantId,
+    conversation: ConversationId,
+    summary: &sealdesk_mls::ds::CommitSummary,
+) -> Result<(), ApiError> {
+    for added in &summary.added {
+        if sealdesk_mls::certs::device_role(&added.identity)
+            != Some(sealdesk_mls::certs::Role::History)
+        {
+            continue;
+        }
+        let own = state
+            .store()
+            .conversation_history_member(tenant, conversation)
+            .await?
+            .ok_or_else(|| {
+                ApiError::MlsRejected(
+                    "a History Member comes from the team's pool (POST …/history-member)".into(),
+                )
+            })?;
+        if added.key_package_ref.as_deref() != Some(own.hash_ref.as_slice()) {
+            return Err(ApiError::MlsRejected(
+                "not this conversation's History Member".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Validates `entry` against its conversation's group and appends it (E2EE.md §9).
 pub async fn append_checked(state: &AppState, entry: NewEntry) -> Result<AppendOutcome, ApiError> {
     let slot = state.groups().slot(entry.conversation_id)?;
@@ -217,6 +250,13 @@ async fn handshake(
         let staged = view.stage_commit(&entry.payload).map_err(refused)?;
         if let Some(anchor) = &anchor {
             policy::check_commit(&staged.summary, &view.leaves(), anchor, now).map_err(refused)?;
+            own_history_member(
+                state,
+                entry.tenant_id,
+                entry.conversation_id,
+                &staged.summary,
+            )
+            .await?;
         }
         let outcome = state.committer().append(entry).await?;
         if let (AppendOutcome::Appended(_), Group::Live(view)) = (&outcome, &mut slot.group) {

@@ -98,6 +98,8 @@ pub struct NewHistoryPackage {
 /// that lets team members replay the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryPackage {
+    /// The key package reference (what the group's Add must carry).
+    pub hash_ref: Vec<u8>,
     /// The key package (`MLSMessage`).
     pub key_package: Bytes,
     /// The sealed private key package (opaque).

@@ -233,8 +233,10 @@ async fn the_key_package_directory_hands_each_package_out_once() {
 
 /// A team's History Member pool: a team member's console uploads certified History Member
 /// key packages with their sealed bundles; the widget takes one per conversation (the same on
-/// every call); staff get the bundle back; wrong teams and non-members are refused.
+/// every call); staff get the bundle back; wrong teams and non-members are refused; the group
+/// may add only that History Member.
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one pool's story: upload, take, bundle, the group's Add
 async fn the_history_pool_gives_each_conversation_its_member() {
     let app = spawn_app().await;
     let desk = desk(
@@ -330,4 +332,39 @@ async fn the_history_pool_gives_each_conversation_its_member() {
         STANDARD.decode(staff_view.sealed_bundle.unwrap()).unwrap(),
         b"sealed to the team key"
     );
+
+    // The group may add only this conversation's History Member.
+    let mut vconn = connect_visitor(&app, &v).await;
+    let mut identity = VISITOR_MAGIC.to_vec();
+    identity.extend_from_slice(&[4; 16]);
+    let mut visitor_mls = Mls::new(&identity, Arc::new(Lenient)).unwrap();
+    visitor_mls.create_group(b"g-history").unwrap();
+    vconn
+        .send(
+            c,
+            "gi",
+            WireKind::Handshake,
+            &visitor_mls.group_info().unwrap(),
+        )
+        .await
+        .unwrap();
+    let (stranger, _) = history_member(team);
+    let out = visitor_mls.commit(&[stranger], &[]).unwrap();
+    match vconn
+        .send(c, "hm-stranger", WireKind::Handshake, &out.commit)
+        .await
+    {
+        Err(WsClientError::Server(e)) => {
+            assert_eq!(e.code, ErrorCode::MlsRejected);
+            assert!(e.message.contains("History Member"), "{}", e.message);
+        }
+        other => panic!("a History Member from outside the pool must be refused: {other:?}"),
+    }
+    visitor_mls.discard().unwrap();
+    let own = STANDARD.decode(&first.key_package).unwrap();
+    let out = visitor_mls.commit(&[own], &[]).unwrap();
+    vconn
+        .send(c, "hm-own", WireKind::Handshake, &out.commit)
+        .await
+        .unwrap();
 }

@@ -121,16 +121,17 @@ impl HistoryPoolRepo for PgStore {
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        let existing: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-            "SELECT key_package, sealed_bundle FROM conversation_history WHERE conversation_id = $1",
+        let existing: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT hash_ref, key_package, sealed_bundle FROM conversation_history WHERE conversation_id = $1",
         )
         .bind(conversation.as_uuid())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        if let Some((key_package, sealed_bundle)) = existing {
+        if let Some((hash_ref, key_package, sealed_bundle)) = existing {
             tx.commit().await.map_err(db_err)?;
             return Ok(Some(HistoryPackage {
+                hash_ref,
                 key_package: Bytes::from(key_package),
                 sealed_bundle: Bytes::from(sealed_bundle),
             }));
@@ -167,6 +168,7 @@ impl HistoryPoolRepo for PgStore {
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(HistoryPackage {
+            hash_ref,
             key_package: Bytes::from(key_package),
             sealed_bundle: Bytes::from(sealed_bundle),
         }))
@@ -178,8 +180,8 @@ impl HistoryPoolRepo for PgStore {
         conversation: ConversationId,
     ) -> StoreResult<Option<HistoryPackage>> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-            "SELECT key_package, sealed_bundle FROM conversation_history
+        let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT hash_ref, key_package, sealed_bundle FROM conversation_history
              WHERE conversation_id = $1 AND tenant_id = $2",
         )
         .bind(conversation.as_uuid())
@@ -188,9 +190,12 @@ impl HistoryPoolRepo for PgStore {
         .await
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        Ok(row.map(|(key_package, sealed_bundle)| HistoryPackage {
-            key_package: Bytes::from(key_package),
-            sealed_bundle: Bytes::from(sealed_bundle),
-        }))
+        Ok(
+            row.map(|(hash_ref, key_package, sealed_bundle)| HistoryPackage {
+                hash_ref,
+                key_package: Bytes::from(key_package),
+                sealed_bundle: Bytes::from(sealed_bundle),
+            }),
+        )
     }
 }

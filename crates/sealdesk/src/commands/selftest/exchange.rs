@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use sealdesk_client::Client;
 use sealdesk_client::ws::{Connection, Credential, Cursors, Received};
 use sealdesk_core::clock::Clock;
+use sealdesk_crypto::{MasterKey, OsRandom};
 use sealdesk_mls::certs::{CertBody, ChainCheck, Role, TrustAnchor, VISITOR_MAGIC, encode_chain};
 use sealdesk_mls::{Client as Mls, DeviceSigner, Processed, profile};
 use sealdesk_proto::auth::{ClientKind, LoginRequest, Secret};
@@ -94,13 +95,13 @@ impl Keys {
     }
 
     /// A device client whose signature key this hierarchy certified for `role`.
-    fn device(&self, role: Role, label: &str) -> anyhow::Result<Mls> {
+    fn device(&self, role: Role, label: &str, team: [u8; 16]) -> anyhow::Result<Mls> {
         let mut client = Mls::new(b"uncertified", self.check())?;
         let now = u64::try_from(self.clock.now().unix_timestamp())?;
         let cert = CertBody {
             role,
             tenant: self.anchor.tenant,
-            team: [0; 16],
+            team,
             subject: client
                 .signature_key()
                 .try_into()
@@ -185,16 +186,18 @@ pub(super) async fn exchange(
         )
         .await?,
         cursors: Cursors::default(),
-        mls: fixture.keys.device(Role::Agent, "Self-test agent")?,
+        mls: fixture
+            .keys
+            .device(Role::Agent, "Self-test agent", [0; 16])?,
     };
-    let mut history = fixture.keys.device(Role::History, "Self-test archive")?;
+    let bundle_key = fill_history_pool(fixture, &agent_http).await?;
 
     let mut texts: Vec<String> = Vec::new();
     texts.push(message.unwrap_or("Sealdesk self-test").to_owned());
     texts.extend((1..ROUNDS).map(|i| format!("self-test message {i}")));
     let mut sent_texts: HashMap<String, String> = HashMap::new();
 
-    start_group(&mut visitor, &mut agent.mls, &mut history, conversation).await?;
+    start_group(&mut visitor, &visitor_http, &mut agent.mls, conversation).await?;
     let first = visitor.mls.send(texts[0].as_bytes())?;
     step(
         "first send",
@@ -249,6 +252,7 @@ pub(super) async fn exchange(
         &mut sent_texts,
     ))
     .await?;
+    let mut history = open_history(&agent_http, fixture, &bundle_key, conversation).await?;
     measured.history_decrypted = replay_history(
         &agent_http,
         fixture.tenant,
@@ -319,11 +323,19 @@ async fn agent_joins(
 /// adding the History Member and the agent, the Welcome.
 async fn start_group(
     visitor: &mut Side,
+    visitor_http: &Client,
     agent: &mut Mls,
-    history: &mut Mls,
     conversation: ConversationId,
 ) -> anyhow::Result<()> {
-    let history_kp = history.key_package(profile::HISTORY_KEY_PACKAGE_LIFETIME)?;
+    // The conversation's History Member comes from the team's pool (the server checks).
+    let member = step(
+        "history member",
+        visitor_http.visitor_history_member(conversation),
+    )
+    .await?;
+    let history_kp = STANDARD
+        .decode(&member.key_package)
+        .map_err(|_| anyhow::anyhow!("the History Member key package is not base64"))?;
     let agent_kp = agent.key_package(profile::DEVICE_KEY_PACKAGE_LIFETIME)?;
     visitor
         .mls
@@ -472,6 +484,54 @@ async fn resume(
         }
     }
     Ok(commits == 1 && messages == WHILE_AWAY)
+}
+
+/// A History Member for the team's pool: its key package, and its private part sealed in a
+/// bundle the server cannot open. Team keys (HPKE, E2EE.md §3) do not exist yet, so the
+/// self-test seals under a random key of its own, kept in memory; the replay below opens the
+/// bundle fetched back from the server, as a team member's console will with the team key.
+async fn fill_history_pool(fixture: &Fixture, agent_http: &Client) -> anyhow::Result<MasterKey> {
+    let team = *fixture.team.as_uuid().as_bytes();
+    let mut maker = fixture
+        .keys
+        .device(Role::History, "Self-test archive", team)?;
+    let key_package = maker.key_package(profile::HISTORY_KEY_PACKAGE_LIFETIME)?;
+    let secrets = zeroize::Zeroizing::new(serde_json::to_vec(&maker.export_last_key_package()?)?);
+    let bundle_key = MasterKey::generate(&OsRandom);
+    let sealed = bundle_key.seal(&OsRandom, BUNDLE_PURPOSE, &team, &secrets);
+    step(
+        "history pool",
+        agent_http.publish_history_pool(fixture.tenant, fixture.team, &[(key_package, sealed)]),
+    )
+    .await?;
+    Ok(bundle_key)
+}
+
+const BUNDLE_PURPOSE: &str = "selftest-history-bundle";
+
+/// The History Member a team member's console would build: the conversation's sealed bundle
+/// fetched from the server, opened, its key package imported into a fresh client.
+async fn open_history(
+    agent_http: &Client,
+    fixture: &Fixture,
+    bundle_key: &MasterKey,
+    conversation: ConversationId,
+) -> anyhow::Result<Mls> {
+    let member = step(
+        "history bundle",
+        agent_http.history_member(fixture.tenant, conversation),
+    )
+    .await?;
+    let sealed = STANDARD
+        .decode(member.sealed_bundle.unwrap_or_default())
+        .map_err(|_| anyhow::anyhow!("the sealed bundle is not base64"))?;
+    let opened = bundle_key
+        .open(BUNDLE_PURPOSE, fixture.team.as_uuid().as_bytes(), &sealed)
+        .map_err(|_| anyhow::anyhow!("the History Member bundle does not open"))?;
+    let secrets: sealdesk_mls::KeyPackageSecrets = serde_json::from_slice(&opened)?;
+    let mut history = Mls::new(b"history replay", fixture.keys.check())?;
+    history.import_key_package(&secrets)?;
+    Ok(history)
 }
 
 /// The History Member's replay of the whole log (REST, as an archive export reads it): join
