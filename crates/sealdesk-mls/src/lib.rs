@@ -12,6 +12,7 @@ mod client;
 pub mod ds;
 mod error;
 mod import;
+pub mod payload;
 pub mod policy;
 pub mod profile;
 mod provider;
