@@ -25,6 +25,26 @@ impl CredentialCheck for Lenient {
     }
 }
 
+/// A (lenient) visitor's group for conversation `c`, announced to the server with its
+/// `GroupInfo`.
+async fn start_group(
+    vconn: &mut sealdesk_client::ws::Connection,
+    c: sealdesk_proto::ConversationId,
+    seed: u8,
+    group_id: &[u8],
+) -> Mls {
+    let mut identity = VISITOR_MAGIC.to_vec();
+    identity.extend_from_slice(&[seed; 16]);
+    let mut visitor_mls = Mls::new(&identity, Arc::new(Lenient)).unwrap();
+    visitor_mls.create_group(group_id).unwrap();
+    let info = visitor_mls.group_info().unwrap();
+    vconn
+        .send(c, "gi", WireKind::Handshake, &info)
+        .await
+        .unwrap();
+    visitor_mls
+}
+
 fn public(s: &DeviceSigner) -> [u8; 32] {
     s.public().try_into().unwrap()
 }
@@ -57,19 +77,7 @@ async fn the_server_refuses_members_outside_the_tenant_hierarchy() {
     let v = visitor(&app, &desk).await;
     let c = v.http.open_conversation(None).await.unwrap().id;
     let mut vconn = connect_visitor(&app, &v).await;
-    let mut identity = VISITOR_MAGIC.to_vec();
-    identity.extend_from_slice(&[9; 16]);
-    let mut visitor_mls = Mls::new(&identity, Arc::new(Lenient)).unwrap();
-    visitor_mls.create_group(b"g-keyed").unwrap();
-    vconn
-        .send(
-            c,
-            "gi",
-            WireKind::Handshake,
-            &visitor_mls.group_info().unwrap(),
-        )
-        .await
-        .unwrap();
+    let mut visitor_mls = start_group(&mut vconn, c, 9, b"g-keyed").await;
 
     // An impostor calling itself the shop's support.
     let mut impostor = Mls::new(b"Keyed Shop support", Arc::new(Lenient)).unwrap();
@@ -185,19 +193,7 @@ async fn the_key_package_directory_hands_each_package_out_once() {
     let v = visitor(&app, &desk).await;
     let c = v.http.open_conversation(None).await.unwrap().id;
     let mut vconn = connect_visitor(&app, &v).await;
-    let mut identity = VISITOR_MAGIC.to_vec();
-    identity.extend_from_slice(&[3; 16]);
-    let mut visitor_mls = Mls::new(&identity, Arc::new(Lenient)).unwrap();
-    visitor_mls.create_group(b"g-directory").unwrap();
-    vconn
-        .send(
-            c,
-            "gi",
-            WireKind::Handshake,
-            &visitor_mls.group_info().unwrap(),
-        )
-        .await
-        .unwrap();
+    let mut visitor_mls = start_group(&mut vconn, c, 3, b"g-directory").await;
     let hello = visitor_mls.send(b"hello").unwrap();
     vconn
         .send(c, "m1", WireKind::Application, &hello)
@@ -335,19 +331,7 @@ async fn the_history_pool_gives_each_conversation_its_member() {
 
     // The group may add only this conversation's History Member.
     let mut vconn = connect_visitor(&app, &v).await;
-    let mut identity = VISITOR_MAGIC.to_vec();
-    identity.extend_from_slice(&[4; 16]);
-    let mut visitor_mls = Mls::new(&identity, Arc::new(Lenient)).unwrap();
-    visitor_mls.create_group(b"g-history").unwrap();
-    vconn
-        .send(
-            c,
-            "gi",
-            WireKind::Handshake,
-            &visitor_mls.group_info().unwrap(),
-        )
-        .await
-        .unwrap();
+    let mut visitor_mls = start_group(&mut vconn, c, 4, b"g-history").await;
     let (stranger, _) = history_member(team);
     let out = visitor_mls.commit(&[stranger], &[]).unwrap();
     match vconn
