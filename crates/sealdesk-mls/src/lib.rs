@@ -16,6 +16,7 @@ pub mod payload;
 pub mod policy;
 pub mod profile;
 mod provider;
+pub mod seal;
 mod signer;
 mod snapshot;
 #[cfg(test)]
