@@ -16,7 +16,9 @@
 //!   pre-E2EE load generator); see docs/e2ee.md.
 //!
 //! Views are rebuilt from the log on first use (handshake entries only), so nothing but the
-//! log is stored, and evicted when idle beyond a bound. The lock is per process: the
+//! log is stored, and evicted when idle beyond a bound: live views beyond `MAX_VIEWS`, any
+//! slot beyond `MAX_SLOTS` (conversations without a group stay known cheaply, so their sends
+//! do not re-read the log). The lock is per process: the
 //! scale-out work moves the epoch check into the store's append.
 
 use std::collections::{HashMap, VecDeque};
@@ -31,8 +33,12 @@ use sealdesk_proto::{ConversationId, TenantId};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Views kept in memory; idle ones beyond this are dropped and rebuilt from the log.
-const MAX_VIEWS: usize = 4096;
+/// Live group views kept in memory (a few KiB each); beyond this, idle ones are dropped and
+/// rebuilt from the log when next used.
+const MAX_VIEWS: usize = 16_384;
+/// Slots of any kind (a conversation without a group costs ~100 bytes): most conversations
+/// stay known without re-reading their log, which a send would otherwise do after eviction.
+const MAX_SLOTS: usize = 262_144;
 /// Accepted handshake sends remembered per conversation, so a retry gets its `dup` ack
 /// instead of `stale_epoch`.
 const RECENT_HANDSHAKES: usize = 8;
@@ -61,8 +67,12 @@ struct Slot {
 /// The views of this process, by conversation.
 #[derive(Debug, Default)]
 pub struct GroupViews {
-    slots: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<Slot>>>>,
+    slots: Mutex<Slots>,
+    /// Slots holding a live view.
+    live: std::sync::atomic::AtomicUsize,
 }
+
+type Slots = HashMap<ConversationId, Arc<tokio::sync::Mutex<Slot>>>;
 
 impl GroupViews {
     fn slot(
@@ -76,31 +86,62 @@ impl GroupViews {
         if let Some(slot) = slots.get(&conversation) {
             return Ok(Arc::clone(slot));
         }
-        if slots.len() >= MAX_VIEWS {
-            // Idle slots (no request holds them) are rebuilt from the log when next needed.
-            slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+        if slots.len() >= MAX_SLOTS {
+            let excess = slots.len() - MAX_SLOTS / 2;
+            self.evict(&mut slots, false, excess);
+        }
+        let live = self.live.load(std::sync::atomic::Ordering::Relaxed);
+        if live > MAX_VIEWS {
+            self.evict(&mut slots, true, live - MAX_VIEWS * 3 / 4);
         }
         let slot = Arc::new(tokio::sync::Mutex::new(Slot::default()));
         slots.insert(conversation, Arc::clone(&slot));
         Ok(slot)
     }
 
+    /// Drops up to `count` idle slots (no request holds them; live views only when
+    /// `only_live`). They are rebuilt from the log when next needed.
+    fn evict(&self, slots: &mut Slots, only_live: bool, mut count: usize) {
+        slots.retain(|_, slot| {
+            if count == 0 || Arc::strong_count(slot) > 1 {
+                return true;
+            }
+            let Ok(held) = slot.try_lock() else {
+                return true;
+            };
+            let live = matches!(held.group, Group::Live(_));
+            if only_live && !live {
+                return true;
+            }
+            if live {
+                self.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            count -= 1;
+            false
+        });
+    }
+
+    /// Records that a slot now holds a live view.
+    fn went_live(&self) {
+        self.live.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Drops a conversation's view (it is rebuilt from the log when next needed): after the
     /// conversation is deleted, or to prove the log alone rebuilds it.
     pub fn forget(&self, conversation: ConversationId) {
-        if let Ok(mut slots) = self.slots.lock() {
-            slots.remove(&conversation);
+        if let Ok(mut slots) = self.slots.lock()
+            && let Some(slot) = slots.remove(&conversation)
+            && slot
+                .try_lock()
+                .is_ok_and(|held| matches!(held.group, Group::Live(_)))
+        {
+            self.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
-    /// The number of views held (for metrics and tests).
-    pub fn len(&self) -> usize {
-        self.slots.lock().map_or(0, |s| s.len())
-    }
-
-    /// Whether no view is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Live views held (for metrics and tests).
+    pub fn live_views(&self) -> usize {
+        self.live.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -198,13 +239,27 @@ async fn own_history_member(
     Ok(())
 }
 
+/// Reads the slot's group from the log on first use.
+async fn ensure_loaded(
+    state: &AppState,
+    slot: &mut Slot,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> Result<(), ApiError> {
+    if matches!(slot.group, Group::Unloaded) {
+        slot.group = load(state, tenant, conversation).await?;
+        if matches!(slot.group, Group::Live(_)) {
+            state.groups().went_live();
+        }
+    }
+    Ok(())
+}
+
 /// Validates `entry` against its conversation's group and appends it (E2EE.md §9).
 pub async fn append_checked(state: &AppState, entry: NewEntry) -> Result<AppendOutcome, ApiError> {
     let slot = state.groups().slot(entry.conversation_id)?;
     let mut slot = slot.lock().await;
-    if matches!(slot.group, Group::Unloaded) {
-        slot.group = load(state, entry.tenant_id, entry.conversation_id).await?;
-    }
+    ensure_loaded(state, &mut slot, entry.tenant_id, entry.conversation_id).await?;
     match (entry.kind, &slot.group) {
         (_, Group::Broken) => Err(ApiError::MlsRejected(
             "this conversation's group cannot be validated any more; start a new conversation"
@@ -275,6 +330,7 @@ async fn handshake(
         let outcome = state.committer().append(entry).await?;
         if matches!(outcome, AppendOutcome::Appended(_)) {
             slot.group = Group::Live(Box::new(view));
+            state.groups().went_live();
         }
         outcome
     };
@@ -296,9 +352,7 @@ pub async fn member_keys(
 ) -> Result<Vec<[u8; 32]>, ApiError> {
     let slot = state.groups().slot(conversation)?;
     let mut slot = slot.lock().await;
-    if matches!(slot.group, Group::Unloaded) {
-        slot.group = load(state, tenant, conversation).await?;
-    }
+    ensure_loaded(state, &mut slot, tenant, conversation).await?;
     Ok(match &slot.group {
         Group::Live(view) => view
             .leaves()

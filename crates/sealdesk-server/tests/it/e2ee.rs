@@ -207,7 +207,9 @@ async fn commits_are_validated_sequenced_once_per_epoch_and_rebuilt_from_the_log
 
     // After a restart (the view dropped) the log alone rebuilds the group at epoch 2: the
     // agent's fresh commit is accepted, an old one is not.
+    assert_eq!(app.state.groups().live_views(), 1);
     app.state.groups().forget(c);
+    assert_eq!(app.state.groups().live_views(), 0);
     let retry = agent_mls.self_update().unwrap();
     aconn
         .send(c, "upd-a2", WireKind::Handshake, &retry)
@@ -218,6 +220,11 @@ async fn commits_are_validated_sequenced_once_per_epoch_and_rebuilt_from_the_log
     assert_eq!(
         refused(&mut vconn, c, "replay", WireKind::Handshake, &winner).await,
         ErrorCode::StaleEpoch
+    );
+    assert_eq!(
+        app.state.groups().live_views(),
+        1,
+        "rebuilt once, counted once"
     );
     let reply = agent_mls.send(b"a new parcel is on its way").unwrap();
     aconn

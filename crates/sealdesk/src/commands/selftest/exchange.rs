@@ -15,8 +15,9 @@ use base64::engine::general_purpose::STANDARD;
 use sealdesk_client::Client;
 use sealdesk_client::ws::{Connection, Credential, Cursors, Received};
 use sealdesk_core::clock::Clock;
-use sealdesk_crypto::{MasterKey, OsRandom};
+use sealdesk_crypto::OsRandom;
 use sealdesk_mls::certs::{CertBody, ChainCheck, Role, TrustAnchor, VISITOR_MAGIC, encode_chain};
+use sealdesk_mls::seal::{self, HpkeKeys, SealContext};
 use sealdesk_mls::{Client as Mls, DeviceSigner, Processed, profile};
 use sealdesk_proto::auth::{ClientKind, LoginRequest, Secret};
 use sealdesk_proto::ws::{ServerFrame, WireKind};
@@ -190,7 +191,7 @@ pub(super) async fn exchange(
             .keys
             .device(Role::Agent, "Self-test agent", [0; 16])?,
     };
-    let bundle_key = fill_history_pool(fixture, &agent_http).await?;
+    let team_key = fill_history_pool(fixture, &agent_http).await?;
 
     let mut texts: Vec<String> = Vec::new();
     texts.push(message.unwrap_or("Sealdesk self-test").to_owned());
@@ -252,7 +253,7 @@ pub(super) async fn exchange(
         &mut sent_texts,
     ))
     .await?;
-    let mut history = open_history(&agent_http, fixture, &bundle_key, conversation).await?;
+    let mut history = open_history(&agent_http, fixture, &team_key, conversation).await?;
     measured.history_decrypted = replay_history(
         &agent_http,
         fixture.tenant,
@@ -486,35 +487,50 @@ async fn resume(
     Ok(commits == 1 && messages == WHILE_AWAY)
 }
 
-/// A History Member for the team's pool: its key package, and its private part sealed in a
-/// bundle the server cannot open. Team keys (HPKE, E2EE.md §3) do not exist yet, so the
-/// self-test seals under a random key of its own, kept in memory; the replay below opens the
-/// bundle fetched back from the server, as a team member's console will with the team key.
-async fn fill_history_pool(fixture: &Fixture, agent_http: &Client) -> anyhow::Result<MasterKey> {
+/// The team key a team member's console would hold (HPKE, E2EE.md §3): the self-test makes
+/// one for its throwaway team and keeps it in memory.
+pub(super) struct TeamKey {
+    keys: HpkeKeys,
+    context: SealContext,
+}
+
+/// A History Member for the team's pool: its key package, and its private part sealed to the
+/// team key (`sealdesk_mls::seal`, signed by the issuing key) in a bundle the server cannot
+/// open. The replay below opens the bundle fetched back from the server, as a team member's
+/// console does.
+async fn fill_history_pool(fixture: &Fixture, agent_http: &Client) -> anyhow::Result<TeamKey> {
     let team = *fixture.team.as_uuid().as_bytes();
     let mut maker = fixture
         .keys
         .device(Role::History, "Self-test archive", team)?;
     let key_package = maker.key_package(profile::HISTORY_KEY_PACKAGE_LIFETIME)?;
     let secrets = zeroize::Zeroizing::new(serde_json::to_vec(&maker.export_last_key_package()?)?);
-    let bundle_key = MasterKey::generate(&OsRandom);
-    let sealed = bundle_key.seal(&OsRandom, BUNDLE_PURPOSE, &team, &secrets);
+    let mut ikm = zeroize::Zeroizing::new([0u8; 32]);
+    sealdesk_core::random::Random::fill(&OsRandom, ikm.as_mut_slice());
+    let keys = seal::derive_keys(ikm.as_slice())?;
+    let context = SealContext {
+        purpose: "history-bundle",
+        tenant: fixture.keys.anchor.tenant,
+        team,
+        key_version: 1,
+        recipient: keys.public,
+    };
+    let sealed = seal::seal(&keys.public, &context, &secrets, &fixture.keys.issuing)?;
     step(
         "history pool",
         agent_http.publish_history_pool(fixture.tenant, fixture.team, &[(key_package, sealed)]),
     )
     .await?;
-    Ok(bundle_key)
+    Ok(TeamKey { keys, context })
 }
 
-const BUNDLE_PURPOSE: &str = "selftest-history-bundle";
-
 /// The History Member a team member's console would build: the conversation's sealed bundle
-/// fetched from the server, opened, its key package imported into a fresh client.
+/// fetched from the server, its seal checked against the issuing key and opened with the team
+/// key, its key package imported into a fresh client.
 async fn open_history(
     agent_http: &Client,
     fixture: &Fixture,
-    bundle_key: &MasterKey,
+    team_key: &TeamKey,
     conversation: ConversationId,
 ) -> anyhow::Result<Mls> {
     let member = step(
@@ -525,9 +541,12 @@ async fn open_history(
     let sealed = STANDARD
         .decode(member.sealed_bundle.unwrap_or_default())
         .map_err(|_| anyhow::anyhow!("the sealed bundle is not base64"))?;
-    let opened = bundle_key
-        .open(BUNDLE_PURPOSE, fixture.team.as_uuid().as_bytes(), &sealed)
-        .map_err(|_| anyhow::anyhow!("the History Member bundle does not open"))?;
+    let opened = seal::open(
+        &sealed,
+        &team_key.context,
+        &team_key.keys.private,
+        &public(&fixture.keys.issuing)?,
+    )?;
     let secrets: sealdesk_mls::KeyPackageSecrets = serde_json::from_slice(&opened)?;
     let mut history = Mls::new(b"history replay", fixture.keys.check())?;
     history.import_key_package(&secrets)?;
