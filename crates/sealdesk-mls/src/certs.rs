@@ -264,6 +264,19 @@ pub fn device_role(identity: &[u8]) -> Option<Role> {
         .map(|c| c.body.role)
 }
 
+/// The key a chain's device certificate certifies, read without checking trust or
+/// validity (so that [`verify_identity`] can then bind the chain to that very key).
+pub fn chain_subject(identity: &[u8]) -> Option<[u8; 32]> {
+    let mut r = Reader(identity);
+    if r.take(4).ok()? != CHAIN_MAGIC {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes(r.array().ok()?));
+    Certificate::decode(r.take(len).ok()?)
+        .ok()
+        .map(|c| c.body.subject)
+}
+
 /// Who a verified member is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verified {

@@ -17,6 +17,7 @@ use openmls_traits::storage::StorageProvider as _;
 use openmls_traits::types::HpkePrivateKey;
 use serde_json::json;
 
+use crate::wire::{put_vec, take_vec};
 use crate::{MlsError, Provider};
 
 /// A key package (RFC 9420 §10, as an `MLSMessage`) with its three private keys, raw bytes:
@@ -32,6 +33,55 @@ pub struct KeyPackageSecrets {
     pub encryption_private: Vec<u8>,
     /// The leaf's signature private key.
     pub signature_private: Vec<u8>,
+}
+
+impl KeyPackageSecrets {
+    /// The binary form sealed inside a History Member bundle (the TypeScript twin is
+    /// `web/shared/seal/bundle.ts`): `key_package<V> ‖ init_private<V> ‖
+    /// encryption_private<V> ‖ signature_private<V>`, each private key 32 bytes.
+    pub fn to_bytes(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, MlsError> {
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(self.key_package.len() + 110));
+        put_vec(&mut out, &self.key_package)?;
+        for key in [
+            &self.init_private,
+            &self.encryption_private,
+            &self.signature_private,
+        ] {
+            if key.len() != 32 {
+                return Err(MlsError::Rejected("private keys are 32 bytes".into()));
+            }
+            put_vec(&mut out, key)?;
+        }
+        Ok(out)
+    }
+
+    /// Decodes [`Self::to_bytes`]'s form, refusing trailing bytes and keys of another size.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, MlsError> {
+        let mut rest = bytes;
+        let key_package = take_vec(&mut rest)?.to_vec();
+        let mut keys = Vec::with_capacity(3);
+        for _ in 0..3 {
+            let key = take_vec(&mut rest)?;
+            if key.len() != 32 {
+                return Err(MlsError::Malformed("private keys are 32 bytes".into()));
+            }
+            keys.push(key.to_vec());
+        }
+        if !rest.is_empty() {
+            return Err(MlsError::Malformed(
+                "key package secrets: trailing bytes".into(),
+            ));
+        }
+        let signature_private = keys.pop().unwrap_or_default();
+        let encryption_private = keys.pop().unwrap_or_default();
+        let init_private = keys.pop().unwrap_or_default();
+        Ok(Self {
+            key_package,
+            init_private,
+            encryption_private,
+            signature_private,
+        })
+    }
 }
 
 impl std::fmt::Debug for KeyPackageSecrets {

@@ -7,6 +7,8 @@
 //! plaintexts, four past epochs of keys, bounded lifetimes. The browser side (ts-mls, in
 //! `web/shared/mls`) uses the same numbers; `web/interop` proves the two agree.
 
+pub mod announce;
+pub mod bundle;
 pub mod certs;
 mod client;
 pub mod ds;
@@ -21,6 +23,7 @@ mod signer;
 mod snapshot;
 #[cfg(test)]
 mod vectors;
+mod wire;
 
 pub use client::{Client, CredentialCheck, EpochInfo, Member, Outgoing, Processed};
 pub use error::MlsError;

@@ -14,6 +14,7 @@ use openmls_traits::crypto::OpenMlsCrypto as _;
 use openmls_traits::signatures::Signer as _;
 use openmls_traits::types::{HpkeAeadType, HpkeCiphertext, HpkeConfig, HpkeKdfType, HpkeKemType};
 
+use crate::wire::{put_vec, take_vec};
 use crate::{DeviceSigner, MlsError, Provider};
 
 /// The suite of every seal (RFC 9180 §7: KEM 0x0020, KDF 0x0001, AEAD 0x0001).
@@ -85,46 +86,6 @@ pub fn derive_keys(ikm: &[u8]) -> Result<HpkeKeys, MlsError> {
             .try_into()
             .map_err(|_| MlsError::Library("X25519 keys are 32 bytes".into()))?,
     })
-}
-
-fn put_vec(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), MlsError> {
-    let len = bytes.len();
-    if len < 64 {
-        out.push(u8::try_from(len).map_err(|_| MlsError::Library("length".into()))?);
-    } else if len < 16_384 {
-        out.extend_from_slice(
-            &(0x4000 | u16::try_from(len).map_err(|_| MlsError::Library("length".into()))?)
-                .to_be_bytes(),
-        );
-    } else {
-        return Err(MlsError::Rejected("sealed objects are under 16 KiB".into()));
-    }
-    out.extend_from_slice(bytes);
-    Ok(())
-}
-
-fn take_vec<'a>(bytes: &mut &'a [u8]) -> Result<&'a [u8], MlsError> {
-    let bad = || MlsError::Malformed("sealed object".into());
-    let first = *bytes.first().ok_or_else(bad)?;
-    let (len, skip) = match first >> 6 {
-        0 => (usize::from(first & 0x3f), 1),
-        1 => {
-            let second = *bytes.get(1).ok_or_else(bad)?;
-            let len = usize::from(u16::from_be_bytes([first & 0x3f, second]));
-            if len < 64 {
-                return Err(bad());
-            }
-            (len, 2)
-        }
-        _ => return Err(bad()),
-    };
-    let rest = bytes.get(skip..).ok_or_else(bad)?;
-    if rest.len() < len {
-        return Err(bad());
-    }
-    let (head, tail) = rest.split_at(len);
-    *bytes = tail;
-    Ok(head)
 }
 
 /// Seals `plaintext` to `recipient_public` for `context`, signed by `signer`.
