@@ -24,6 +24,7 @@ import { createGroupInfoWithRatchetTree } from "ts-mls/createCommit.js";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
+import { ED25519_PKCS8_PREFIX } from "../util/ed25519.js";
 
 export const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519" as const;
 const DAY = 86_400n;
@@ -35,10 +36,6 @@ const CLOCK_SKEW_MARGIN = 3_600n;
 const MAXIMUM_TOTAL_LIFETIME = 90n * DAY + 2n * CLOCK_SKEW_MARGIN;
 const PADDING_BUCKET = 256;
 const RETAIN_EPOCHS = 4;
-/** The Ed25519 PKCS#8 prefix WebCrypto exports (RFC 8410): 16 bytes, then the 32-byte seed. */
-const ED25519_PKCS8_PREFIX = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-]);
 
 export class MlsProfileError extends Error {
   override name = "MlsProfileError";
