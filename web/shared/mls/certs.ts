@@ -136,6 +136,22 @@ export async function decodeChain(identity: Uint8Array): Promise<{ device: Certi
   return { device, issuing };
 }
 
+/**
+ * The key a chain's device certificate certifies, read without checking trust or validity
+ * (so that `verifyIdentity` can then bind the chain to that very key); null if unreadable.
+ * Rust: `chain_subject`.
+ */
+export async function chainSubject(identity: Uint8Array): Promise<Uint8Array | null> {
+  try {
+    const r = new Reader(identity, malformed);
+    if (!bytesEqual(r.take(4), CHAIN_MAGIC)) return null;
+    return (await decodeCertificate(r.take(r.u16()))).body.subject;
+  } catch (e) {
+    if (e instanceof CertError) return null;
+    throw e;
+  }
+}
+
 const validAt = (c: Certificate, now: bigint): boolean => c.body.notBefore <= now && now < c.body.notAfter;
 
 /**

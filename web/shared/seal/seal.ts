@@ -19,9 +19,14 @@ import { concat, Reader, u32, vec } from "../util/wire.js";
 const MAGIC = utf8("SDS1");
 const SIGNING_CONTEXT = utf8("sealdesk sealed v1\0");
 
-export type SealErrorCode = "malformed" | "rejected";
+/** The kinds of Rust's `MlsError` that the sealed formats (SDS1, SDB1, SDK1) report. */
+export type SealErrorCode = "malformed" | "rejected" | "credential";
 
-/** Why an object cannot be sealed or opened ("rejected": well formed, but not for us). */
+/**
+ * Why an object cannot be sealed, opened or verified: "malformed" (not well formed),
+ * "rejected" (well formed, but not for this key, context or signer), "credential" (a
+ * certificate or signer does not lead to the pinned tenant root).
+ */
 export class SealError extends Error {
   override name = "SealError";
   constructor(
