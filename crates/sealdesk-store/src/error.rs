@@ -35,6 +35,8 @@ pub enum Constraint {
     VisitorTicket,
     /// A device already holds as many key packages as allowed.
     KeyPackageLimit,
+    /// A team or archive key version is not the next one (or another publisher won).
+    KeyVersion,
     /// Another constraint, by its database name.
     Other(String),
 }
@@ -57,6 +59,7 @@ impl std::fmt::Display for Constraint {
             Constraint::VisitorExternalId => f.write_str("visitor_external_id"),
             Constraint::VisitorTicket => f.write_str("visitor_ticket"),
             Constraint::KeyPackageLimit => f.write_str("key_package_limit"),
+            Constraint::KeyVersion => f.write_str("key_version"),
             Constraint::Other(name) => f.write_str(name),
         }
     }

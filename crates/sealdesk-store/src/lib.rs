@@ -28,6 +28,7 @@ mod passkey_repo;
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod rows;
+mod sealing_key_repo;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -52,6 +53,7 @@ pub use key_package_repo::{
     TakenKeyPackage,
 };
 pub use passkey_repo::{Ceremony, CeremonyKind, PasskeyRecord, PasskeyRepo};
+pub use sealing_key_repo::{KeyScope, SealingKey, SealingKeyRepo};
 
 /// Result alias for store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -209,6 +211,7 @@ pub trait Store:
     + InboxRepo
     + KeyPackageRepo
     + HistoryPoolRepo
+    + SealingKeyRepo
     + std::fmt::Debug
     + 'static
 {
@@ -237,6 +240,7 @@ impl<T> Store for T where
         + InboxRepo
         + KeyPackageRepo
         + HistoryPoolRepo
+        + SealingKeyRepo
         + std::fmt::Debug
         + 'static
 {

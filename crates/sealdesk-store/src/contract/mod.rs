@@ -24,6 +24,7 @@ mod recovery;
 mod retention;
 mod roles;
 mod routing;
+mod sealing_keys;
 mod session_activity;
 mod session_resolve;
 mod sessions;
@@ -91,6 +92,7 @@ pub use routing::{
     assignment_mode_defaults_and_round_trips, team_loads_count_assigned_conversations,
     team_membership_is_idempotent_and_scoped,
 };
+pub use sealing_keys::sealing_keys_are_versioned_per_scope;
 pub use session_activity::{list_sessions_excludes_expired_and_revoked, touch_moves_idle_expiry};
 pub use session_resolve::{
     concurrent_rotations_one_wins, resolve_session_joins_account_tenant_and_factors,
@@ -279,6 +281,7 @@ macro_rules! store_contract_tests {
             root_keys_round_trip,
             key_packages_are_taken_once_and_the_last_resort_is_kept,
             history_pool_gives_each_conversation_one_member,
+            sealing_keys_are_versioned_per_scope,
             team_create_get_list,
             team_disable_and_enable,
             duplicate_team_name_ignoring_case_conflicts,

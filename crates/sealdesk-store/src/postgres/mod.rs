@@ -15,6 +15,7 @@ mod recovery;
 mod retention;
 mod routing;
 mod scratch;
+mod sealing_keys;
 mod sessions;
 mod staff;
 mod teams;
@@ -182,6 +183,7 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         Some("visitors_tenant_key_hash_key") => Constraint::VisitorKey,
         Some("visitors_tenant_external_key") => Constraint::VisitorExternalId,
         Some("visitor_tickets_pkey") => Constraint::VisitorTicket,
+        Some("sealing_keys_pkey") => Constraint::KeyVersion,
         Some("recovery_codes_staff_digest_key" | "recovery_codes_staff_phc_key") => {
             Constraint::RecoveryCode
         }

@@ -92,6 +92,7 @@ impl TenantRepo for PgStore {
             "conversations",
             "canned_responses",
             "tenant_root_keys",
+            "sealing_keys",
             "key_packages",
             "history_pool",
             "conversation_history",

@@ -14,6 +14,7 @@ mod passkeys;
 mod recovery;
 mod retention;
 mod routing;
+mod sealing_keys;
 mod sessions;
 mod staff;
 mod teams;

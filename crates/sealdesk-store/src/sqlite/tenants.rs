@@ -97,6 +97,7 @@ impl TenantRepo for SqliteStore {
             "conversations",
             "canned_responses",
             "tenant_root_keys",
+            "sealing_keys",
             "key_packages",
             "history_pool",
             "conversation_history",
