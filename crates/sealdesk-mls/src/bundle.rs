@@ -110,6 +110,11 @@ pub fn seal_bundle(
             return Err(MlsError::Rejected("a key appears twice".into()));
         }
     }
+    if crate::certs::chain_subject(chain).is_none_or(|subject| subject[..] != signer.public()[..]) {
+        return Err(MlsError::Rejected(
+            "the chain must certify the sealing device's key".into(),
+        ));
+    }
     let plaintext = secrets.to_bytes()?;
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&tenant);
@@ -397,6 +402,9 @@ mod tests {
             key_version: 1,
             public: [1; 32],
         };
+        // A device sealing under someone else's chain would make a bundle nobody opens.
+        let other = DeviceSigner::from_seed(&[8; 32]).unwrap();
+        assert!(seal_bundle(&secrets(), [4; 16], [5; 16], &f.chain, &[r], &other).is_err());
         for recipients in [vec![], vec![r, r], vec![r; 5]] {
             assert!(
                 seal_bundle(

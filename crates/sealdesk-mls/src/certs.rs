@@ -267,14 +267,18 @@ pub fn device_role(identity: &[u8]) -> Option<Role> {
 /// The key a chain's device certificate certifies, read without checking trust or
 /// validity (so that [`verify_identity`] can then bind the chain to that very key).
 pub fn chain_subject(identity: &[u8]) -> Option<[u8; 32]> {
+    chain_device(identity).map(|body| body.subject)
+}
+
+/// A chain's device certificate, read without checking trust or validity: for display of a
+/// member whose chain was verified when it joined.
+pub fn chain_device(identity: &[u8]) -> Option<CertBody> {
     let mut r = Reader(identity);
     if r.take(4).ok()? != CHAIN_MAGIC {
         return None;
     }
     let len = usize::from(u16::from_be_bytes(r.array().ok()?));
-    Certificate::decode(r.take(len).ok()?)
-        .ok()
-        .map(|c| c.body.subject)
+    Certificate::decode(r.take(len).ok()?).ok().map(|c| c.body)
 }
 
 /// Who a verified member is.

@@ -126,9 +126,23 @@ impl Client {
                 .random_array::<32>()
                 .map_err(MlsError::library)?,
         );
-        let signer = DeviceSigner::from_seed(seed.as_slice())?;
+        Ok(Self::with_signer(
+            identity,
+            DeviceSigner::from_seed(seed.as_slice())?,
+            check,
+        ))
+    }
+
+    /// A client signing with the device's own key (the one its certificate names and that
+    /// also signs the objects the device seals).
+    pub fn with_signer(
+        identity: &[u8],
+        signer: DeviceSigner,
+        check: Arc<dyn CredentialCheck>,
+    ) -> Self {
+        let provider = Provider::default();
         let credential = credential_for(identity, &signer);
-        Ok(Self {
+        Self {
             provider,
             signer,
             credential,
@@ -137,7 +151,7 @@ impl Client {
             last_bundle: None,
             check,
             replay: false,
-        })
+        }
     }
 
     /// Replaces the credential identity, for example with the device's certificate chain once
@@ -445,6 +459,16 @@ impl Client {
                 })
                 .collect(),
         })
+    }
+
+    /// The credential identity of the member at `leaf` in the current epoch (who sent an
+    /// application message just processed).
+    pub fn member_identity(&self, leaf: u32) -> Option<Vec<u8>> {
+        let group = self.group().ok()?;
+        group
+            .members()
+            .find(|m| m.index.u32() == leaf)
+            .map(|m| m.credential.serialized_content().to_vec())
     }
 
     /// Whether this client is (still) an active member of a group.

@@ -13,6 +13,7 @@ pub mod certs;
 mod client;
 pub mod ds;
 mod error;
+mod history;
 mod import;
 pub mod payload;
 pub mod policy;
@@ -27,6 +28,7 @@ mod wire;
 
 pub use client::{Client, CredentialCheck, EpochInfo, Member, Outgoing, Processed};
 pub use error::MlsError;
+pub use history::{LogItem, Replay, Replayed};
 pub use import::KeyPackageSecrets;
 pub use provider::Provider;
 pub use signer::DeviceSigner;
