@@ -5,7 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_proto::keys::{
     DeviceStockList, DeviceStockView, HistoryMemberView, HistoryPoolEntry, HistoryPoolStock,
-    HistoryPoolUpload, KeyPackageList, KeyPackageUpload, TakeKeyPackages,
+    HistoryPoolUpload, KeyPackageList, KeyPackageUpload, SealingKeyList, SealingKeyUpload,
+    SealingKeyView, TakeKeyPackages,
 };
 use sealdesk_proto::{ConversationId, StaffId, TeamId, TenantId};
 
@@ -113,5 +114,26 @@ impl Client {
             "/api/tenants/{tenant}/conversations/{id}/history-member"
         ))
         .await
+    }
+
+    /// `POST /api/tenants/{tenant}/sealing-keys`: the next version of a team or archive key.
+    pub async fn publish_sealing_key(
+        &self,
+        tenant: TenantId,
+        announcement: &[u8],
+    ) -> Result<SealingKeyView, ClientError> {
+        self.post(
+            &format!("/api/tenants/{tenant}/sealing-keys"),
+            &SealingKeyUpload {
+                announcement: STANDARD.encode(announcement),
+            },
+        )
+        .await
+    }
+
+    /// `GET /api/tenants/{tenant}/sealing-keys`.
+    pub async fn sealing_keys(&self, tenant: TenantId) -> Result<SealingKeyList, ClientError> {
+        self.get(&format!("/api/tenants/{tenant}/sealing-keys"))
+            .await
     }
 }

@@ -104,3 +104,32 @@ pub struct HistoryMemberView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_bundle: Option<String>,
 }
+
+/// A team or archive key announcement to publish (E2EE.md §3): the public X25519 key signed
+/// by the tenant root or a certified issuing key (`sealdesk_mls::announce`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealingKeyUpload {
+    /// The signed announcement, base64.
+    pub announcement: String,
+}
+
+/// One version of a team or archive key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SealingKeyView {
+    /// A team id, or `archive`.
+    pub scope: String,
+    /// 1, 2, … per scope.
+    pub version: u32,
+    /// The X25519 public key, base64.
+    pub public_key: String,
+    /// The signed announcement, base64: verify it against the pinned root before sealing.
+    pub announcement: String,
+}
+
+/// The tenant's team and archive keys, every version, by scope then version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SealingKeyList {
+    /// The keys.
+    pub keys: Vec<SealingKeyView>,
+}

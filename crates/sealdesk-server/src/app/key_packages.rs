@@ -253,7 +253,7 @@ pub async fn history_bundle(
         .ok_or(ApiError::NotFound)
 }
 
-async fn anchor_of(
+pub(crate) async fn anchor_of(
     state: &AppState,
     tenant: sealdesk_proto::TenantId,
 ) -> Result<TrustAnchor, ApiError> {

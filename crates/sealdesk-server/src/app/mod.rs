@@ -8,6 +8,7 @@ pub mod identity;
 pub mod key_packages;
 pub mod notes;
 pub mod retention;
+pub mod sealing_keys;
 pub mod tenancy;
 pub mod visitors;
 

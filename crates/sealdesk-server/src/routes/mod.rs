@@ -10,6 +10,7 @@ pub mod key_packages;
 pub mod notes;
 pub mod openapi;
 pub mod passkeys;
+pub mod sealing_keys;
 pub mod staff;
 pub mod system;
 pub mod visitors;
@@ -232,6 +233,10 @@ fn content_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "/api/tenants/{tenant}/conversations/{id}/history-member",
             get(key_packages::staff_history_member),
+        ),
+        (
+            "/api/tenants/{tenant}/sealing-keys",
+            get(sealing_keys::list).post(sealing_keys::publish),
         ),
     ]
 }

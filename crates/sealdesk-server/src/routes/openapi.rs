@@ -39,6 +39,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::key_packages::visitor_take, super::key_packages::staff_take,
         super::key_packages::publish_history, super::key_packages::history_stock,
         super::key_packages::visitor_history_member, super::key_packages::staff_history_member,
+        super::sealing_keys::publish, super::sealing_keys::list,
     ),
     components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),
     modifiers(&Security),
@@ -47,7 +48,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "auth", description = "Login (password, passkey), logout, session, re-authentication"),
         (name = "account", description = "The caller's sessions, second factors, passkeys and password"),
         (name = "staff", description = "Staff administration and invitations"),
-        (name = "admin", description = "Audit log, teams, API tokens"),
+        (name = "admin", description = "Audit log, teams, API tokens, team and archive keys"),
         (name = "widget", description = "The widget's public configuration, visitor tickets, the visitor's conversations and their attachments"),
         (name = "conversations", description = "Queues, history, claim, transfer, join, close; attachments, internal notes, canned responses; availability; team membership and routing"),
     )

@@ -1,0 +1,330 @@
+//! Reading an archive with the tenant's archive key: every conversation's History Member
+//! bundle opened, its log replayed, its messages written as JSON Lines and HTML.
+
+use std::io::{BufRead, Write};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sealdesk_mls::bundle::{self, KeyKind, OpeningKey, Recipient};
+use sealdesk_mls::certs::{Role, TrustAnchor, VISITOR_MAGIC, chain_device};
+use sealdesk_mls::payload::{Body, Payload};
+use sealdesk_mls::{LogItem, Replay, Replayed};
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::ArchiveError;
+use crate::format::{ConversationRecord, FORMAT, Header, Line};
+use crate::html::{HtmlConversation, HtmlMessage, page};
+
+/// One version of the tenant's archive key, private half included.
+pub struct ArchiveKey {
+    /// Its version.
+    pub version: u32,
+    /// The X25519 public key.
+    pub public: [u8; 32],
+    /// The X25519 private key.
+    pub private: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ArchiveKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveKey")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a decryption did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecryptReport {
+    /// Conversations in the archive.
+    pub conversations: u64,
+    /// Conversations replayed.
+    pub decrypted_conversations: u64,
+    /// Messages written.
+    pub messages: u64,
+    /// Conversations that could not be read, with why.
+    pub unreadable: Vec<(String, String)>,
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn unix(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp()).unwrap_or(0)
+}
+
+/// Who sent a message, for people: the certified label and role, or the visitor.
+fn sender(identity: &[u8]) -> (String, String) {
+    if identity.starts_with(VISITOR_MAGIC) {
+        return ("visitor".into(), "Visitor".into());
+    }
+    match chain_device(identity) {
+        Some(body) => {
+            let role = match body.role {
+                Role::Agent => "agent",
+                Role::Supervisor => "supervisor",
+                Role::History => "history",
+                Role::Issuing => "issuing",
+            };
+            (role.into(), body.label)
+        }
+        None => ("unknown".into(), "Unknown member".into()),
+    }
+}
+
+/// What a decrypted payload shows.
+fn content(plaintext: &[u8]) -> Option<(&'static str, String)> {
+    match Payload::decode(plaintext) {
+        Ok(p) => match p.body {
+            Body::Text(text) => Some(("text", text)),
+            Body::File(file) => Some((
+                "file",
+                format!(
+                    "[attachment: {} ({}, {} bytes)]",
+                    file.name, file.media_type, file.size
+                ),
+            )),
+            Body::Prechat(fields) => Some((
+                "prechat",
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )),
+            Body::LeaveRequest => Some(("leave_request", "[asked to leave]".into())),
+            Body::Typing(_) | Body::Read(_) => None,
+        },
+        Err(_) => Some((
+            "undecodable",
+            format!("[{} bytes in no known format]", plaintext.len()),
+        )),
+    }
+}
+
+struct Reader<R> {
+    input: R,
+    hash: Sha256,
+    line: Vec<u8>,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// The next line, hashed unless it is the trailer (the caller decides, after parsing).
+    fn next(&mut self) -> Result<Option<&[u8]>, ArchiveError> {
+        self.line.clear();
+        if self.input.read_until(b'\n', &mut self.line)? == 0 {
+            return Ok(None);
+        }
+        if self.line.last() != Some(&b'\n') {
+            return Err(ArchiveError::Invalid("the file is truncated".into()));
+        }
+        Ok(Some(&self.line))
+    }
+}
+
+/// Decrypts the archive read from `input` with `keys`, trusting the tenant roots of
+/// `anchor` (from the owner's key file, not from the archive). Writes one JSON line per
+/// message to `jsonl` and the HTML page to `html`; the caller should keep both only if this
+/// returns `Ok` (the trailer is checked last).
+pub fn decrypt(
+    input: impl BufRead,
+    keys: &[ArchiveKey],
+    anchor: &TrustAnchor,
+    mut jsonl: impl Write,
+    mut html: impl Write,
+    mut progress: impl FnMut(u64),
+) -> Result<DecryptReport, ArchiveError> {
+    let mut reader = Reader {
+        input,
+        hash: Sha256::new(),
+        line: Vec::new(),
+    };
+    let first = reader
+        .next()?
+        .ok_or_else(|| ArchiveError::Invalid("the file is empty".into()))?;
+    let header: Header =
+        serde_json::from_slice(first).map_err(|e| ArchiveError::Invalid(format!("header: {e}")))?;
+    reader.hash.update(&reader.line);
+    if header.format != FORMAT {
+        return Err(ArchiveError::Invalid(format!(
+            "unknown format {}",
+            header.format
+        )));
+    }
+    let tenant = uuid_bytes(&header.tenant)?;
+    if tenant != anchor.tenant {
+        return Err(ArchiveError::Keys(
+            "this archive belongs to another tenant than the key".into(),
+        ));
+    }
+    let mut report = DecryptReport::default();
+    let mut sections = Vec::new();
+    let mut entries = 0_u64;
+    loop {
+        let Some(bytes) = reader.next()? else {
+            return Err(ArchiveError::Invalid(
+                "the file is truncated (no trailer)".into(),
+            ));
+        };
+        let line: Line = serde_json::from_slice(bytes).map_err(|e| {
+            ArchiveError::Invalid(format!("line {}: {e}", report.conversations + 2))
+        })?;
+        match line {
+            Line::Trailer(trailer) => {
+                let digest = hex::encode(reader.hash.clone().finalize());
+                if !trailer.end
+                    || trailer.sha256 != digest
+                    || trailer.conversations != report.conversations
+                    || trailer.entries != entries
+                {
+                    return Err(ArchiveError::Invalid(
+                        "the file was altered (its digest or counts do not match)".into(),
+                    ));
+                }
+                if reader.next()?.is_some() {
+                    return Err(ArchiveError::Invalid("data after the trailer".into()));
+                }
+                break;
+            }
+            Line::Conversation(record) => {
+                reader.hash.update(&reader.line);
+                report.conversations += 1;
+                entries += record.entries.len() as u64;
+                let section = conversation(&record, keys, anchor, &mut jsonl, &mut report)?;
+                sections.push(section);
+                progress(report.conversations);
+            }
+        }
+    }
+    html.write_all(page(&header.tenant_name, &sections).as_bytes())?;
+    jsonl.flush()?;
+    html.flush()?;
+    Ok(report)
+}
+
+fn uuid_bytes(text: &str) -> Result<[u8; 16], ArchiveError> {
+    let id: sealdesk_proto::TenantId = text
+        .parse()
+        .map_err(|_| ArchiveError::Invalid("the header's tenant is not an id".into()))?;
+    Ok(*id.as_uuid().as_bytes())
+}
+
+fn decode(text: &str, what: &str) -> Result<Vec<u8>, ArchiveError> {
+    STANDARD
+        .decode(text)
+        .map_err(|_| ArchiveError::Invalid(format!("{what} is not base64")))
+}
+
+/// The bundle's secrets, with whichever archive key it was sealed to.
+fn open(
+    record: &ConversationRecord,
+    keys: &[ArchiveKey],
+    anchor: &TrustAnchor,
+) -> Result<sealdesk_mls::KeyPackageSecrets, String> {
+    let history = record
+        .history_member
+        .as_ref()
+        .ok_or("no History Member (the conversation had no encrypted history)")?;
+    let sealed = decode(&history.sealed_bundle, "a bundle").map_err(|e| e.to_string())?;
+    let envelope = bundle::parse(&sealed).map_err(|e| e.to_string())?;
+    let key = keys
+        .iter()
+        .find(|k| {
+            envelope.seals.iter().any(|(r, _)| {
+                r.kind == KeyKind::Archive && r.key_version == k.version && r.public == k.public
+            })
+        })
+        .ok_or("not sealed to any archive key given")?;
+    let opening = OpeningKey {
+        recipient: Recipient {
+            kind: KeyKind::Archive,
+            key_version: key.version,
+            public: key.public,
+        },
+        private: &key.private,
+    };
+    bundle::open_bundle(&sealed, &opening, anchor, unix(record.created_at))
+        .map_err(|e| format!("the bundle does not open: {e}"))
+}
+
+fn conversation(
+    record: &ConversationRecord,
+    keys: &[ArchiveKey],
+    anchor: &TrustAnchor,
+    jsonl: &mut impl Write,
+    report: &mut DecryptReport,
+) -> Result<HtmlConversation, ArchiveError> {
+    let mut section = HtmlConversation {
+        id: record.id.clone(),
+        created_at: rfc3339(record.created_at),
+        state: record.state.clone(),
+        note: None,
+        messages: Vec::new(),
+    };
+    let replay = open(record, keys, anchor)
+        .and_then(|secrets| Replay::new(&secrets, anchor.clone()).map_err(|e| e.to_string()));
+    let mut replay = match replay {
+        Ok(r) => r,
+        Err(why) => {
+            section.note = Some(format!("Not readable: {why}."));
+            report.unreadable.push((record.id.clone(), why));
+            return Ok(section);
+        }
+    };
+    for entry in &record.entries {
+        let payload = decode(&entry.payload, "an entry")?;
+        let item = match entry.kind.as_str() {
+            "welcome" => LogItem::Welcome(&payload),
+            "handshake" => LogItem::Handshake(&payload),
+            "application" => LogItem::Application(&payload),
+            _ => continue,
+        };
+        match replay.feed(item, unix(entry.at)) {
+            Ok(Replayed::Message {
+                plaintext,
+                sender: identity,
+            }) => {
+                let Some((kind, text)) = content(&plaintext) else {
+                    continue;
+                };
+                let (role, label) = sender(&identity);
+                let line = json!({
+                    "conversation": record.id,
+                    "seq": entry.seq,
+                    "at": rfc3339(entry.at),
+                    "sender": { "role": role, "label": label },
+                    "type": kind,
+                    "text": text,
+                });
+                serde_json::to_writer(&mut *jsonl, &line)
+                    .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+                jsonl.write_all(b"\n")?;
+                section.messages.push(HtmlMessage {
+                    at: rfc3339(entry.at),
+                    sender: format!("{label} ({role})"),
+                    text,
+                });
+                report.messages += 1;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let why = format!("entry {} does not replay: {e}", entry.seq);
+                section.note = Some(format!("Stopped: {why}."));
+                report.unreadable.push((record.id.clone(), why));
+                return Ok(section);
+            }
+        }
+    }
+    if replay.joined() {
+        report.decrypted_conversations += 1;
+    } else {
+        let why = "the History Member's Welcome is not in the log".to_owned();
+        section.note = Some(format!("Not readable: {why}."));
+        report.unreadable.push((record.id.clone(), why));
+    }
+    Ok(section)
+}

@@ -1,0 +1,78 @@
+//! The archive's lines. Binary fields are standard base64; times are RFC 3339.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The format name in the header.
+pub const FORMAT: &str = "sealdesk-archive/1";
+
+/// The first line.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Header {
+    pub format: String,
+    pub tenant: String,
+    pub tenant_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub exported_at: OffsetDateTime,
+    /// The root public keys the server had registered (informational: the reader trusts the
+    /// roots in its own archive key file).
+    pub root_keys: Vec<String>,
+    pub sealing_keys: Vec<KeyRecord>,
+}
+
+/// A team or archive key announcement.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct KeyRecord {
+    /// A team id, or `archive`.
+    pub scope: String,
+    pub version: u32,
+    pub announcement: String,
+}
+
+/// One conversation.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ConversationRecord {
+    pub id: String,
+    pub team: String,
+    pub state: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub history_member: Option<HistoryRecord>,
+    pub entries: Vec<EntryRecord>,
+}
+
+/// A conversation's History Member.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct HistoryRecord {
+    pub key_package: String,
+    pub sealed_bundle: String,
+}
+
+/// One log entry.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct EntryRecord {
+    pub seq: u64,
+    /// `handshake`, `application`, `welcome` or `system`.
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub payload: String,
+}
+
+/// The last line.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Trailer {
+    pub end: bool,
+    pub conversations: u64,
+    pub entries: u64,
+    /// SHA-256 (hex) of every byte before this line.
+    pub sha256: String,
+}
+
+/// Any line.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Line {
+    Trailer(Trailer),
+    Conversation(Box<ConversationRecord>),
+}
