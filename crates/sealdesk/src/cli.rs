@@ -47,6 +47,10 @@ pub(crate) enum Command {
     /// admin access of the data directory, exchanges messages through the server, checks
     /// delivery, order and resume, and erases the tenant (unless --keep).
     Selftest(SelftestArgs),
+    /// Tenant archives: export what the server holds (ciphertext), decrypt it with the
+    /// tenant's archive key into JSON Lines and HTML transcripts.
+    #[command(subcommand)]
+    Archive(crate::commands::archive::ArchiveCommand),
     /// Benchmarks of shared/design/PERFORMANCE.md against a `sealdesk` binary: S1–S3 (chat
     /// load generator and null relay), S6 (store), S7 (login); see docs/performance.md.
     Bench(sealdesk_bench::Cli),
@@ -399,6 +403,18 @@ pub(crate) enum KeysCommand {
         /// Tenant id.
         #[arg(long)]
         tenant: String,
+    },
+    /// Make the next version of the tenant's archive key (owners keep the file to read
+    /// archives); its public half is announced, signed by the root key.
+    Archive(crate::commands::keys::KeysSealingArgs),
+    /// Make the next version of a team's key (History Member bundles are sealed to it); its
+    /// public half is announced, signed by the root key.
+    Team {
+        /// Team id.
+        #[arg(long)]
+        team: String,
+        #[command(flatten)]
+        args: crate::commands::keys::KeysSealingArgs,
     },
 }
 

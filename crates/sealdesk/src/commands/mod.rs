@@ -3,11 +3,12 @@
 
 mod account;
 mod admin;
+pub(crate) mod archive;
 mod audit;
 mod bench;
 mod check_config;
 mod invite;
-mod keys;
+pub(crate) mod keys;
 mod selftest;
 mod serve;
 mod session;
@@ -52,6 +53,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Invite(command) => invite::run(command).await,
         Command::Selftest(args) => selftest::run(config, data_dir, args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Archive(cmd) => archive::run(config, data_dir, cmd).await,
     }
 }
 

@@ -92,13 +92,20 @@ pub(crate) async fn login(args: LoginArgs) -> anyhow::Result<()> {
 /// Secrets come from standard input only, never from the command line, where other users
 /// could see them (`ps`) and shells record them.
 pub(crate) fn stdin_lines<const N: usize>(what: [&str; N]) -> anyhow::Result<[String; N]> {
+    stdin_line_list(&what)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("standard input: wrong number of lines"))
+}
+
+/// One non-empty line of standard input per entry of `what` (names for the error message).
+pub(crate) fn stdin_line_list(what: &[&str]) -> anyhow::Result<Vec<String>> {
     let mut buf = String::new();
     std::io::stdin()
         .take(8192)
         .read_to_string(&mut buf)
         .context("cannot read standard input")?;
     let mut lines = buf.lines();
-    let mut out = Vec::with_capacity(N);
+    let mut out = Vec::with_capacity(what.len());
     for name in what {
         match lines.next() {
             Some(line) if !line.is_empty() => out.push(line.to_owned()),
@@ -114,8 +121,7 @@ pub(crate) fn stdin_lines<const N: usize>(what: [&str; N]) -> anyhow::Result<[St
             }
         }
     }
-    out.try_into()
-        .map_err(|_| anyhow::anyhow!("standard input: wrong number of lines"))
+    Ok(out)
 }
 
 pub(crate) fn client_for(dir: &Path) -> anyhow::Result<(Client, Profile)> {

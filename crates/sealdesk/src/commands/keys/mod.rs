@@ -23,6 +23,10 @@ use crate::cli::{KeysCertifyArgs, KeysCommand, KeysIssueArgs};
 use crate::exit::{DATA_ERR, Failure, NO_INPUT};
 use crate::output;
 
+mod sealing;
+
+pub(crate) use sealing::{KeysSealingArgs, read_sealing_key};
+
 /// A key file: the sealed Ed25519 seed, its public key and, for an issuing key, its
 /// certificate.
 #[derive(Serialize, Deserialize)]
@@ -32,6 +36,16 @@ struct KeyFile {
     public_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     certificate: Option<String>,
+    /// A team or archive key's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<u32>,
+    /// A team key's team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    team: Option<sealdesk_proto::TeamId>,
+    /// For a team or archive key: the tenant root keys it was made under (base64), the
+    /// trust anchor its holder checks chains against (never taken from the server).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    roots: Vec<String>,
     sealed_seed: String,
 }
 
@@ -139,6 +153,9 @@ fn sealed_file(
         tenant,
         public_key: STANDARD.encode(signer.public()),
         certificate: certificate.map(|c| STANDARD.encode(c)),
+        version: None,
+        team: None,
+        roots: Vec::new(),
         sealed_seed: STANDARD.encode(sealed),
     })
 }
@@ -180,6 +197,8 @@ pub(crate) async fn run(deps: &Deps, cmd: KeysCommand, json: bool) -> anyhow::Re
         KeysCommand::Issue(args) => issue(deps, json, args).await,
         KeysCommand::Certify(args) => certify(deps, json, args).await,
         KeysCommand::List { tenant } => list(deps, json, tenant).await,
+        KeysCommand::Archive(args) => sealing::create(deps, json, args, None).await,
+        KeysCommand::Team { team, args } => sealing::create(deps, json, args, Some(team)).await,
     }
 }
 
