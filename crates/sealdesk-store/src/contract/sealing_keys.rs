@@ -21,7 +21,7 @@ fn key(scope: KeyScope, version: u32, n: u8, desk: &Desk) -> SealingKey {
     }
 }
 
-fn is_version_conflict(result: crate::StoreResult<()>) -> bool {
+fn is_version_conflict(result: &crate::StoreResult<()>) -> bool {
     matches!(
         result,
         Err(StoreError::Conflict {
@@ -37,7 +37,7 @@ pub async fn sealing_keys_are_versioned_per_scope(store: &dyn Store) {
     let team = KeyScope::Team(desk.support);
     assert!(store.sealing_keys(desk.acme).await.unwrap().is_empty());
     assert!(is_version_conflict(
-        store
+        &store
             .add_sealing_key(desk.acme, &key(team, 2, 1, &desk))
             .await
     ));
@@ -54,12 +54,12 @@ pub async fn sealing_keys_are_versioned_per_scope(store: &dyn Store) {
         .await
         .unwrap();
     assert!(is_version_conflict(
-        store
+        &store
             .add_sealing_key(desk.acme, &key(team, 2, 4, &desk))
             .await
     ));
     assert!(is_version_conflict(
-        store
+        &store
             .add_sealing_key(desk.acme, &key(team, 1, 4, &desk))
             .await
     ));
