@@ -222,7 +222,8 @@ impl Client {
 
     /// Makes a key package generated elsewhere joinable here (History Member replay). The
     /// signature key becomes this client's, so the roster shows the imported leaf as ours.
-    pub fn import_key_package(&mut self, secrets: &KeyPackageSecrets) -> Result<(), MlsError> {
+    /// Returns the key package's reference (RFC 9420 §5.2).
+    pub fn import_key_package(&mut self, secrets: &KeyPackageSecrets) -> Result<Vec<u8>, MlsError> {
         let key_package = import::store_bundle(&self.provider, secrets)?;
         let leaf = key_package.leaf_node();
         let public = leaf.signature_key().as_slice().to_vec();
@@ -236,7 +237,10 @@ impl Client {
         self.credential = credential_for(&self.identity, &signer);
         self.signer = signer;
         self.replay = true;
-        Ok(())
+        key_package
+            .hash_ref(self.provider.crypto())
+            .map(|r| r.as_slice().to_vec())
+            .map_err(MlsError::library)
     }
 
     /// Creates the conversation's group with us as its only member.

@@ -53,6 +53,8 @@ pub enum Replayed {
 pub struct Replay {
     client: Client,
     at: Arc<AtomicU64>,
+    /// Our key package's reference (RFC 9420 §5.2): the Welcome that names it is ours.
+    own_ref: Vec<u8>,
 }
 
 impl std::fmt::Debug for Replay {
@@ -71,8 +73,12 @@ impl Replay {
         let clock = Arc::clone(&at);
         let check = ChainCheck::new(anchor, move || clock.load(Ordering::Relaxed));
         let mut client = Client::new(b"history replay", Arc::new(check))?;
-        client.import_key_package(secrets)?;
-        Ok(Self { client, at })
+        let own_ref = client.import_key_package(secrets)?;
+        Ok(Self {
+            client,
+            at,
+            own_ref,
+        })
     }
 
     /// Whether our Welcome has been processed.
@@ -85,12 +91,12 @@ impl Replay {
         self.at.store(at, Ordering::Relaxed);
         if !self.client.is_member() {
             return match item {
-                LogItem::Welcome(bytes) => match self.client.join(bytes) {
-                    Ok(epoch) => Ok(Replayed::Joined { epoch }),
-                    // A Welcome that has no secrets for our key package is someone else's.
-                    Err(MlsError::Rejected(_) | MlsError::Library(_)) => Ok(Replayed::Skipped),
-                    Err(e) => Err(e),
-                },
+                // A Welcome for other members (a later agent) is not ours to join; ours
+                // must join, and any failure of it is reported.
+                LogItem::Welcome(bytes) if addressed_to(bytes, &self.own_ref)? => self
+                    .client
+                    .join(bytes)
+                    .map(|epoch| Replayed::Joined { epoch }),
                 _ => Ok(Replayed::Skipped),
             };
         }
@@ -117,6 +123,21 @@ impl Replay {
             },
         }
     }
+}
+
+/// Whether the Welcome carries group secrets for the key package `own_ref`.
+fn addressed_to(welcome: &[u8], own_ref: &[u8]) -> Result<bool, MlsError> {
+    use openmls::prelude::tls_codec::Deserialize as _;
+    use openmls::prelude::{MlsMessageBodyIn, MlsMessageIn};
+    let message = MlsMessageIn::tls_deserialize_exact(welcome)
+        .map_err(|e| MlsError::Malformed(format!("welcome: {e}")))?;
+    let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+        return Err(MlsError::Malformed("not a Welcome".into()));
+    };
+    Ok(welcome
+        .secrets()
+        .iter()
+        .any(|s| s.new_member().as_slice() == own_ref))
 }
 
 fn is_group_info(bytes: &[u8]) -> bool {
