@@ -106,9 +106,12 @@ pub async fn export(
         entries: 0,
     };
     for id in ids {
-        // Erased since the listing (retention runs concurrently): skip it.
-        let Ok(conversation) = store.get_conversation(tenant, id).await else {
-            continue;
+        // Erased since the listing (retention runs concurrently): skip it. Any other
+        // failure stops the export: an archive must not silently miss a conversation.
+        let conversation = match store.get_conversation(tenant, id).await {
+            Ok(c) => c,
+            Err(sealdesk_store::StoreError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
         };
         let history = store.conversation_history_member(tenant, id).await?;
         let mut entries = Vec::new();

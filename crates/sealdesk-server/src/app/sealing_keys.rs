@@ -20,6 +20,10 @@ use crate::state::AppState;
 
 /// Largest announcement accepted (an issuing certificate is under 300 bytes).
 pub const MAX_ANNOUNCEMENT: usize = 1024;
+/// How far an announcement's creation time may be from the server's clock. The issuing
+/// certificate is checked at that time, so without this bound a leaked issuing key could
+/// backdate announcements into its old validity.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 86_400;
 
 /// Verifies and stores the next version of a team or archive key.
 pub async fn publish(
@@ -38,6 +42,12 @@ pub async fn publish(
     let anchor = anchor_of(state, principal.tenant).await?;
     let verified = Announcement::verify(&bytes, &anchor)
         .map_err(|e| ApiError::MlsRejected(format!("key announcement: {e}")))?;
+    let now = u64::try_from(state.clock().now().unix_timestamp()).unwrap_or(0);
+    if verified.created.abs_diff(now) > MAX_CLOCK_SKEW_SECS {
+        return Err(ApiError::MlsRejected(
+            "the announcement's creation time is more than a day from now".into(),
+        ));
+    }
     let scope = match verified.kind {
         KeyKind::Archive => KeyScope::Archive,
         KeyKind::Team => KeyScope::Team(TeamId::from_uuid(uuid::Uuid::from_bytes(verified.team))),

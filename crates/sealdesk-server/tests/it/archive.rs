@@ -70,7 +70,7 @@ async fn the_archive_decrypts_with_the_archive_key_alone() {
         tenant,
         team,
         subject,
-        not_before: now - 60,
+        not_before: now - 3 * 86_400,
         not_after: now + 86_400,
         label: label.into(),
     };
@@ -121,6 +121,20 @@ async fn the_archive_decrypts_with_the_archive_key_alone() {
         .unwrap();
     let refused = owner_http
         .publish_sealing_key(desk.tenant.id, &forged)
+        .await;
+    assert!(
+        matches!(refused, Err(ref e) if e.code() == Some(ErrorCode::MlsRejected)),
+        "{refused:?}"
+    );
+    // A backdated announcement (into an issuing key's past validity) is refused.
+    let backdated = Announcement {
+        created: now - 2 * 86_400,
+        ..Announcement::verify(&tk, &anchor).unwrap()
+    }
+    .sign(&issuing_cert, &issuing)
+    .unwrap();
+    let refused = owner_http
+        .publish_sealing_key(desk.tenant.id, &backdated)
         .await;
     assert!(
         matches!(refused, Err(ref e) if e.code() == Some(ErrorCode::MlsRejected)),

@@ -220,15 +220,22 @@ fn decrypt(
     let result = {
         let mut jsonl = BufWriter::new(create_new(&jsonl_tmp)?);
         let mut html = BufWriter::new(create_new(&html_tmp)?);
-        let mut shown = progress("decrypting");
+        let terminal = std::io::stderr().is_terminal();
         let report = sealdesk_archive::decrypt(
             BufReader::new(archive),
             &keys,
             &anchor,
             &mut jsonl,
             &mut html,
-            |done| shown(done, done),
+            |done| {
+                if terminal {
+                    eprint!("\rdecrypting: {done} conversation(s)");
+                }
+            },
         );
+        if terminal {
+            eprintln!();
+        }
         jsonl.flush()?;
         html.flush()?;
         report

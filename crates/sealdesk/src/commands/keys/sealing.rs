@@ -120,7 +120,10 @@ pub(super) async fn create(
             sealed_seed: STANDARD.encode(sealed),
         },
     )?;
-    deps.store
+    // The file is written before the announcement (a key announced without its private half
+    // would seal history nobody can read); if the announcement fails, the file goes.
+    let announced = deps
+        .store
         .add_sealing_key(
             tenant,
             &SealingKey {
@@ -131,8 +134,11 @@ pub(super) async fn create(
                 created_at: deps.clock.now(),
             },
         )
-        .await
-        .map_err(|e| bad(format!("cannot announce the key: {e}")))?;
+        .await;
+    if let Err(e) = announced {
+        let _ = std::fs::remove_file(&out);
+        return Err(bad(format!("cannot announce the key: {e}")));
+    }
     audit(
         deps,
         tenant,
