@@ -13,7 +13,7 @@
 
 import {
   createApplicationMessage, createCommit, createGroup, decodeGroupState, decodeMlsMessage, defaultCapabilities,
-  emptyPskIndex, encodeGroupState, encodeMlsMessage, generateKeyPackage as tsGenerateKeyPackage,
+  emptyPskIndex, encodeGroupState, encodeMlsMessage, generateKeyPackage as tsGenerateKeyPackage, generateKeyPackageWithKey,
   getCiphersuiteFromName, getCiphersuiteImpl, joinGroup, mlsExporter, processMessage,
   type CiphersuiteImpl, type ClientConfig, type ClientState, type IncomingMessageCallback, type KeyPackage,
   type MLSMessage, type PrivateKeyPackage, type Proposal,
@@ -24,7 +24,7 @@ import { createGroupInfoWithRatchetTree } from "ts-mls/createCommit.js";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
-import { ED25519_PKCS8_PREFIX } from "../util/ed25519.js";
+import { ED25519_PKCS8_PREFIX, ed25519PublicKey } from "../util/ed25519.js";
 
 export const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519" as const;
 const DAY = 86_400n;
@@ -67,6 +67,11 @@ export interface KeyPackageBundle {
 export interface Member {
   readonly leaf: number;
   readonly identity: Uint8Array;
+}
+
+/** A roster leaf with the key it signs with: what a certificate chain must be bound to. */
+export interface Leaf extends Member {
+  readonly signatureKey: Uint8Array;
 }
 
 export interface EpochInfo {
@@ -149,13 +154,26 @@ function privatePackage(b: KeyPackageBundle): PrivateKeyPackage {
   return { initPrivateKey: b.initPrivate, hpkePrivateKey: b.encryptionPrivate, signaturePrivateKey: b.signaturePrivate };
 }
 
-/** A fresh key package whose Basic credential identity is `identity`. */
-export async function generateKeyPackage(identity: Uint8Array, kind: KeyPackageKind): Promise<KeyPackageBundle> {
+/**
+ * A fresh key package whose Basic credential identity is `identity`. With `signatureSeed` (a
+ * device's certified Ed25519 key, 32 raw bytes) the leaf signs with that key, so a certificate
+ * chain naming it can be the identity; otherwise a new signature key is made.
+ */
+export async function generateKeyPackage(
+  identity: Uint8Array,
+  kind: KeyPackageKind,
+  signatureSeed?: Uint8Array,
+): Promise<KeyPackageBundle> {
   const cs = await suite();
   const now = BigInt(Math.floor(Date.now() / 1000));
   const lifetime = { notBefore: now - CLOCK_SKEW_MARGIN, notAfter: now + BigInt(KEY_PACKAGE_LIFETIME_DAYS[kind]) * DAY };
   const credential = { credentialType: "basic", identity } as const;
-  const { publicPackage, privatePackage: priv } = await tsGenerateKeyPackage(credential, defaultCapabilities(), lifetime, [], cs);
+  const { publicPackage, privatePackage: priv } = signatureSeed === undefined
+    ? await tsGenerateKeyPackage(credential, defaultCapabilities(), lifetime, [], cs)
+    : await generateKeyPackageWithKey(
+        credential, defaultCapabilities(), lifetime, [],
+        { signKey: rawSignatureKey(signatureSeed), publicKey: await ed25519PublicKey(rawSignatureKey(signatureSeed)) }, cs,
+      );
   return importKeyPackage({
     keyPackage: encodeKeyPackageMessage(publicPackage),
     initPrivate: priv.initPrivateKey,
@@ -180,6 +198,8 @@ export function importKeyPackage(bundle: KeyPackageBundle): KeyPackageBundle {
 
 export interface KeyPackageInfo {
   readonly identity: Uint8Array;
+  /** The leaf's Ed25519 signature key (a certificate chain must certify this very key). */
+  readonly signatureKey: Uint8Array;
   /** Unix seconds. */
   readonly notBefore: number;
   readonly notAfter: number;
@@ -189,7 +209,7 @@ export interface KeyPackageInfo {
 export function keyPackageInfo(keyPackage: Uint8Array): KeyPackageInfo {
   const leaf = decodeKeyPackage(keyPackage).leafNode;
   if (leaf.credential.credentialType !== "basic") throw new MlsProfileError("not a Basic credential");
-  return { identity: leaf.credential.identity, notBefore: Number(leaf.lifetime.notBefore), notAfter: Number(leaf.lifetime.notAfter) };
+  return { identity: leaf.credential.identity, signatureKey: leaf.signaturePublicKey, notBefore: Number(leaf.lifetime.notBefore), notAfter: Number(leaf.lifetime.notAfter) };
 }
 
 /** Whether `welcome` carries group secrets for this key package (finding the HM's Welcome in a log). */
@@ -369,6 +389,17 @@ export class MlsGroup {
       }
     });
     return { epoch: this.epoch, authenticator: toHex(this.state.keySchedule.epochAuthenticator), exporter: toHex(exporter), members };
+  }
+
+  /** Every occupied leaf with its credential identity and signature key. */
+  leaves(): Leaf[] {
+    const out: Leaf[] = [];
+    this.state.ratchetTree.forEach((node, index) => {
+      if (node?.nodeType === "leaf" && node.leaf.credential.credentialType === "basic") {
+        out.push({ leaf: index / 2, identity: node.leaf.credential.identity, signatureKey: node.leaf.signaturePublicKey });
+      }
+    });
+    return out;
   }
 
   private removesSelf(msg: MLSMessage): boolean {

@@ -2,7 +2,9 @@
 // interop tests need. Uses the global fetch (browsers, Node ≥ 18). Bearer tokens only: the
 // cookie + CSRF flow of the web console comes with the console.
 
-import type { ConversationView, EntryView, ErrorBody, LoginResponse, TicketResponse } from "./types.js";
+import type {
+  ConversationView, EntryView, ErrorBody, HistoryMemberView, KeyPackageView, LoginResponse, TicketResponse, WidgetConfig,
+} from "./types.js";
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -81,13 +83,45 @@ export class RestClient {
     return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}/entries?after=${after}&limit=${limit}`);
   }
 
+  /** Publishes key packages of the caller's certified device (base64 MLSMessages). */
+  publishKeyPackages(keyPackages: string[], lastResort?: string): Promise<{ device_key: string; available: number }> {
+    return this.call("POST", "/api/account/key-packages", lastResort === undefined ? { key_packages: keyPackages } : { key_packages: keyPackages, last_resort: lastResort });
+  }
+
+  /** Adds History Member key packages, each with its sealed bundle (base64), to a team's pool. */
+  publishHistoryPool(tenant: string, team: string, entries: Array<{ key_package: string; sealed_bundle: string }>): Promise<{ available: number }> {
+    return this.call("POST", `/api/tenants/${tenant}/teams/${team}/history-pool`, { entries });
+  }
+
+  /** A conversation's History Member with its sealed bundle (staff). */
+  historyBundle(tenant: string, conversation: string): Promise<HistoryMemberView> {
+    return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}/history-member`);
+  }
+
   // Visitors.
+  widgetConfig(tenant: string, team: string): Promise<WidgetConfig> {
+    return this.call("GET", `/api/widget/${tenant}/${team}/config`);
+  }
+
   ticket(tenant: string, team: string, visitorKey?: string): Promise<TicketResponse> {
     return this.call("POST", `/api/widget/${tenant}/${team}/tickets`, visitorKey === undefined ? {} : { visitor_key: visitorKey });
   }
 
   /** As a visitor (this client's token is the ticket). */
-  openConversation(reopen?: string): Promise<ConversationView> {
-    return this.call("POST", "/api/visitor/conversations", reopen === undefined ? {} : { reopen });
+  openConversation(reopen?: string, consent?: { notice_version: string }): Promise<ConversationView> {
+    const body: { reopen?: string; consent?: { notice_version: string } } = {};
+    if (reopen !== undefined) body.reopen = reopen;
+    if (consent !== undefined) body.consent = consent;
+    return this.call("POST", "/api/visitor/conversations", body);
+  }
+
+  /** The conversation's History Member key package (taken from the team's pool once). */
+  historyMember(conversation: string): Promise<HistoryMemberView> {
+    return this.call("POST", `/api/visitor/conversations/${conversation}/history-member`);
+  }
+
+  /** One key package per device of the assignee that is not yet in the group. */
+  takeKeyPackages(conversation: string): Promise<{ key_packages: KeyPackageView[] }> {
+    return this.call("POST", `/api/visitor/conversations/${conversation}/key-packages`, {});
   }
 }

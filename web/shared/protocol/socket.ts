@@ -4,7 +4,10 @@
 // so the browser uses its native WebSocket and Node the `ws` package (node-transport.ts).
 
 import { toBase64 } from "../util/bytes.js";
-import { SUBPROTOCOL, type ClientFrame, type ClientKind, type EntryFrame, type ServerFrame, type WireParty, type WsErrorFrame } from "./types.js";
+import {
+  SUBPROTOCOL, type ClientFrame, type ClientKind, type EntryFrame, type EphemeralFrame, type ServerFrame, type WireParty,
+  type WsErrorFrame,
+} from "./types.js";
 
 export interface TransportEvents {
   onText(text: string): void;
@@ -85,6 +88,10 @@ export class SealdeskSocket {
   private closed: Error | undefined;
   private readyWaiter: Waiter<WireParty> | undefined;
   private isReady = false;
+  /** Typing and read frames of the other participants (ephemeral, never stored). */
+  onEphemeral: ((frame: EphemeralFrame) => void) | undefined;
+  /** Frames that were not JSON objects with a known shape, dropped (kept for diagnostics). */
+  malformedFrames = 0;
   /** Errors the server reported that no pending request claimed (kept for diagnostics). */
   readonly strayErrors: WsErrorFrame[] = [];
   me: WireParty = { kind: "system" };
@@ -146,6 +153,21 @@ export class SealdeskSocket {
     });
   }
 
+  /** Tells the other participants whether we are typing (forwarded, never stored). */
+  typing(c: string, on: boolean): void {
+    this.frame({ t: "typing", c, on });
+  }
+
+  /** Tells the other participants we read the conversation up to `seq`. */
+  read(c: string, seq: number): void {
+    this.frame({ t: "read", c, seq });
+  }
+
+  /** Whether the connection has failed or was closed. */
+  get isClosed(): boolean {
+    return this.closed !== undefined;
+  }
+
   close(): void {
     this.transport?.close(1000, "bye");
   }
@@ -157,7 +179,19 @@ export class SealdeskSocket {
   }
 
   private onText(text: string): void {
-    const frame = JSON.parse(text) as ServerFrame;
+    // A frame that is not a JSON object is dropped: a broken or hostile server must not
+    // throw inside the transport's event handler.
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(text) as ServerFrame;
+    } catch {
+      this.malformedFrames += 1;
+      return;
+    }
+    if (typeof frame !== "object" || frame === null) {
+      this.malformedFrames += 1;
+      return;
+    }
     switch (frame.t) {
       case "ready":
         this.isReady = true;
@@ -176,8 +210,12 @@ export class SealdeskSocket {
       case "error":
         this.onError(frame);
         return;
+      case "typing":
+      case "read":
+        this.onEphemeral?.(frame);
+        return;
       default:
-        // typing, read, resync (the entries follow in order anyway), notice, pong, unsubscribed.
+        // resync (the entries follow in order anyway), notice, pong, unsubscribed.
         return;
     }
   }

@@ -36,6 +36,11 @@ export interface EntryFrame {
   p: string;
 }
 
+/** Typing and read receipts of another participant: forwarded by the server, never stored. */
+export type EphemeralFrame =
+  | { t: "typing"; c: string; from: WireParty; on: boolean }
+  | { t: "read"; c: string; from: WireParty; seq: number };
+
 export interface WsErrorFrame {
   t: "error";
   code: string;
@@ -50,8 +55,7 @@ export type ServerFrame =
   | { t: "unsubscribed"; c: string }
   | EntryFrame
   | { t: "ack"; c: string; id: string; seq: number; dup?: boolean }
-  | { t: "typing"; c: string; from: WireParty; on: boolean }
-  | { t: "read"; c: string; from: WireParty; seq: number }
+  | EphemeralFrame
   | { t: "resync"; c: string; after: number }
   | { t: "notice"; what: "queued" | "assigned" | "closed"; c: string; team: string; assignee?: string }
   | WsErrorFrame
@@ -102,4 +106,44 @@ export interface EntryView {
   id?: string;
   at: number;
   p: string;
+}
+
+/** A prechat field an inbox asks for (the widget shows only these). */
+export interface PrechatField {
+  name: string;
+  label: string;
+  kind: "text" | "email" | "tel" | "textarea";
+  required: boolean;
+}
+
+export interface PrivacyNotice {
+  version: string;
+  text: string;
+  url?: string;
+}
+
+/** `GET /api/widget/{tenant}/{team}/config`. Newer fields are optional until every server has them. */
+export interface WidgetConfig {
+  tenant_id: string;
+  tenant_name: string;
+  team_id: string;
+  team_name: string;
+  protocol: number;
+  max_payload: number;
+  attachment_max: number;
+  /** The tenant's registered root keys (base64): informational, the snippet's keys are trusted. */
+  root_keys?: string[];
+  privacy_notice?: PrivacyNotice | null;
+  prechat_fields?: PrechatField[];
+}
+
+export interface KeyPackageView {
+  device_key: string;
+  key_package: string;
+  last_resort: boolean;
+}
+
+export interface HistoryMemberView {
+  key_package: string;
+  sealed_bundle?: string | null;
 }

@@ -1,0 +1,57 @@
+// The widget's observable state: what the DOM layer renders. Plain data, no DOM, no crypto,
+// so that the session can be tested in Node and the view stays a pure function of it.
+
+import type { PrechatField, PrivacyNotice } from "../shared/protocol/types.js";
+import type { CheckedMember } from "./trust.js";
+
+export type Phase = "loading" | "consent" | "prechat" | "chat" | "closed" | "error";
+
+/** An event line in the transcript; the view picks its translated text. */
+export type EventCode = "agent_joined" | "agent_left" | "transferred" | "supervisor_joined" | "closed";
+
+export type ChatItem =
+  | {
+      key: string;
+      kind: "text";
+      from: "visitor" | "staff";
+      /** The certified name of a staff sender (empty for the visitor). */
+      author: string;
+      text: string;
+      at: number;
+      status: "sending" | "sent" | "read" | "failed" | "received";
+      seq?: number;
+    }
+  /** An entry that was dropped because it could not be decrypted or verified. */
+  | { key: string; kind: "unverified"; at: number; seq: number }
+  | { key: string; kind: "event"; event: EventCode; name: string; at: number };
+
+/** Why sending is refused (a hard stop, E2EE.md §4). */
+export type BlockReason = "untrusted_member" | "untrusted_history" | "unverifiable_change";
+
+export interface WidgetState {
+  phase: Phase;
+  tenantName: string;
+  teamName: string;
+  notice: PrivacyNotice | null;
+  fields: PrechatField[];
+  /** The prechat answers, once given (shown back to the visitor as text). */
+  answers: Array<[string, string]>;
+  items: ChatItem[];
+  /** Verified members other than the visitor (agents, supervisors, the History Member). */
+  members: CheckedMember[];
+  blocked: BlockReason | null;
+  /** The snippet's keys are not all registered on the server (a warning, not a stop). */
+  keyMismatch: boolean;
+  staffTyping: boolean;
+  /** The conversation is being set up (ticket, group, History Member). */
+  starting: boolean;
+  /** A short error code for the view ("network", "consent_changed", …), or null. */
+  error: string | null;
+}
+
+export function initialState(): WidgetState {
+  return {
+    phase: "loading", tenantName: "", teamName: "", notice: null, fields: [], answers: [], items: [], members: [],
+    blocked: null, keyMismatch: false, staffTyping: false, starting: false, error: null,
+  };
+}

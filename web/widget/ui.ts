@@ -1,0 +1,217 @@
+// The view: a launcher button and a chat window in a Shadow DOM on the host page (no iframe;
+// E2EE.md §4). It renders the session's state and forwards the visitor's actions; it holds no
+// secrets. Accessibility: the window is a labelled dialog, the transcript a polite live
+// region, warnings are alerts, Escape closes and focus returns to the launcher.
+
+import type { VisitorSession } from "./session.js";
+import type { ChatItem, WidgetState } from "./state.js";
+import { el, replace } from "./dom.js";
+import { t, type StringKey, type Strings } from "./strings.js";
+import { css } from "./styles.js";
+
+const STATUS: Record<string, StringKey> = { sending: "statusSending", sent: "statusSent", read: "statusRead", failed: "statusFailed" };
+const BLOCKED: Record<string, StringKey> = { untrusted_member: "blockedMember", untrusted_history: "blockedHistory", unverifiable_change: "blockedChange" };
+const EVENTS: Record<string, StringKey> = { agent_joined: "eventJoined", transferred: "eventTransferred", supervisor_joined: "eventSupervisor", closed: "eventClosed" };
+
+export class WidgetView {
+  readonly host: HTMLElement;
+  private readonly root: ShadowRoot;
+  private readonly launcher: HTMLButtonElement;
+  private readonly panel: HTMLElement;
+  private readonly title: HTMLElement;
+  private readonly badges: HTMLUListElement;
+  private readonly alert: HTMLElement;
+  private readonly notice: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly typing: HTMLElement;
+  private readonly composer: HTMLFormElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly sendButton: HTMLButtonElement;
+  private log: HTMLUListElement | undefined;
+  private readonly rendered = new Map<string, HTMLLIElement>();
+  private screen = "";
+  private open = false;
+  private typingSent = false;
+
+  constructor(
+    private readonly session: VisitorSession,
+    private readonly s: Strings,
+  ) {
+    this.host = el("div", { "data-sealdesk-widget": "" });
+    this.root = this.host.attachShadow({ mode: "open" });
+    const style = el("style", {}, css);
+    this.launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", "aria-label": s.launcherOpen }, "💬");
+    this.title = el("h2", { id: "sd-title" });
+    const close = el("button", { type: "button", "aria-label": s.launcherClose }, s.close);
+    this.badges = el("ul", { class: "badges", "aria-label": s.encrypted });
+    this.alert = el("p", { class: "alert", role: "alert" });
+    this.notice = el("p", { class: "notice", role: "status" });
+    this.body = el("div", { class: "body" });
+    this.typing = el("div", { class: "typing", "aria-live": "polite" });
+    this.input = el("textarea", { id: "sd-input", placeholder: s.composerPlaceholder, rows: "1", maxlength: "4000" });
+    this.sendButton = el("button", { type: "submit" }, s.send);
+    this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.input, this.sendButton);
+    this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", hidden: true },
+      el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.body, this.typing, this.composer,
+      el("p", { class: "foot" }, "🔒 ", s.encrypted));
+    this.root.append(style, this.launcher, this.panel);
+
+    this.launcher.addEventListener("click", () => this.toggle(!this.open));
+    close.addEventListener("click", () => this.toggle(false));
+    this.panel.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") this.toggle(false);
+    });
+    this.composer.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      const on = this.input.value.trim() !== "";
+      if (on !== this.typingSent) this.session.typing(on);
+      this.typingSent = on;
+    });
+    session.subscribe((state) => this.render(state));
+  }
+
+  toggle(open: boolean): void {
+    this.open = open;
+    this.panel.hidden = !open;
+    this.launcher.setAttribute("aria-expanded", String(open));
+    this.launcher.setAttribute("aria-label", open ? this.s.launcherClose : this.s.launcherOpen);
+    if (open) {
+      this.focusScreen();
+      this.session.markRead();
+    } else this.launcher.focus();
+  }
+
+  private submit(): void {
+    const text = this.input.value;
+    if (text.trim() === "" || this.sendButton.disabled) return;
+    this.input.value = "";
+    if (this.typingSent) this.session.typing(false);
+    this.typingSent = false;
+    void this.session.send(text);
+  }
+
+  private focusScreen(): void {
+    const target = this.body.querySelector<HTMLElement>("[data-autofocus]") ?? (this.composer.hidden ? null : this.input);
+    target?.focus();
+  }
+
+  private render(st: WidgetState): void {
+    const vars = { team: st.teamName || st.tenantName, tenant: st.tenantName };
+    replace(this.title, t(this.s, "title", vars), el("span", { class: "sub" }, "🔒 ", this.s.encrypted));
+    replace(this.badges, ...st.members.flatMap((m) => {
+      if (!m.verified || m.role === "visitor") return [];
+      const key: StringKey = m.role === "history" ? "historyMember" : "verifiedBadge";
+      return [el("li", { "data-role": m.role }, t(this.s, key, { name: m.label, tenant: st.tenantName }))];
+    }));
+    const blocked = st.blocked === null ? "" : t(this.s, BLOCKED[st.blocked] ?? "blockedMember", vars);
+    const errors: Record<string, StringKey> = { network: "networkError", disconnected: "disconnected", consent_changed: "consentChanged" };
+    const errorKey = st.error === null ? undefined : errors[st.error];
+    replace(this.alert, blocked || (errorKey === undefined || st.phase === "error" ? "" : this.s[errorKey]));
+    replace(this.notice, st.keyMismatch ? this.s.keyMismatch : "");
+    this.renderBody(st);
+    const name = st.members.find((m) => m.verified && (m.role === "agent" || m.role === "supervisor"));
+    replace(this.typing, st.staffTyping ? t(this.s, "typing", { name: name?.verified === true ? name.label : this.s.someone }) : "");
+    this.composer.hidden = st.phase !== "chat";
+    const refuse = st.blocked !== null;
+    this.sendButton.disabled = refuse;
+    this.input.disabled = refuse;
+    if (this.open && st.phase === "chat") this.session.markRead();
+  }
+
+  private renderBody(st: WidgetState): void {
+    const screen = st.phase === "closed" ? "chat" : st.phase;
+    if (screen !== this.screen) {
+      this.screen = screen;
+      this.rendered.clear();
+      this.log = undefined;
+      if (screen === "loading") replace(this.body, el("p", { class: "event" }, this.s.loading));
+      else if (screen === "error") replace(this.body, el("p", { class: "event", role: "alert" }, this.s.loadError));
+      else if (screen === "consent") replace(this.body, this.consent(st));
+      else if (screen === "prechat") replace(this.body, this.prechat(st));
+      else {
+        this.log = el("ul", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": this.s.title.replace("{team}", st.teamName) });
+        replace(this.body, this.answers(st), this.log, el("p", { class: "event starting", hidden: true }, this.s.starting));
+      }
+      if (this.open) this.focusScreen();
+    }
+    if (this.log !== undefined) this.renderLog(st);
+  }
+
+  private consent(st: WidgetState): HTMLElement {
+    const n = st.notice;
+    const accept = el("button", { type: "button", class: "primary", "data-autofocus": "" }, this.s.consentAccept);
+    accept.addEventListener("click", () => this.session.acceptConsent());
+    // The link is shown as text (never a clickable href built from server data).
+    const link = n?.url === undefined ? null : el("p", {}, this.s.consentLink, " ", el("span", { class: "url" }, n.url));
+    return el("div", { class: "screen consent" }, el("h3", {}, this.s.consentTitle), el("p", {}, n?.text ?? ""), link, accept);
+  }
+
+  private prechat(st: WidgetState): HTMLElement {
+    const form = el("form", { class: "screen prechat", novalidate: true }, el("h3", {}, this.s.prechatTitle));
+    st.fields.forEach((f, i) => {
+      const id = `sd-f${i}`;
+      const attrs = { id, name: f.name, required: f.required, "aria-describedby": `${id}-err`, "data-autofocus": i === 0 ? "" : undefined };
+      const input = f.kind === "textarea" ? el("textarea", attrs) : el("input", { ...attrs, type: f.kind });
+      form.append(el("label", { for: id }, f.label, f.required ? ` ${this.s.prechatRequired}` : ""), input, el("p", { id: `${id}-err`, class: "err" }));
+    });
+    form.append(el("button", { type: "submit", class: "primary" }, this.s.prechatSubmit));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const values: Record<string, string> = {};
+      for (const f of st.fields) values[f.name] = (form.elements.namedItem(f.name) as HTMLInputElement | null)?.value ?? "";
+      const invalid = this.session.submitPrechat(values);
+      st.fields.forEach((f, i) => {
+        const bad = invalid.includes(f.name);
+        form.querySelector(`#sd-f${i}`)?.setAttribute("aria-invalid", String(bad));
+        const err = form.querySelector(`#sd-f${i}-err`);
+        if (err !== null) replace(err, bad ? this.s.prechatInvalid : "");
+      });
+      if (invalid.length > 0) form.querySelector<HTMLElement>(`[aria-invalid="true"]`)?.focus();
+    });
+    return form;
+  }
+
+  private answers(st: WidgetState): HTMLElement | null {
+    if (st.answers.length === 0) return null;
+    const label = (name: string) => st.fields.find((f) => f.name === name)?.label ?? name;
+    return el("dl", { class: "answers", "aria-label": this.s.yourDetails }, ...st.answers.flatMap(([k, v]) => [el("dt", {}, label(k)), el("dd", {}, v)]));
+  }
+
+  private renderLog(st: WidgetState): void {
+    const log = this.log;
+    if (log === undefined) return;
+    const starting = this.body.querySelector<HTMLElement>(".starting");
+    if (starting !== null) starting.hidden = !st.starting;
+    for (const item of st.items) {
+      const existing = this.rendered.get(item.key);
+      const li = this.item(item, st);
+      if (existing === undefined) log.append(li);
+      else if (existing.dataset.v !== li.dataset.v) existing.replaceWith(li);
+      else continue;
+      this.rendered.set(item.key, li);
+      li.scrollIntoView?.({ block: "end" });
+    }
+    if (st.phase === "closed" && log.querySelector(".ended") === null) log.append(el("li", { class: "event ended" }, this.s.closed));
+  }
+
+  private item(item: ChatItem, st: WidgetState): HTMLLIElement {
+    if (item.kind === "unverified") return el("li", { class: "unverified", "data-v": "u" }, "⚠ ", this.s.unverified);
+    if (item.kind === "event") {
+      return el("li", { class: "event", "data-v": "e" }, t(this.s, EVENTS[item.event] ?? "eventTransferred", { name: item.name || this.s.agent, tenant: st.tenantName }));
+    }
+    const who = item.from === "visitor" ? this.s.you : item.author || this.s.agent;
+    const status = STATUS[item.status];
+    return el("li", { class: `msg ${item.from}`, "data-v": item.status },
+      el("span", { class: "who" }, who), el("span", { class: "text" }, item.text),
+      status === undefined ? null : el("span", { class: "status" }, this.s[status]));
+  }
+}
