@@ -22,7 +22,19 @@ export interface TestServer {
   readonly staffToken: string;
   /** REST client authenticated as the staff member. */
   readonly staff: RestClient;
+  /** Runs `sealdesk admin … --json` on the server's data directory. */
+  admin(args: string[], stdin?: string): Promise<Record<string, unknown>>;
+  /** The throwaway directory (key files may be written there). */
+  readonly dir: string;
   stop(): Promise<void>;
+}
+
+/** Provisioning beyond the default tenant, team and admin (before `serve` starts). */
+export interface ServerOptions {
+  /** Origins allowed to embed the widget. */
+  origins?: string[];
+  /** Runs after the default provisioning, with the admin CLI and the ids. */
+  prepare?: (run: TestServer["admin"], ids: { tenant: string; team: string; staffId: string; dir: string }) => Promise<void>;
 }
 
 /**
@@ -90,9 +102,10 @@ async function waitReady(url: string): Promise<void> {
 }
 
 /** A tenant without a second-factor requirement, a team, and an admin with a password. */
-async function provision(bin: string, dir: string, dataDir: string, password: string) {
+async function provision(bin: string, dir: string, dataDir: string, password: string, origins: string[]) {
+  const originArgs = origins.flatMap((o) => ["--origin", o]);
   const tenant = idOf(
-    await admin(bin, dir, dataDir, ["tenant", "create", "--name", "Interop", "--domain", "interop.localhost", "--no-require-2fa"]),
+    await admin(bin, dir, dataDir, ["tenant", "create", "--name", "Interop", "--domain", "interop.localhost", "--no-require-2fa", ...originArgs]),
     "tenant create",
   );
   const team = idOf(await admin(bin, dir, dataDir, ["team", "create", "--tenant", tenant, "--name", "Support"]), "team create");
@@ -101,7 +114,7 @@ async function provision(bin: string, dir: string, dataDir: string, password: st
   return { tenant, team, staffId };
 }
 
-export async function startServer(): Promise<TestServer> {
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
   const bin = serverPath();
   if (!existsSync(bin)) throw new Error(`sealdesk binary not found at ${bin}: cargo build -p sealdesk, or set SEALDESK_BIN`);
   // The working directory is the temp dir too, so no ./sealdesk.toml is picked up.
@@ -109,8 +122,10 @@ export async function startServer(): Promise<TestServer> {
   const dataDir = join(dir, "data");
   const password = `${crypto.randomUUID()}-Zq7!`;
   let ids: { tenant: string; team: string; staffId: string };
+  const run = (args: string[], stdin?: string) => admin(bin, dir, dataDir, args, stdin);
   try {
-    ids = await provision(bin, dir, dataDir, password);
+    ids = await provision(bin, dir, dataDir, password, options.origins ?? []);
+    await options.prepare?.(run, { ...ids, dir });
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
@@ -143,7 +158,7 @@ export async function startServer(): Promise<TestServer> {
     await staff.addTeamMember(tenant, team, staffId);
     await staff.setRouting(tenant, team, "manual");
     await staff.setAvailability("online");
-    return { url, tenant, team, staffId, staffToken: login.token, staff, stop };
+    return { url, tenant, team, staffId, staffToken: login.token, staff, admin: run, dir, stop };
   } catch (e) {
     await stop();
     throw e;

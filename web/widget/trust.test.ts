@@ -49,5 +49,9 @@ describe("credential checks against the pinned root", () => {
     expect(serverAgrees(anchor, [toBase64(new Uint8Array(32))])).toBe(false);
     expect(() => anchorFrom("0190b1c2-0000-7000-8000-000000000001", "AAAA")).toThrow();
     expect(() => uuidBytes("not-a-uuid")).toThrow();
+    // The CLI's form: ed25519: and unpadded base64url.
+    const cli = `ed25519:${key.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+    expect(anchorFrom("0190b1c2-0000-7000-8000-000000000001", cli).roots).toEqual(anchor.roots);
+    expect(serverAgrees(anchor, [cli])).toBe(true);
   });
 });

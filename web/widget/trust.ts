@@ -21,9 +21,19 @@ export function uuidBytes(id: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-/** The anchor from the snippet: the tenant and its comma-separated base64 root keys. */
+/**
+ * One root key as the snippet or the server writes it: `ed25519:` + unpadded base64url (what
+ * `sealdesk admin keys init` prints), or plain standard base64.
+ */
+export function decodeRootKey(text: string): Uint8Array {
+  let b64 = text.trim().replace(/^ed25519:/, "").replace(/-/g, "+").replace(/_/g, "/");
+  if (b64.length % 4 !== 0) b64 += "=".repeat(4 - (b64.length % 4));
+  return fromBase64(b64);
+}
+
+/** The anchor from the snippet: the tenant and its comma-separated root keys. */
 export function anchorFrom(tenantId: string, keys: string): TrustAnchor {
-  const roots = keys.split(",").map((k) => k.trim()).filter((k) => k !== "").map(fromBase64);
+  const roots = keys.split(",").map((k) => k.trim()).filter((k) => k !== "").map(decodeRootKey);
   if (roots.length === 0 || roots.some((r) => r.length !== 32)) throw new Error("the tenant key must be base64 Ed25519 public keys (32 bytes)");
   return { tenant: uuidBytes(tenantId), roots };
 }
@@ -33,7 +43,7 @@ export function serverAgrees(anchor: TrustAnchor, serverKeys: readonly string[] 
   if (serverKeys === undefined) return true;
   const registered = serverKeys.flatMap((k) => {
     try {
-      return [fromBase64(k)];
+      return [decodeRootKey(k)];
     } catch {
       return [];
     }

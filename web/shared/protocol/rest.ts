@@ -3,7 +3,8 @@
 // cookie + CSRF flow of the web console comes with the console.
 
 import type {
-  ConversationView, EntryView, ErrorBody, HistoryMemberView, KeyPackageView, LoginResponse, TicketResponse, WidgetConfig,
+  ConversationView, EntryView, ErrorBody, HistoryMemberView, KeyPackageView, LoginResponse, PrechatField, PrivacyNotice,
+  TicketResponse, WidgetConfig,
 } from "./types.js";
 
 export class ApiError extends Error {
@@ -75,6 +76,12 @@ export class RestClient {
     return this.call("POST", `/api/tenants/${tenant}/conversations/${conversation}/claim`);
   }
 
+  /** A page of the tenant's conversations, newest first (`state`: open, queued, assigned, closed). */
+  listConversations(tenant: string, filter: { state?: string; team?: string } = {}): Promise<{ conversations: ConversationView[] }> {
+    const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
+    return this.call("GET", `/api/tenants/${tenant}/conversations${q.size === 0 ? "" : `?${q}`}`);
+  }
+
   conversation(tenant: string, conversation: string): Promise<ConversationView> {
     return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}`);
   }
@@ -96,6 +103,15 @@ export class RestClient {
   /** A conversation's History Member with its sealed bundle (staff). */
   historyBundle(tenant: string, conversation: string): Promise<HistoryMemberView> {
     return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}/history-member`);
+  }
+
+  /** An inbox's privacy notice and prechat fields (admins). */
+  setWidgetSettings(
+    tenant: string,
+    team: string,
+    settings: { privacy_notice: PrivacyNotice | null; prechat_fields: PrechatField[] },
+  ): Promise<{ privacy_notice: PrivacyNotice | null; prechat_fields: PrechatField[] }> {
+    return this.call("PUT", `/api/tenants/${tenant}/teams/${team}/widget`, settings);
   }
 
   // Visitors.

@@ -1,0 +1,163 @@
+// The widget in Debian's Chromium against a real server: consent, prechat, an end-to-end
+// encrypted conversation with a certified agent (verified badge, typing, read receipts,
+// messages decrypted on both sides), a forged agent certificate that blocks sending, and
+// markup in every field rendering as inert text.
+
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launch, watchedPage, type Browser } from "./chromium.js";
+import { FIELDS, LABELS, NOTICE, startWorld, type World } from "./fixture.js";
+import { shopPage } from "./pages.js";
+
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
+const seen = new Set<string>();
+
+async function shot(page: Page, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `widget-${name}.png`) });
+}
+
+/** Opens the widget, accepts the notice, fills the form and sends a first message. */
+async function startChat(page: Page, name: string, first: string, order = ""): Promise<void> {
+  await page.getByRole("button", { name: "Open chat" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect.poll(() => dialog.getByText(NOTICE.text).count()).toBe(1);
+  await expect.poll(() => dialog.getByText(NOTICE.url).count()).toBe(1);
+  // Focus moved into the window: the accept button.
+  await expect.poll(() => page.evaluate(() => document.querySelector("[data-sealdesk-widget]")?.shadowRoot?.activeElement?.textContent)).toBe("I agree, start the chat");
+  await page.keyboard.press("Enter");
+  await dialog.getByLabel(`${FIELDS[0]?.label} (required)`).fill(name);
+  await dialog.getByLabel(FIELDS[1]?.label ?? "").fill(order);
+  await dialog.getByRole("button", { name: "Continue" }).click();
+  const box = dialog.getByLabel("Your message");
+  await box.fill(first);
+  await box.press("Enter");
+}
+
+const logTexts = (page: Page) => page.locator(".log .text").allTextContents();
+const alertText = (page: Page) => page.locator(".alert").textContent();
+
+describe("the customer widget in Chromium", () => {
+  let world: World;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    world.host.set("/", shopPage(world.snippet()));
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await world?.stop();
+  });
+
+  it("holds an end-to-end encrypted conversation with a verified agent", async () => {
+    const { page, dialogs, errors } = await watchedPage(browser.context);
+    await page.goto(`${world.host.origin}/`);
+    await startChat(page, "Ada", "Hello, my parcel is late.", "1042");
+    const agent = world.agent;
+    const c = await agent.waitForConversation("queued", seen);
+    seen.add(c);
+    await agent.rest.claim(world.server.tenant, c);
+    await agent.open(c);
+    await agent.join(c);
+    // The badge: the agent's certified name, checked against the pinned root.
+    await expect.poll(() => page.locator(".badges li[data-role=agent]").allTextContents()).toEqual(["Jane D. — verified Interop agent"]);
+    await expect.poll(() => page.locator(".badges li[data-role=history]").count()).toBe(1);
+    expect(await alertText(page)).toBe("");
+
+    agent.typing(c, true);
+    await expect.poll(() => page.locator(".typing").textContent()).toBe("Jane D. is typing…");
+    await agent.say(c, "Hi Ada, I am looking at order 1042 now.");
+    await expect.poll(() => page.locator(".msg.staff .who").allTextContents()).toEqual(["Jane D."]);
+    await expect.poll(() => logTexts(page)).toEqual(["Hello, my parcel is late.", "Hi Ada, I am looking at order 1042 now."]);
+
+    const box = page.getByRole("dialog").getByLabel("Your message");
+    await box.fill("Thank you! It was sent on Monday.");
+    await page.getByRole("dialog").getByRole("button", { name: "Send" }).click();
+    const got = await agent.waitFor(c, (s) => s.body.kind === "text");
+    expect(got.body).toEqual({ kind: "text", text: "Thank you! It was sent on Monday." });
+    agent.read(c);
+    await expect.poll(() => page.locator(".msg.visitor .status").allTextContents()).toEqual(["Read", "Read"]);
+
+    // The team's view through the History Member: the prechat form and every message.
+    const history = await agent.replayHistory(c, world.teamKey);
+    expect(history).toEqual([
+      { kind: "prechat", fields: [["name", "Ada"], ["order", "1042"]] },
+      { kind: "text", text: "Hello, my parcel is late." },
+      { kind: "text", text: "Hi Ada, I am looking at order 1042 now." },
+      { kind: "text", text: "Thank you! It was sent on Monday." },
+    ]);
+    // The server stored ciphertext only.
+    const { entries } = await world.server.staff.entries(world.server.tenant, c);
+    const stored = entries.map((e) => Buffer.from(e.p, "base64").toString("latin1")).join("");
+    expect(stored).not.toContain("parcel is late");
+    expect(stored).not.toContain("Ada");
+
+    await shot(page, "conversation");
+    await page.setViewportSize({ width: 390, height: 760 });
+    await shot(page, "phone");
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("refuses an agent whose certificate does not chain to the pinned root, and blocks sending", async () => {
+    const { page, errors } = await watchedPage(browser.context);
+    await page.goto(`${world.host.origin}/`);
+    await startChat(page, "Bob", "Is anyone there?");
+    const forger = world.forger;
+    const c = await forger.waitForConversation("queued", seen);
+    seen.add(c);
+    // The server accepts the forger (its root is registered), the widget must not.
+    await forger.rest.claim(world.server.tenant, c);
+    await expect.poll(() => alertText(page)).toBe(
+      "Warning: someone in this conversation could not be verified as a genuine Interop agent. Sending is disabled to protect you.",
+    );
+    const dialog = page.getByRole("dialog");
+    expect(await dialog.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
+    expect(await dialog.getByLabel("Your message").isDisabled()).toBe(true);
+    expect(await page.locator(".badges li[data-role=agent]").count()).toBe(0);
+    await forger.open(c);
+    expect(await forger.welcomedWithin(c, 3_000)).toBe(false);
+    await shot(page, "forged-agent");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("renders markup in messages, names and prechat fields as inert text", async () => {
+    const { page, dialogs, errors } = await watchedPage(browser.context);
+    await page.goto(`${world.host.origin}/`);
+    const img = `<img src=x onerror="window.__xss='img'">`;
+    const script = `<script>window.__xss='script'</script>`;
+    await startChat(page, img, script, `<b onmouseover="window.__xss='b'">1</b>`);
+    const xss = world.xss;
+    const c = await xss.waitForConversation("queued", seen);
+    seen.add(c);
+    await xss.rest.claim(world.server.tenant, c);
+    await xss.open(c);
+    await xss.join(c);
+    await expect.poll(() => page.locator(".badges li[data-role=agent]").allTextContents()).toEqual([`${LABELS.xss} — verified Interop agent`]);
+    await xss.say(c, `${script}${img}<a href="javascript:window.__xss='a'">click</a>`);
+    await expect.poll(() => logTexts(page)).toEqual([script, `${script}${img}<a href="javascript:window.__xss='a'">click</a>`]);
+    await expect.poll(() => page.locator(".msg.staff .who").allTextContents()).toEqual([LABELS.xss]);
+    expect(await page.locator(".answers dd").allTextContents()).toEqual([img, `<b onmouseover="window.__xss='b'">1</b>`]);
+    await page.locator(".msg.staff").hover();
+    const injected = await page.evaluate(() => {
+      const root = document.querySelector("[data-sealdesk-widget]")?.shadowRoot;
+      return {
+        xss: (window as unknown as { __xss?: string }).__xss ?? null,
+        elements: root?.querySelectorAll("img, script, a, b, iframe, object").length ?? -1,
+        outside: document.querySelectorAll("body img, body iframe").length,
+      };
+    });
+    expect(injected).toEqual({ xss: null, elements: 0, outside: 0 });
+    await shot(page, "inert-markup");
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
