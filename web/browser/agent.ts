@@ -146,10 +146,12 @@ export class NodeAgent {
     }
   }
 
-  async say(conversation: string, text: string): Promise<number> {
+  async say(conversation: string, text: string, tamper = false): Promise<number> {
     const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body: { kind: "text", text } });
     const { message, group } = await this.mls.send(payload);
     this.group = group;
+    // A forged message: one bit of the AEAD tag flipped (what a malicious server could send).
+    if (tamper) message[message.length - 1] = (message[message.length - 1] ?? 0) ^ 1;
     return (await this.sock.send(conversation, "application", message)).seq;
   }
 

@@ -100,6 +100,16 @@ describe("the customer widget in Chromium", () => {
     await shot(page, "conversation");
     await page.setViewportSize({ width: 390, height: 760 });
     await shot(page, "phone");
+
+    // A forged entry is dropped with a visible state; nothing before it is lost, and the
+    // conversation goes on.
+    await agent.say(c, "this was altered on the way", true);
+    await expect.poll(() => page.locator(".unverified").allTextContents()).toEqual(["⚠ A message could not be verified and was not shown."]);
+    await agent.say(c, "Your parcel arrives tomorrow.");
+    await expect.poll(() => logTexts(page)).toEqual([
+      "Hello, my parcel is late.", "Hi Ada, I am looking at order 1042 now.", "Thank you! It was sent on Monday.", "Your parcel arrives tomorrow.",
+    ]);
+    expect(await alertText(page)).toBe("");
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();

@@ -4,7 +4,7 @@
 export const css = `
 :host { all: initial; }
 * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-.launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;
+.launcher { display: flex; align-items: center; justify-content: center; position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;
   border-radius: 50%; border: none; background: #1d4ed8; color: #fff; font-size: 26px; cursor: pointer;
   box-shadow: 0 4px 14px rgba(0,0,0,.25); }
 button:focus-visible, textarea:focus-visible, input:focus-visible, a:focus-visible {
@@ -16,6 +16,7 @@ button:focus-visible, textarea:focus-visible, input:focus-visible, a:focus-visib
 @media (max-width: 480px) { .panel { inset: 0; width: 100%; height: 100%; border-radius: 0; } }
 header { background: #1d4ed8; color: #fff; padding: 12px 14px; display: flex; align-items: flex-start; gap: 8px; }
 header h2 { font-size: 16px; margin: 0; flex: 1; }
+header .sub svg { vertical-align: -1px; }
 header .sub { font-size: 12px; opacity: .95; display: block; font-weight: normal; margin-top: 2px; }
 header button { background: transparent; color: #fff; border: 1px solid rgba(255,255,255,.6); border-radius: 6px;
   padding: 4px 8px; cursor: pointer; font-size: 14px; }
@@ -48,6 +49,6 @@ form.composer { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e
 form.composer textarea { flex: 1; resize: none; height: 44px; padding: 10px; border: 1px solid #6b7280; border-radius: 8px; font-size: 15px; }
 form.composer button { background: #1d4ed8; color: #fff; border: none; border-radius: 8px; padding: 0 16px; font-size: 15px; cursor: pointer; }
 form.composer button:disabled { background: #6b7280; cursor: not-allowed; }
-.foot { font-size: 11px; color: #4b5563; text-align: center; padding: 0 0 6px; }
+form.composer textarea:disabled { background: #f3f4f6; cursor: not-allowed; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;

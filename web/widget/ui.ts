@@ -5,7 +5,7 @@
 
 import type { VisitorSession } from "./session.js";
 import type { ChatItem, WidgetState } from "./state.js";
-import { el, replace } from "./dom.js";
+import { el, icon, ICONS, replace } from "./dom.js";
 import { t, type StringKey, type Strings } from "./strings.js";
 import { css } from "./styles.js";
 
@@ -40,7 +40,7 @@ export class WidgetView {
     this.host = el("div", { "data-sealdesk-widget": "" });
     this.root = this.host.attachShadow({ mode: "open" });
     const style = el("style", {}, css);
-    this.launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", "aria-label": s.launcherOpen }, "💬");
+    this.launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", "aria-label": s.launcherOpen }, icon(ICONS.chat, 28));
     this.title = el("h2", { id: "sd-title" });
     const close = el("button", { type: "button", "aria-label": s.launcherClose }, s.close);
     this.badges = el("ul", { class: "badges", "aria-label": s.encrypted });
@@ -52,8 +52,7 @@ export class WidgetView {
     this.sendButton = el("button", { type: "submit" }, s.send);
     this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.input, this.sendButton);
     this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", hidden: true },
-      el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.body, this.typing, this.composer,
-      el("p", { class: "foot" }, "🔒 ", s.encrypted));
+      el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.body, this.typing, this.composer);
     this.root.append(style, this.launcher, this.panel);
 
     this.launcher.addEventListener("click", () => this.toggle(!this.open));
@@ -84,6 +83,7 @@ export class WidgetView {
     this.panel.hidden = !open;
     this.launcher.setAttribute("aria-expanded", String(open));
     this.launcher.setAttribute("aria-label", open ? this.s.launcherClose : this.s.launcherOpen);
+    replace(this.launcher, icon(open ? ICONS.close : ICONS.chat, 28));
     if (open) {
       this.focusScreen();
       this.session.markRead();
@@ -106,7 +106,7 @@ export class WidgetView {
 
   private render(st: WidgetState): void {
     const vars = { team: st.teamName || st.tenantName, tenant: st.tenantName };
-    replace(this.title, t(this.s, "title", vars), el("span", { class: "sub" }, "🔒 ", this.s.encrypted));
+    replace(this.title, t(this.s, "title", vars), el("span", { class: "sub" }, icon(ICONS.lock, 12), " ", this.s.encrypted));
     replace(this.badges, ...st.members.flatMap((m) => {
       if (!m.verified || m.role === "visitor") return [];
       const key: StringKey = m.role === "history" ? "historyMember" : "verifiedBadge";
