@@ -39,6 +39,7 @@ export class VisitorSession {
   private starting: Promise<VisitorGroup> | undefined;
   private lock: Promise<unknown> = Promise.resolve();
   private lastSeq = 0;
+  private lastReadSent = 0;
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
   private itemCounter = 0;
 
@@ -135,7 +136,9 @@ export class VisitorSession {
 
   /** Read receipt up to the last entry seen (the window is open and visible). */
   markRead(): void {
-    if (this.socket !== undefined && this.group !== undefined && !this.socket.isClosed && this.lastSeq > 0) {
+    // Once per new entry: the view calls this on every render while the window is open.
+    if (this.socket !== undefined && this.group !== undefined && !this.socket.isClosed && this.lastSeq > this.lastReadSent) {
+      this.lastReadSent = this.lastSeq;
       this.socket.read(this.group.conversation, this.lastSeq);
     }
   }
