@@ -19,6 +19,7 @@ import { startServer, type TestServer } from "../interop/server.js";
 import { buildWidget, WIDGET_FILE, type Manifest } from "../widget/bundle.js";
 import { anchorFrom, uuidBytes } from "../widget/trust.js";
 import { NodeAgent, type Device } from "./agent.js";
+import { relay, type Relay } from "./proxy.js";
 
 const PASS = "correct horse battery staple 42";
 const ISSUING_PASS = "issuing key passphrase 42";
@@ -83,6 +84,8 @@ export interface World {
   forger: NodeAgent;
   xss: NodeAgent;
   teamKey: HpkeKeys;
+  /** What the widget connects through (data-sealdesk-server): cut it to drop the connection. */
+  relay: Relay;
   snippet(extra?: string): string;
   stop(): Promise<void>;
 }
@@ -151,13 +154,15 @@ export async function startWorld(): Promise<World> {
     for (const a of [agent, forger, xss]) await a.publishKeyPackages(3);
     const teamKey = await deriveKeys(crypto.getRandomValues(new Uint8Array(32)));
     await agent.fillHistoryPool(server.team, uuidBytes(server.team), devices.history.map((h, i) => ({ seed: h.seed, chain: chains.history[i] ?? new Uint8Array() })), teamKey);
+    const serverRelay = await relay(server.url);
     const snippet = (extra = "") =>
       `<script type="module" src="${host.origin}/sealdesk-widget.js" integrity="${manifest.widget.integrity}" crossorigin="anonymous" ` +
-      `data-sealdesk-inbox="${server.tenant}/${server.team}" data-sealdesk-tenant-key="${tenantKey}" data-sealdesk-server="${server.url}"${extra}></script>`;
+      `data-sealdesk-inbox="${server.tenant}/${server.team}" data-sealdesk-tenant-key="${tenantKey}" data-sealdesk-server="${serverRelay.url}"${extra}></script>`;
     return {
-      server, host, manifest, tenantKey, agent, forger, xss, teamKey, snippet,
+      server, host, manifest, tenantKey, agent, forger, xss, teamKey, snippet, relay: serverRelay,
       stop: async () => {
         for (const a of [agent, forger, xss]) a.close();
+        await serverRelay.close();
         await server.stop();
         await host.close();
         await rm(dist, { recursive: true, force: true });

@@ -110,6 +110,25 @@ describe("the customer widget in Chromium", () => {
       "Hello, my parcel is late.", "Hi Ada, I am looking at order 1042 now.", "Thank you! It was sent on Monday.", "Your parcel arrives tomorrow.",
     ]);
     expect(await alertText(page)).toBe("");
+
+    // The connection drops: the widget says so, reconnects for the same visitor and resumes
+    // after the last entry it handled; what the agent wrote meanwhile arrives once.
+    world.relay.cut();
+    await expect.poll(() => alertText(page)).toBe("The connection was lost. Reconnecting…");
+    await agent.say(c, "Written while you were offline.");
+    await expect.poll(() => alertText(page), { timeout: 30_000 }).toBe("");
+    await expect.poll(() => logTexts(page)).toEqual([
+      "Hello, my parcel is late.", "Hi Ada, I am looking at order 1042 now.", "Thank you! It was sent on Monday.",
+      "Your parcel arrives tomorrow.", "Written while you were offline.",
+    ]);
+    await page.getByRole("dialog").getByLabel("Your message").fill("Great, thanks.");
+    await page.keyboard.press("Enter");
+    expect((await agent.waitFor(c, (s) => s.body.kind === "text")).body).toEqual({ kind: "text", text: "Great, thanks." });
+
+    // Keyboard: Escape closes the window and focus returns to the launcher.
+    await page.keyboard.press("Escape");
+    expect(await page.getByRole("dialog").isHidden()).toBe(true);
+    expect(await page.evaluate(() => document.querySelector("[data-sealdesk-widget]")?.shadowRoot?.activeElement?.getAttribute("aria-label"))).toBe("Open chat");
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();

@@ -36,7 +36,7 @@ export type Incoming =
 export class VisitorGroup {
   private constructor(
     private group: MlsGroup,
-    private readonly socket: SealdeskSocket,
+    private socket: SealdeskSocket,
     readonly conversation: string,
   ) {}
 
@@ -114,6 +114,11 @@ export class VisitorGroup {
     const own = this.group.ownLeaf;
     const leaves = this.group.leaves().filter((l) => l.leaf !== own);
     return Promise.all(leaves.map((l) => checkMember(l.leaf, l.identity, l.signatureKey, anchor)));
+  }
+
+  /** After a reconnect: the new connection carries every later send. */
+  useSocket(socket: SealdeskSocket): void {
+    this.socket = socket;
   }
 
   get active(): boolean {

@@ -28,6 +28,7 @@ export interface SessionOptions {
 /** setTimeout's largest delay: "wait for the next entry as long as the page lives". */
 const FOREVER = 2_147_483_647;
 const TYPING_TIMEOUT_MS = 6_000;
+const RECONNECT_ATTEMPTS = 8;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export class VisitorSession {
@@ -40,6 +41,9 @@ export class VisitorSession {
   private lock: Promise<unknown> = Promise.resolve();
   private lastSeq = 0;
   private lastReadSent = 0;
+  /** The visitor's key from the first ticket: later tickets (reconnects) are for the same visitor. */
+  private visitorKey: string | undefined;
+  private visitor: RestClient | undefined;
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
   private itemCounter = 0;
 
@@ -172,7 +176,9 @@ export class VisitorSession {
     try {
       const { tenant, team, anchor } = this.options;
       const ticket = await this.rest.ticket(tenant, team);
+      this.visitorKey = ticket.visitor_key;
       const visitor = this.rest.withToken(ticket.ticket);
+      this.visitor = visitor;
       const notice = this.state.notice;
       const conversation = await visitor.openConversation(undefined, notice === null ? undefined : { notice_version: notice.version });
       const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });
@@ -184,7 +190,7 @@ export class VisitorSession {
       this.group = group;
       await this.refreshMembers();
       if (this.state.answers.length > 0) await group.send({ kind: "prechat", fields: this.state.answers });
-      void this.loop(socket, group, visitor);
+      void this.loop(socket, group);
       return group;
     } catch (e) {
       if (e instanceof TrustError) this.update({ blocked: e.reason });
@@ -199,25 +205,57 @@ export class VisitorSession {
     }
   }
 
-  /** Reads the log in order until the connection ends. */
-  private async loop(socket: SealdeskSocket, group: VisitorGroup, visitor: RestClient): Promise<void> {
+  /** Reads the log in order; when the connection ends, reconnects and resumes after the last entry. */
+  private async loop(socket: SealdeskSocket, group: VisitorGroup): Promise<void> {
     for (;;) {
       let entry: EntryFrame;
       try {
         entry = await socket.nextEntry(group.conversation, FOREVER);
       } catch {
-        if (this.state.phase !== "closed") this.update({ error: "disconnected" });
-        return;
+        if (this.state.phase === "closed") return;
+        const next = await this.reconnect(group);
+        if (next === null) return;
+        socket = next;
+        continue;
       }
-      await this.exclusive(() => this.handle(entry, group, visitor));
+      await this.exclusive(() => this.handle(entry, group));
     }
   }
 
-  private async handle(entry: EntryFrame, group: VisitorGroup, visitor: RestClient): Promise<void> {
+  /**
+   * A new ticket for the same visitor, a new connection subscribed after the last entry
+   * handled (docs/protocol.md "Resume"), with backoff; null when it keeps failing.
+   */
+  private async reconnect(group: VisitorGroup): Promise<SealdeskSocket | null> {
+    this.update({ error: "disconnected" });
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+      try {
+        const ticket = await this.rest.ticket(this.options.tenant, this.options.team, this.visitorKey);
+        const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });
+        socket.onEphemeral = (f) => this.onEphemeral(f);
+        // Entries are handled under the lock; wait for the last one before reading the cursor.
+        await this.exclusive(async () => {
+          await socket.subscribe(group.conversation, this.lastSeq);
+          group.useSocket(socket);
+        });
+        this.socket = socket;
+        this.visitor = this.rest.withToken(ticket.ticket);
+        this.update({ error: null });
+        return socket;
+      } catch {
+        // Try again after a longer pause.
+      }
+    }
+    this.update({ error: "offline" });
+    return null;
+  }
+
+  private async handle(entry: EntryFrame, group: VisitorGroup): Promise<void> {
     this.lastSeq = entry.seq;
     // Our own entries (one visitor per conversation) were applied when sent.
     if (entry.from.kind === "visitor" || entry.k === "welcome") return;
-    if (entry.k === "system") return this.onSystem(entry, group, visitor);
+    if (entry.k === "system") return this.onSystem(entry, group);
     try {
       const r = await group.receive(fromBase64(entry.p));
       if (r.kind === "commit") {
@@ -247,7 +285,7 @@ export class VisitorSession {
     // Other kinds (files, leave requests) are not shown by this version of the widget.
   }
 
-  private async onSystem(entry: EntryFrame, group: VisitorGroup, visitor: RestClient): Promise<void> {
+  private async onSystem(entry: EntryFrame, group: VisitorGroup): Promise<void> {
     let event: { event?: unknown };
     try {
       event = JSON.parse(fromUtf8(fromBase64(entry.p))) as { event?: unknown };
@@ -264,17 +302,17 @@ export class VisitorSession {
       this.update({ phase: "closed" });
       return;
     }
-    if (event.event === "assigned" || event.event === "transferred_to_agent") await this.addAssignee(group, visitor);
+    if (event.event === "assigned" || event.event === "transferred_to_agent") await this.addAssignee(group);
     if (what === "transferred" || what === "supervisor_joined") {
       this.push({ key: this.nextKey("e"), kind: "event", event: what, name: "", at: entry.at });
     }
   }
 
   /** The assignee's devices: take their key packages, check each chain, commit Add. */
-  private async addAssignee(group: VisitorGroup, visitor: RestClient): Promise<void> {
-    if (this.state.blocked !== null) return;
+  private async addAssignee(group: VisitorGroup): Promise<void> {
+    if (this.state.blocked !== null || this.visitor === undefined) return;
     try {
-      const { key_packages } = await visitor.takeKeyPackages(group.conversation);
+      const { key_packages } = await this.visitor.takeKeyPackages(group.conversation);
       await group.addStaff(key_packages.map((k) => fromBase64(k.key_package)), this.options.anchor);
     } catch (e) {
       if (e instanceof TrustError) this.update({ blocked: e.reason });
