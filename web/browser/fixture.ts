@@ -19,6 +19,7 @@ import { startServer, type TestServer } from "../interop/server.js";
 import { buildWidget, WIDGET_FILE, type Manifest } from "../widget/bundle.js";
 import { anchorFrom, uuidBytes } from "../widget/trust.js";
 import { NodeAgent, type Device } from "./agent.js";
+import { SHOP_CSS } from "./pages.js";
 import { relay, type Relay } from "./proxy.js";
 
 const PASS = "correct horse battery staple 42";
@@ -51,6 +52,11 @@ export async function hostPage(widget: Uint8Array): Promise<HostPage> {
     if (path === "/sealdesk-widget.js") {
       res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" });
       res.end(widget);
+      return;
+    }
+    if (path === "/shop.css") {
+      res.writeHead(200, { "content-type": "text/css" });
+      res.end(SHOP_CSS);
       return;
     }
     if (path === "/favicon.ico") {

@@ -46,7 +46,7 @@ describe("the customer widget in Chromium", () => {
 
   beforeAll(async () => {
     world = await startWorld();
-    world.host.set("/", shopPage(world.snippet()));
+    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.relay.url));
     browser = await launch();
   });
   afterAll(async () => {

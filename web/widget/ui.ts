@@ -39,7 +39,14 @@ export class WidgetView {
   ) {
     this.host = el("div", { "data-sealdesk-widget": "" });
     this.root = this.host.attachShadow({ mode: "open" });
-    const style = el("style", {}, css);
+    // A constructed stylesheet is not an inline <style>, so a host page's strict CSP
+    // (style-src without 'unsafe-inline') does not block it; old browsers get the element.
+    let style: HTMLStyleElement | null = null;
+    if ("adoptedStyleSheets" in this.root && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      this.root.adoptedStyleSheets = [sheet];
+    } else style = el("style", {}, css);
     this.launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", "aria-label": s.launcherOpen }, icon(ICONS.chat, 28));
     this.title = el("h2", { id: "sd-title" });
     const close = el("button", { type: "button", "aria-label": s.launcherClose }, s.close);
@@ -53,7 +60,8 @@ export class WidgetView {
     this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.input, this.sendButton);
     this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", hidden: true },
       el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.body, this.typing, this.composer);
-    this.root.append(style, this.launcher, this.panel);
+    if (style !== null) this.root.append(style);
+    this.root.append(this.launcher, this.panel);
 
     this.launcher.addEventListener("click", () => this.toggle(!this.open));
     close.addEventListener("click", () => this.toggle(false));
