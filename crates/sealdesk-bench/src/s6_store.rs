@@ -176,6 +176,7 @@ pub(crate) async fn seed(
                     team_id: team.id,
                     visitor_id: visitor.id,
                     reopened_from: None,
+                    consent_notice: None,
                     created_at: now,
                 })
                 .await?,

@@ -4,6 +4,7 @@ use sealdesk_proto::conversations::{
     AvailabilityRequest, ConversationList, ConversationView, EntryPage, OpenConversation,
     RoutingSettings, TicketRequest, TicketResponse, TransferRequest, WidgetConfig,
 };
+use sealdesk_proto::widget::InboxWidgetSettings;
 use sealdesk_proto::{ConversationId, StaffId, TeamId, TenantId};
 
 use crate::{Client, ClientError};
@@ -61,8 +62,19 @@ impl Client {
         &self,
         reopen: Option<ConversationId>,
     ) -> Result<ConversationView, ClientError> {
-        self.post("/api/visitor/conversations", &OpenConversation { reopen })
-            .await
+        self.open_conversation_with(&OpenConversation {
+            reopen,
+            consent: None,
+        })
+        .await
+    }
+
+    /// `POST /api/visitor/conversations` with every field (consent to the privacy notice).
+    pub async fn open_conversation_with(
+        &self,
+        request: &OpenConversation,
+    ) -> Result<ConversationView, ClientError> {
+        self.post("/api/visitor/conversations", request).await
     }
 
     /// `GET /api/visitor/conversations`.
@@ -92,6 +104,16 @@ impl Client {
             format!("/api/tenants/{tenant}/conversations?{query}")
         };
         self.get(&path).await
+    }
+
+    /// `GET /api/tenants/{tenant}/conversations/{id}`.
+    pub async fn conversation(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+    ) -> Result<ConversationView, ClientError> {
+        self.get(&format!("/api/tenants/{tenant}/conversations/{id}"))
+            .await
     }
 
     /// `GET /api/tenants/{tenant}/conversations/{id}/entries`.
@@ -222,17 +244,42 @@ impl Client {
         .await
     }
 
+    /// `GET /api/tenants/{tenant}/teams/{team}/widget`.
+    pub async fn widget_settings(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+    ) -> Result<InboxWidgetSettings, ClientError> {
+        self.get(&format!("/api/tenants/{tenant}/teams/{team}/widget"))
+            .await
+    }
+
+    /// `PUT /api/tenants/{tenant}/teams/{team}/widget`.
+    pub async fn set_widget_settings(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        settings: &InboxWidgetSettings,
+    ) -> Result<InboxWidgetSettings, ClientError> {
+        decode_put(
+            self,
+            &format!("/api/tenants/{tenant}/teams/{team}/widget"),
+            settings,
+        )
+        .await
+    }
+
     /// The bearer token this client carries, if any.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
 }
 
-async fn decode_put<B: serde::Serialize>(
+async fn decode_put<B: serde::Serialize, T: serde::de::DeserializeOwned>(
     client: &Client,
     path: &str,
     body: &B,
-) -> Result<RoutingSettings, ClientError> {
+) -> Result<T, ClientError> {
     let response = client
         .request(reqwest::Method::PUT, path)?
         .json(body)

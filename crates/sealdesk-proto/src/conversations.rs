@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::ids::{ConversationId, StaffId, TeamId, TenantId, VisitorId};
+use crate::widget::{Consent, PrechatField, PrivacyNotice};
 use crate::ws::{WireKind, WireParty};
 
 /// The public configuration a widget loads for one team (inbox). Content-free.
@@ -25,6 +26,14 @@ pub struct WidgetConfig {
     pub max_payload: u32,
     /// Largest attachment, in bytes.
     pub attachment_max: u64,
+    /// The tenant's registered root public keys, written as in the snippet
+    /// (`ed25519:<base64url>`). Informational: the widget trusts only the keys pinned in its
+    /// snippet, and warns when these differ.
+    pub root_keys: Vec<String>,
+    /// The privacy notice to accept before the first message, if the inbox has one.
+    pub privacy_notice: Option<PrivacyNotice>,
+    /// The pre-chat fields, in order.
+    pub prechat_fields: Vec<PrechatField>,
 }
 
 /// Asks for a visitor ticket.
@@ -143,6 +152,10 @@ pub struct OpenConversation {
     /// A closed conversation of this visitor to continue; the new one links to it.
     #[serde(default)]
     pub reopen: Option<ConversationId>,
+    /// The privacy notice the visitor accepted: required (and must be the current version)
+    /// when the inbox has one, else `consent_required`.
+    #[serde(default)]
+    pub consent: Option<Consent>,
 }
 
 /// A conversation's routing metadata.
@@ -175,6 +188,9 @@ pub struct ConversationView {
     /// When it was closed.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
+    /// The privacy-notice version the visitor accepted when opening it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_notice: Option<String>,
 }
 
 /// A page of conversations.

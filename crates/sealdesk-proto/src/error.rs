@@ -42,6 +42,9 @@ pub enum ErrorCode {
     MlsRejected,
     /// A proof-of-work challenge must be solved first: the server is under attack (429).
     ChallengeRequired,
+    /// The inbox has a privacy notice: accept its current version (`consent`) to open a
+    /// conversation (400).
+    ConsentRequired,
     /// The request body is larger than the configured limit (413).
     PayloadTooLarge,
     /// The request's media type is not supported (415).
@@ -72,6 +75,7 @@ impl ErrorCode {
             Self::StaleEpoch => "stale_epoch",
             Self::MlsRejected => "mls_rejected",
             Self::ChallengeRequired => "challenge_required",
+            Self::ConsentRequired => "consent_required",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
@@ -119,6 +123,11 @@ mod tests {
             ErrorCode::MethodNotAllowed,
             ErrorCode::Timeout,
             ErrorCode::Conflict,
+            ErrorCode::ConversationClosed,
+            ErrorCode::StaleEpoch,
+            ErrorCode::MlsRejected,
+            ErrorCode::ChallengeRequired,
+            ErrorCode::ConsentRequired,
             ErrorCode::PayloadTooLarge,
             ErrorCode::UnsupportedMediaType,
             ErrorCode::RateLimited,

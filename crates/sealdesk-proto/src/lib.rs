@@ -14,6 +14,7 @@ pub mod keys;
 pub mod passkeys;
 pub mod system;
 pub mod tenancy;
+pub mod widget;
 pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode};

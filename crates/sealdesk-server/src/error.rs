@@ -70,6 +70,9 @@ pub enum ApiError {
     /// A proof-of-work challenge must be solved first (`GET …/challenge`).
     #[error("this server is under heavy load: solve a proof-of-work challenge first")]
     ChallengeRequired,
+    /// The inbox's privacy notice was not accepted (or an older version was).
+    #[error("accept the current privacy notice first")]
+    ConsentRequired,
     /// A body or payload is larger than allowed; the message says the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -87,7 +90,9 @@ pub enum ApiError {
 /// The error table: one status per code. Keep it the only place statuses are chosen.
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidInput | ErrorCode::MlsRejected => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidInput | ErrorCode::MlsRejected | ErrorCode::ConsentRequired => {
+            StatusCode::BAD_REQUEST
+        }
         ErrorCode::Unauthenticated
         | ErrorCode::InvalidCredentials
         | ErrorCode::ReauthenticationRequired => StatusCode::UNAUTHORIZED,
@@ -141,6 +146,7 @@ fn generic_message(code: ErrorCode) -> &'static str {
         ErrorCode::StaleEpoch => "the group has moved to a later epoch",
         ErrorCode::MlsRejected => "the MLS message was refused",
         ErrorCode::ChallengeRequired => "solve the proof-of-work challenge first",
+        ErrorCode::ConsentRequired => "accept the current privacy notice first",
         ErrorCode::PayloadTooLarge => "the request body is too large",
         ErrorCode::UnsupportedMediaType => "unsupported content type",
         ErrorCode::RateLimited => "too many requests; try again later",
@@ -174,6 +180,7 @@ impl ApiError {
             ApiError::StaleEpoch(_) => ErrorCode::StaleEpoch,
             ApiError::MlsRejected(_) => ErrorCode::MlsRejected,
             ApiError::ChallengeRequired => ErrorCode::ChallengeRequired,
+            ApiError::ConsentRequired => ErrorCode::ConsentRequired,
             ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,

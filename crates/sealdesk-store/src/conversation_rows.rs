@@ -22,7 +22,8 @@ pub(crate) const VISITOR_COLUMNS: &str =
 
 /// The columns of a `conversations` row, in [`ConversationRow`] order.
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, tenant_id, team_id, visitor_id, state, \
-     assignee_id, reopened_from, last_seq, created_at_ms, updated_at_ms, closed_at_ms";
+     assignee_id, reopened_from, last_seq, created_at_ms, updated_at_ms, closed_at_ms, \
+     consent_notice";
 
 /// The largest page `list_conversations` returns.
 pub(crate) const MAX_CONVERSATIONS: u32 = 500;
@@ -110,6 +111,7 @@ pub(crate) struct ConversationRow {
     pub(crate) created_at_ms: i64,
     pub(crate) updated_at_ms: i64,
     pub(crate) closed_at_ms: Option<i64>,
+    pub(crate) consent_notice: Option<String>,
 }
 
 impl ConversationRow {
@@ -128,6 +130,7 @@ impl ConversationRow {
             created_at: from_unix_ms(self.created_at_ms),
             updated_at: from_unix_ms(self.updated_at_ms),
             closed_at: self.closed_at_ms.map(from_unix_ms),
+            consent_notice: self.consent_notice,
         })
     }
 }
@@ -142,6 +145,7 @@ pub(crate) fn created_conversation(new: &NewConversation) -> Conversation {
         state: ConversationState::Open,
         assignee: None,
         reopened_from: new.reopened_from,
+        consent_notice: new.consent_notice.clone(),
         last_seq: 0,
         created_at: stored_time(new.created_at),
         updated_at: stored_time(new.created_at),

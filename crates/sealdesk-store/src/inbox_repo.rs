@@ -1,7 +1,8 @@
-//! Identity-token keys per inbox (team). Re-exported from the crate root; part of
+//! Identity-token keys and widget settings per inbox (team). Re-exported from the crate root; part of
 //! [`Store`](crate::Store).
 
 use async_trait::async_trait;
+use sealdesk_proto::widget::InboxWidgetSettings;
 use sealdesk_proto::{TeamId, TenantId};
 use time::OffsetDateTime;
 
@@ -63,7 +64,20 @@ impl std::fmt::Debug for InboxIdentity {
     }
 }
 
-/// Inbox identity settings. Every call is scoped to a tenant.
+/// An inbox's widget settings: privacy notice and pre-chat field definitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxWidget {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The inbox.
+    pub team_id: TeamId,
+    /// The notice and the fields.
+    pub settings: InboxWidgetSettings,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Inbox identity and widget settings. Every call is scoped to a tenant.
 #[async_trait]
 pub trait InboxRepo: Send + Sync {
     /// The inbox's settings, if any.
@@ -74,7 +88,15 @@ pub trait InboxRepo: Send + Sync {
     ) -> StoreResult<Option<InboxIdentity>>;
     /// Creates or replaces the inbox's settings. `NotFound` if the team is not the tenant's.
     async fn set_inbox_identity(&self, identity: &InboxIdentity) -> StoreResult<()>;
-    /// Removes them; `true` if there were any.
+    /// The inbox's widget settings, if any were set.
+    async fn get_inbox_widget(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+    ) -> StoreResult<Option<InboxWidget>>;
+    /// Creates or replaces them. `NotFound` if the team is not the tenant's.
+    async fn set_inbox_widget(&self, widget: &InboxWidget) -> StoreResult<()>;
+    /// Removes the identity settings; `true` if there were any.
     async fn clear_inbox_identity(&self, tenant: TenantId, team: TeamId) -> StoreResult<bool>;
     /// Every sealed HS256 secret (tenant, team, sealed), for master-key rotation.
     async fn list_inbox_secrets(&self) -> StoreResult<Vec<(TenantId, TeamId, Vec<u8>)>>;
@@ -87,4 +109,54 @@ pub trait InboxRepo: Send + Sync {
         old: &[u8],
         new: &[u8],
     ) -> StoreResult<bool>;
+}
+
+/// The stored columns of an `inbox_widget` row, as both backends read them.
+pub(crate) struct InboxWidgetRow {
+    pub(crate) notice_version: Option<String>,
+    pub(crate) notice_text: Option<String>,
+    pub(crate) notice_url: Option<String>,
+    pub(crate) prechat_fields: String,
+    pub(crate) updated_at_ms: i64,
+}
+
+impl InboxWidgetRow {
+    /// The row of `widget`.
+    pub(crate) fn of(widget: &InboxWidget) -> StoreResult<Self> {
+        let notice = widget.settings.privacy_notice.as_ref();
+        Ok(Self {
+            notice_version: notice.map(|n| n.version.clone()),
+            notice_text: notice.map(|n| n.text.clone()),
+            notice_url: notice.and_then(|n| n.url.clone()),
+            prechat_fields: serde_json::to_string(&widget.settings.prechat_fields)
+                .map_err(|e| crate::StoreError::Corrupt(format!("pre-chat fields: {e}")))?,
+            updated_at_ms: sealdesk_core::clock::to_unix_ms(widget.updated_at),
+        })
+    }
+
+    /// Back into the domain value; a row that does not parse is `Corrupt`.
+    pub(crate) fn into_widget(self, tenant: TenantId, team: TeamId) -> StoreResult<InboxWidget> {
+        let corrupt =
+            |what: String| crate::StoreError::Corrupt(format!("inbox widget {team}: {what}"));
+        let privacy_notice = match (self.notice_version, self.notice_text) {
+            (Some(version), Some(text)) => Some(sealdesk_proto::widget::PrivacyNotice {
+                version,
+                text,
+                url: self.notice_url,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("a notice version without text".into())),
+        };
+        let prechat_fields = serde_json::from_str(&self.prechat_fields)
+            .map_err(|e| corrupt(format!("pre-chat fields: {e}")))?;
+        Ok(InboxWidget {
+            tenant_id: tenant,
+            team_id: team,
+            settings: InboxWidgetSettings {
+                privacy_notice,
+                prechat_fields,
+            },
+            updated_at: sealdesk_core::clock::from_unix_ms(self.updated_at_ms),
+        })
+    }
 }

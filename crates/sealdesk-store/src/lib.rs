@@ -47,7 +47,7 @@ pub use conversation_repos::{
     LogRepo, Note, NoteRepo, RetentionRepo, RoutingRepo, Uploader, VisitorRepo,
 };
 pub use error::{Constraint, StoreError};
-pub use inbox_repo::{IdentityKeyKind, InboxIdentity, InboxRepo};
+pub use inbox_repo::{IdentityKeyKind, InboxIdentity, InboxRepo, InboxWidget};
 pub use key_package_repo::{
     DeviceStock, HistoryPackage, HistoryPoolRepo, KeyPackageRepo, NewHistoryPackage, NewKeyPackage,
     TakenKeyPackage,

@@ -73,6 +73,8 @@ pub struct NewConversation {
     pub visitor_id: VisitorId,
     /// The closed conversation this one reopens, if any (same tenant and visitor).
     pub reopened_from: Option<ConversationId>,
+    /// The privacy-notice version the visitor accepted (content-free consent record).
+    pub consent_notice: Option<String>,
     /// Creation time.
     pub created_at: OffsetDateTime,
 }
@@ -94,6 +96,8 @@ pub struct Conversation {
     pub assignee: Option<StaffId>,
     /// The closed conversation this one reopens.
     pub reopened_from: Option<ConversationId>,
+    /// The privacy-notice version the visitor accepted when opening it.
+    pub consent_notice: Option<String>,
     /// The sequence number of the last log entry (0 when the log is empty).
     pub last_seq: u64,
     /// Creation time.
@@ -419,6 +423,7 @@ mod tests {
             state,
             assignee,
             reopened_from: None,
+            consent_notice: None,
             last_seq: 0,
             created_at: at,
             updated_at: at,

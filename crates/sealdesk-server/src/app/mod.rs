@@ -11,6 +11,7 @@ pub mod retention;
 pub mod sealing_keys;
 pub mod tenancy;
 pub mod visitors;
+pub mod widget;
 
 use sealdesk_core::ValidationError;
 use sealdesk_crypto::password::PasswordError;

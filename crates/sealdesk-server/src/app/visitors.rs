@@ -13,6 +13,7 @@ use sealdesk_core::ids::IdGenerator;
 use sealdesk_crypto::pow;
 use sealdesk_crypto::token::{self, TokenKind};
 use sealdesk_proto::conversations::{ChallengeResponse, PowSolution, TicketResponse};
+use sealdesk_proto::widget::Consent;
 use sealdesk_proto::{ConversationId, TeamId, TenantId, VisitorId};
 use secrecy::ExposeSecret;
 
@@ -224,7 +225,9 @@ pub async fn open_conversation(
     team: TeamId,
     visitor: VisitorId,
     reopen: Option<ConversationId>,
+    consent: Option<&Consent>,
 ) -> Result<Conversation, ApiError> {
+    let consent_notice = super::widget::consent(state, tenant, team, consent).await?;
     let store = state.store();
     if let Some(previous) = reopen {
         let old = store.get_conversation(tenant, previous).await?;
@@ -245,6 +248,7 @@ pub async fn open_conversation(
             team_id: team,
             visitor_id: visitor,
             reopened_from: reopen,
+            consent_notice,
             created_at: state.clock().now(),
         })
         .await?)

@@ -44,6 +44,7 @@ pub fn conversation_view(c: &Conversation) -> ConversationView {
         created_at: c.created_at,
         updated_at: c.updated_at,
         closed_at: c.closed_at,
+        consent_notice: c.consent_notice.clone(),
     }
 }
 

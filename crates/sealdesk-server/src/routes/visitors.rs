@@ -12,6 +12,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealdesk_crypto::token::{self, TokenKind};
 use sealdesk_proto::conversations::{
     ChallengeResponse, ConversationList, ConversationView, OpenConversation, TicketRequest,
@@ -22,7 +24,7 @@ use sealdesk_proto::{ConversationId, TeamId, TenantId, VisitorId};
 use sealdesk_store::ConversationFilter;
 
 use crate::app::conversations::{self, Caller};
-use crate::app::visitors;
+use crate::app::{visitors, widget};
 use crate::error::{ApiError, ApiJson};
 use crate::routes::conversations::conversation_view;
 use crate::state::AppState;
@@ -147,6 +149,14 @@ pub async fn widget_config(
 ) -> Result<Json<WidgetConfig>, ApiError> {
     let (tenant, team) = visitors::inbox(&state, tenant, team).await?;
     let chat = &state.config().chat;
+    let widget = widget::settings(&state, tenant.id, team.id).await?;
+    let root_keys = state
+        .store()
+        .root_keys(tenant.id)
+        .await?
+        .iter()
+        .map(|k| format!("ed25519:{}", URL_SAFE_NO_PAD.encode(k)))
+        .collect();
     Ok(Json(WidgetConfig {
         tenant_id: tenant.id,
         tenant_name: tenant.name.to_string(),
@@ -155,6 +165,9 @@ pub async fn widget_config(
         protocol: PROTOCOL_VERSION,
         max_payload: u32::try_from(chat.max_payload_bytes).unwrap_or(u32::MAX),
         attachment_max: chat.attachment_max_bytes,
+        root_keys,
+        privacy_notice: widget.privacy_notice,
+        prechat_fields: widget.prechat_fields,
     }))
 }
 
@@ -209,7 +222,8 @@ pub async fn challenge(
 /// Opens a conversation in the ticket's inbox.
 #[utoipa::path(post, path = "/api/visitor/conversations", tag = "widget", request_body = OpenConversation,
     security(("bearer" = [])),
-    responses((status = 200, description = "Opened", body = ConversationView)))]
+    responses((status = 200, description = "Opened", body = ConversationView),
+        (status = 400, description = "The inbox's privacy notice was not accepted (`consent_required`)", body = sealdesk_proto::ErrorBody)))]
 pub async fn open(
     State(state): State<AppState>,
     visitor: VisitorAuth,
@@ -221,6 +235,7 @@ pub async fn open(
         visitor.team,
         visitor.visitor,
         req.reopen,
+        req.consent.as_ref(),
     )
     .await?;
     Ok(Json(conversation_view(&conversation)))

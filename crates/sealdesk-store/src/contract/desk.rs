@@ -184,6 +184,7 @@ impl Desk {
             team_id: team,
             visitor_id: visitor,
             reopened_from,
+            consent_notice: None,
             created_at: self.tick(),
         }
     }

@@ -34,6 +34,7 @@ mod tenants;
 mod throttle;
 mod totp;
 mod visitors;
+mod widget;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -131,6 +132,7 @@ pub use visitors::{
     create_visitor_needs_a_team_of_the_tenant, tickets_found_by_hash_and_purged_after_expiry,
     visitor_create_get_and_find, visitor_key_and_external_id_are_unique_per_tenant,
 };
+pub use widget::inbox_widget_round_trips_and_records_consent;
 
 use crate::{Constraint, DynStore, Store, StoreError, StoreResult};
 
@@ -282,6 +284,7 @@ macro_rules! store_contract_tests {
             key_packages_are_taken_once_and_the_last_resort_is_kept,
             history_pool_gives_each_conversation_one_member,
             sealing_keys_are_versioned_per_scope,
+            inbox_widget_round_trips_and_records_consent,
             team_create_get_list,
             team_disable_and_enable,
             duplicate_team_name_ignoring_case_conflicts,

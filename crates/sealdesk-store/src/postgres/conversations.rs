@@ -30,8 +30,8 @@ impl ConversationRepo for PgStore {
         // are checked in the tenant as the row is written.
         let inserted = sqlx::query(
             "INSERT INTO conversations (id, tenant_id, team_id, visitor_id, state, reopened_from,
-                                        created_at_ms, updated_at_ms)
-             SELECT $1, $2, $3, $4, 'open', $5, $6, $6
+                                        created_at_ms, updated_at_ms, consent_notice)
+             SELECT $1, $2, $3, $4, 'open', $5, $6, $6, $7
              WHERE EXISTS (SELECT 1 FROM teams WHERE tenant_id = $2 AND id = $3)
                AND EXISTS (SELECT 1 FROM visitors WHERE tenant_id = $2 AND id = $4)
                AND ($5::UUID IS NULL OR EXISTS (
@@ -44,6 +44,7 @@ impl ConversationRepo for PgStore {
         .bind(conversation.visitor_id.as_uuid())
         .bind(conversation.reopened_from.map(|id| id.as_uuid()))
         .bind(ms(conversation.created_at))
+        .bind(conversation.consent_notice.as_deref())
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -292,5 +293,6 @@ fn conversation_row(row: &PgRow) -> StoreResult<ConversationRow> {
         created_at_ms: row.try_get("created_at_ms").map_err(db_err)?,
         updated_at_ms: row.try_get("updated_at_ms").map_err(db_err)?,
         closed_at_ms: row.try_get("closed_at_ms").map_err(db_err)?,
+        consent_notice: row.try_get("consent_notice").map_err(db_err)?,
     })
 }

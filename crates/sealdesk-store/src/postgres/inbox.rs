@@ -6,7 +6,8 @@ use sealdesk_proto::{TeamId, TenantId};
 use sqlx::Row;
 
 use super::{PgStore, db_err};
-use crate::{IdentityKeyKind, InboxIdentity, InboxRepo, StoreError, StoreResult};
+use crate::inbox_repo::InboxWidgetRow;
+use crate::{IdentityKeyKind, InboxIdentity, InboxRepo, InboxWidget, StoreError, StoreResult};
 
 #[async_trait]
 impl InboxRepo for PgStore {
@@ -54,6 +55,62 @@ impl InboxRepo for PgStore {
         .bind(identity.key.as_slice())
         .bind(identity.required)
         .bind(to_unix_ms(identity.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn get_inbox_widget(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+    ) -> StoreResult<Option<InboxWidget>> {
+        let row = sqlx::query(
+            "SELECT notice_version, notice_text, notice_url, prechat_fields, updated_at_ms
+             FROM inbox_widget WHERE tenant_id = $1 AND team_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(team.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        InboxWidgetRow {
+            notice_version: row.try_get("notice_version").map_err(db_err)?,
+            notice_text: row.try_get("notice_text").map_err(db_err)?,
+            notice_url: row.try_get("notice_url").map_err(db_err)?,
+            prechat_fields: row.try_get("prechat_fields").map_err(db_err)?,
+            updated_at_ms: row.try_get("updated_at_ms").map_err(db_err)?,
+        }
+        .into_widget(tenant, team)
+        .map(Some)
+    }
+
+    async fn set_inbox_widget(&self, widget: &InboxWidget) -> StoreResult<()> {
+        let row = InboxWidgetRow::of(widget)?;
+        let written = sqlx::query(
+            "INSERT INTO inbox_widget (team_id, tenant_id, notice_version, notice_text, notice_url,
+                                       prechat_fields, updated_at_ms)
+             SELECT $1, $2, $3, $4, $5, $6, $7
+             WHERE EXISTS (SELECT 1 FROM teams WHERE tenant_id = $2 AND id = $1)
+             ON CONFLICT (team_id) DO UPDATE SET notice_version = excluded.notice_version,
+                 notice_text = excluded.notice_text, notice_url = excluded.notice_url,
+                 prechat_fields = excluded.prechat_fields, updated_at_ms = excluded.updated_at_ms
+             WHERE inbox_widget.tenant_id = excluded.tenant_id",
+        )
+        .bind(widget.team_id.as_uuid())
+        .bind(widget.tenant_id.as_uuid())
+        .bind(row.notice_version)
+        .bind(row.notice_text)
+        .bind(row.notice_url)
+        .bind(row.prechat_fields)
+        .bind(row.updated_at_ms)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;

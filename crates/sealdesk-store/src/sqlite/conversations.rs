@@ -28,8 +28,8 @@ impl ConversationRepo for SqliteStore {
         // are checked in the tenant as the row is written.
         let inserted = sqlx::query(
             "INSERT INTO conversations (id, tenant_id, team_id, visitor_id, state, reopened_from,
-                                        created_at_ms, updated_at_ms)
-             SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6
+                                        created_at_ms, updated_at_ms, consent_notice)
+             SELECT ?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6, ?7
              WHERE EXISTS (SELECT 1 FROM teams WHERE tenant_id = ?2 AND id = ?3)
                AND EXISTS (SELECT 1 FROM visitors WHERE tenant_id = ?2 AND id = ?4)
                AND (?5 IS NULL OR EXISTS (
@@ -42,6 +42,7 @@ impl ConversationRepo for SqliteStore {
         .bind(conversation.visitor_id.to_string())
         .bind(conversation.reopened_from.map(|id| id.to_string()))
         .bind(ms(conversation.created_at))
+        .bind(conversation.consent_notice.as_deref())
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -316,5 +317,6 @@ pub(super) fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> 
         created_at_ms: row.try_get("created_at_ms").map_err(db_err)?,
         updated_at_ms: row.try_get("updated_at_ms").map_err(db_err)?,
         closed_at_ms: row.try_get("closed_at_ms").map_err(db_err)?,
+        consent_notice: row.try_get("consent_notice").map_err(db_err)?,
     })
 }

@@ -368,6 +368,7 @@ async fn deleted_conversations_are_erased_from_the_file() {
                 team_id: team.id,
                 visitor_id: visitor.id,
                 reopened_from: None,
+                consent_notice: None,
                 created_at: data.now(),
             })
             .await

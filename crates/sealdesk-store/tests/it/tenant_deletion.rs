@@ -61,6 +61,7 @@ pub(crate) async fn world(store: &dyn Store, data: &TestData, name: &str) -> Wor
             team_id: team.id,
             visitor_id: visitor.id,
             reopened_from: None,
+            consent_notice: None,
             created_at: data.now(),
         })
         .await

@@ -1,0 +1,20 @@
+-- An inbox's widget settings: the privacy notice visitors accept and the pre-chat field
+-- definitions (the tenant's words; the visitors' answers travel end-to-end encrypted and are
+-- never stored here). `prechat_fields` is a JSON array of {name, label, kind, required}.
+CREATE TABLE inbox_widget (
+    team_id        TEXT    NOT NULL PRIMARY KEY,
+    tenant_id      TEXT    NOT NULL,
+    notice_version TEXT,
+    notice_text    TEXT,
+    notice_url     TEXT,
+    prechat_fields TEXT    NOT NULL,
+    updated_at_ms  INTEGER NOT NULL,
+    CHECK ((notice_version IS NULL) = (notice_text IS NULL)),
+    FOREIGN KEY (tenant_id, team_id) REFERENCES teams (tenant_id, id) ON DELETE CASCADE
+) STRICT;
+
+CREATE INDEX inbox_widget_tenant_idx ON inbox_widget (tenant_id);
+
+-- The privacy-notice version a visitor accepted when opening the conversation (consent
+-- record, content-free; its time is the conversation's creation time).
+ALTER TABLE conversations ADD COLUMN consent_notice TEXT;
