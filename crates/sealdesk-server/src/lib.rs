@@ -23,6 +23,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod web;
 pub mod ws;
 
 pub use config::Config;

@@ -43,6 +43,9 @@ pub enum StartupError {
     /// `server.public_url` cannot serve as the WebAuthn origin for passkeys.
     #[error("{0}")]
     Passkeys(String),
+    /// `web_dir` does not hold a usable build.
+    #[error(transparent)]
+    Web(#[from] crate::web::WebAssetsError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -134,6 +137,10 @@ pub async fn prepare(
     random: Arc<dyn Random>,
 ) -> Result<AppState, StartupError> {
     crate::auth::passkeys::relying_party(&config).map_err(StartupError::Passkeys)?;
+    let web = match &config.web_dir {
+        Some(dir) => Some(crate::web::WebAssets::load(dir)?),
+        None => None,
+    };
     let master_key = load_master_key(&config, random.as_ref())?;
     let store = open_store(&config).await?;
     // Compute the dummy hash now, so the first login for an unknown account costs the same as
@@ -141,6 +148,9 @@ pub async fn prepare(
     // hashing pool, so the buffer it needs is one of the pool's and is never freed.
     let policy = config.password_hash;
     let state = AppState::new(config, store, master_key, clock, random);
+    if let Some(web) = web {
+        state.serve_web(web);
+    }
     let _ = state
         .hasher()
         .run(move |memory| {

@@ -34,6 +34,7 @@ struct Inner {
     webauthn: Option<Arc<Webauthn>>,
     delivery: Delivery,
     blobs: BlobStore,
+    web: std::sync::OnceLock<Arc<crate::web::WebAssets>>,
 }
 
 impl AppState {
@@ -69,6 +70,7 @@ impl AppState {
                 webauthn,
                 delivery,
                 blobs,
+                web: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -112,6 +114,14 @@ impl AppState {
     /// Randomness, shareable (for blocking tasks).
     pub fn random_arc(&self) -> Arc<dyn Random> {
         self.inner.random.clone()
+    }
+    /// Serves the built web clients (once; later calls are ignored).
+    pub fn serve_web(&self, assets: crate::web::WebAssets) {
+        let _ = self.inner.web.set(Arc::new(assets));
+    }
+    /// The built web clients, when served.
+    pub fn web(&self) -> Option<&Arc<crate::web::WebAssets>> {
+        self.inner.web.get()
     }
     /// Attachment blobs in the data directory.
     pub fn blobs(&self) -> &BlobStore {

@@ -274,6 +274,9 @@ pub(crate) struct ServeArgs {
     /// Log format: pretty or json. Overrides `log.format`.
     #[arg(long, value_name = "FORMAT")]
     pub(crate) log_format: Option<String>,
+    /// Directory of the built widget and console (web/dist). Overrides `web_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) web_dir: Option<String>,
     /// Create a demo tenant ("Demo Shop", domain demo.localhost, team "Support") if missing.
     #[arg(long)]
     pub(crate) demo: bool,

@@ -56,7 +56,7 @@ fn code_of(err: &anyhow::Error) -> u8 {
         if let Some(s) = cause.downcast_ref::<StartupError>() {
             return match s {
                 StartupError::DataDir(_) | StartupError::MasterKey(_) => CANT_CREATE,
-                StartupError::Tls(_) | StartupError::Passkeys(_) => CONFIG,
+                StartupError::Tls(_) | StartupError::Passkeys(_) | StartupError::Web(_) => CONFIG,
                 StartupError::Bind { .. } | StartupError::Database { .. } => UNAVAILABLE,
             };
         }

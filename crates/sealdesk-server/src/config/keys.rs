@@ -42,6 +42,11 @@ pub const KEYS: &[KeySpec] = &[
         None,
     ),
     key(
+        "web_dir",
+        "Directory of the built widget and console (web/dist, made by `npm run build` in web/); served at /widget/ and /console/. Unset: not served.",
+        None,
+    ),
+    key(
         "server.listen",
         "Address and port of the HTTP/WebSocket listener.",
         Some("\"127.0.0.1:8080\""),

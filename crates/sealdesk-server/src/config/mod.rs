@@ -224,6 +224,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Master key file; `None` means `<data_dir>/master.key`, generated if missing.
     pub master_key_file: Option<PathBuf>,
+    /// The built web clients (`web/dist`), served when set.
+    pub web_dir: Option<PathBuf>,
     /// HTTP listener.
     pub server: ServerConfig,
     /// TLS, when enabled.
@@ -290,6 +292,7 @@ impl Config {
                 path: data_dir.join("sealdesk.db"),
             },
             master_key_file: None,
+            web_dir: None,
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 public_url: None,

@@ -150,6 +150,7 @@ pub(super) fn build(raw: &RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Co
     }
     let data_dir = c.get("data_dir", path);
     let master_key_file = c.get("master_key_file", path);
+    let web_dir = c.get("web_dir", path);
     let server = server(&mut c);
     let tls = tls(&mut c);
     let database = database(&mut c, data_dir.as_ref());
@@ -188,6 +189,7 @@ pub(super) fn build(raw: &RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Co
     Some(Config {
         data_dir: data_dir?,
         master_key_file,
+        web_dir,
         server: server?,
         tls: tls.ok()?,
         database: database?,

@@ -14,6 +14,7 @@ pub mod sealing_keys;
 pub mod staff;
 pub mod system;
 pub mod visitors;
+pub mod widget;
 
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post, put};
@@ -178,6 +179,10 @@ fn chat_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(conversations::get_identity).put(conversations::set_identity),
         ),
         (
+            "/api/tenants/{tenant}/teams/{team}/widget",
+            get(widget::get_widget).put(widget::set_widget),
+        ),
+        (
             "/api/tenants/{tenant}/visitors/{id}",
             get(conversations::visitor),
         ),
@@ -254,7 +259,19 @@ pub fn router(state: AppState) -> Router {
     for (path, handler) in api_routes() {
         router = router.route(path, handler);
     }
-    router
-        .fallback(|| async { crate::error::ApiError::NotFound })
-        .with_state(state)
+    router.fallback(fallback).with_state(state)
+}
+
+/// Files of the built web clients when served, else the JSON 404.
+async fn fallback(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    state
+        .web()
+        .and_then(|web| crate::web::respond(web, &method, uri.path(), &headers))
+        .unwrap_or_else(|| crate::error::ApiError::NotFound.into_response())
 }

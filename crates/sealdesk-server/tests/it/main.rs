@@ -20,3 +20,5 @@ mod settings;
 mod system;
 mod tls;
 mod visitors;
+mod web;
+mod widget;

@@ -27,6 +27,9 @@ pub(crate) async fn run(
     if let Some(listen) = args.metrics_listen {
         flags.push(("metrics.listen", listen, "--metrics-listen"));
     }
+    if let Some(dir) = args.web_dir {
+        flags.push(("web_dir", dir, "--web-dir"));
+    }
     if args.no_metrics {
         flags.push(("metrics.enabled", "false".to_owned(), "--no-metrics"));
     }
