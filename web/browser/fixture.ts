@@ -107,7 +107,8 @@ export async function startWorld(): Promise<World> {
   const host = await hostPage(await readFile(join(dist, WIDGET_FILE)));
   const devices = {
     agent: await newDevice(), forged: await newDevice(), xss: await newDevice(),
-    history: [await newDevice(), await newDevice(), await newDevice()],
+    // One History Member per conversation the tests open, and spares.
+    history: await Promise.all(Array.from({ length: 8 }, newDevice)),
   };
   const chains: { agent: Uint8Array; forged: Uint8Array; xss: Uint8Array; history: Uint8Array[] } = { agent: new Uint8Array(), forged: new Uint8Array(), xss: new Uint8Array(), history: [] };
   let tenantKey = "";

@@ -20,21 +20,34 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `widget-${name}.png`) });
 }
 
-/** Opens the widget, accepts the notice, fills the form and sends a first message. */
-async function startChat(page: Page, name: string, first: string, order = ""): Promise<void> {
-  await page.getByRole("button", { name: "Open chat" }).click();
+/** Accepts the privacy notice shown (with the keyboard: focus is on the accept button). */
+async function consent(page: Page, notice: { text: string; url: string } = NOTICE): Promise<void> {
   const dialog = page.getByRole("dialog");
-  await expect.poll(() => dialog.getByText(NOTICE.text).count()).toBe(1);
-  await expect.poll(() => dialog.getByText(NOTICE.url).count()).toBe(1);
-  // Focus moved into the window: the accept button.
+  await expect.poll(() => dialog.getByText(notice.text).count()).toBe(1);
+  await expect.poll(() => dialog.getByText(notice.url).count()).toBe(1);
   await expect.poll(() => page.evaluate(() => document.querySelector("[data-sealdesk-widget]")?.shadowRoot?.activeElement?.textContent)).toBe("I agree, start the chat");
   await page.keyboard.press("Enter");
+}
+
+async function prechat(page: Page, name: string, order: string): Promise<void> {
+  const dialog = page.getByRole("dialog");
   await dialog.getByLabel(`${FIELDS[0]?.label} (required)`).fill(name);
   await dialog.getByLabel(FIELDS[1]?.label ?? "").fill(order);
   await dialog.getByRole("button", { name: "Continue" }).click();
-  const box = dialog.getByLabel("Your message");
-  await box.fill(first);
+}
+
+async function type(page: Page, text: string): Promise<void> {
+  const box = page.getByRole("dialog").getByLabel("Your message");
+  await box.fill(text);
   await box.press("Enter");
+}
+
+/** Opens the widget, accepts the notice, fills the form and sends a first message. */
+async function startChat(page: Page, name: string, first: string, order = ""): Promise<void> {
+  await page.getByRole("button", { name: "Open chat" }).click();
+  await consent(page);
+  await prechat(page, name, order);
+  await type(page, first);
 }
 
 const logTexts = (page: Page) => page.locator(".log .text").allTextContents();
@@ -187,6 +200,36 @@ describe("the customer widget in Chromium", () => {
     await shot(page, "inert-markup");
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("asks again when the privacy notice changed before the first message; the server records the version", async () => {
+    const { page, dialogs, errors } = await watchedPage(browser.context);
+    await page.goto(`${world.host.origin}/`);
+    await page.getByRole("button", { name: "Open chat" }).click();
+    await consent(page);
+    await prechat(page, "Cy", "");
+    const changed = { version: "2026-12", text: "ACME now keeps chats for 14 days.", url: "https://acme.example/privacy-v2" };
+    const { tenant, team } = world.server;
+    await world.server.staff.setWidgetSettings(tenant, team, { privacy_notice: changed, prechat_fields: FIELDS });
+    try {
+      await type(page, "Hello again");
+      await expect.poll(() => alertText(page)).toBe("The privacy notice has changed. Please read it again.");
+      await consent(page, changed);
+      expect(await alertText(page)).toBe("");
+      await prechat(page, "Cy", "");
+      expect(await page.locator(".msg.visitor .status").allTextContents()).toEqual(["Not sent"]);
+      await type(page, "Hello again");
+      const c = await world.agent.waitForConversation("queued", seen);
+      seen.add(c);
+      expect((await world.server.staff.conversation(tenant, c)).consent_notice).toBe("2026-12");
+      await expect.poll(() => page.locator(".msg.visitor .status").allTextContents()).toEqual(["Not sent", "Sent"]);
+    } finally {
+      await world.server.staff.setWidgetSettings(tenant, team, { privacy_notice: NOTICE, prechat_fields: FIELDS });
+    }
+    expect(dialogs).toEqual([]);
+    // The refused request (400 consent_required) is the one console error Chromium logs.
+    expect(errors.filter((e) => !e.includes("400 (Bad Request)"))).toEqual([]);
     await page.close();
   });
 });

@@ -198,6 +198,9 @@ export class VisitorSession {
         // The notice changed since it was shown: show the current one again.
         await this.start();
         this.update({ error: "consent_changed" });
+      } else if (e instanceof ApiError && e.status === 409) {
+        // The inbox cannot take a conversation now (its History Member pool is empty).
+        this.update({ error: "unavailable" });
       } else this.update({ error: "network" });
       throw e;
     } finally {

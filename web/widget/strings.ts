@@ -10,6 +10,7 @@ export const en = {
   loadError: "The chat could not be loaded. Please try again later.",
   networkError: "Connection problem. Your last message may not have been sent.",
   disconnected: "The connection was lost. Reconnecting…",
+  unavailable: "The chat is not available right now. Please try again later.",
   offline: "The connection was lost. Reload the page to continue.",
   consentTitle: "Before we start",
   consentLink: "Full privacy notice:",

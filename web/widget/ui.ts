@@ -121,7 +121,7 @@ export class WidgetView {
       return [el("li", { "data-role": m.role }, t(this.s, key, { name: m.label, tenant: st.tenantName }))];
     }));
     const blocked = st.blocked === null ? "" : t(this.s, BLOCKED[st.blocked] ?? "blockedMember", vars);
-    const errors: Record<string, StringKey> = { network: "networkError", disconnected: "disconnected", offline: "offline", consent_changed: "consentChanged" };
+    const errors: Record<string, StringKey> = { network: "networkError", disconnected: "disconnected", offline: "offline", unavailable: "unavailable", consent_changed: "consentChanged" };
     const errorKey = st.error === null ? undefined : errors[st.error];
     replace(this.alert, blocked || (errorKey === undefined || st.phase === "error" ? "" : this.s[errorKey]));
     replace(this.notice, st.keyMismatch ? this.s.keyMismatch : "");

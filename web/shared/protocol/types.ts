@@ -97,6 +97,8 @@ export interface ConversationView {
   state: string;
   assignee?: string;
   last_seq: number;
+  /** The privacy notice version the visitor accepted (servers with privacy notices). */
+  consent_notice?: string;
 }
 
 export interface EntryView {
