@@ -37,6 +37,13 @@ pub enum Constraint {
     KeyPackageLimit,
     /// A team or archive key version is not the next one (or another publisher won).
     KeyVersion,
+    /// A device with that signature key is already registered in the tenant.
+    DeviceKey,
+    /// The staff member already has as many devices as allowed.
+    DeviceLimit,
+    /// The device is not in the state the change needs (certify a pending one, revoke one
+    /// not yet revoked, wrap keys for a certified one).
+    DeviceState,
     /// Another constraint, by its database name.
     Other(String),
 }
@@ -60,6 +67,9 @@ impl std::fmt::Display for Constraint {
             Constraint::VisitorTicket => f.write_str("visitor_ticket"),
             Constraint::KeyPackageLimit => f.write_str("key_package_limit"),
             Constraint::KeyVersion => f.write_str("key_version"),
+            Constraint::DeviceKey => f.write_str("device_key"),
+            Constraint::DeviceLimit => f.write_str("device_limit"),
+            Constraint::DeviceState => f.write_str("device_state"),
             Constraint::Other(name) => f.write_str(name),
         }
     }

@@ -17,6 +17,7 @@ pub mod contract;
 mod conversation_repos;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod conversation_rows;
+mod device_repo;
 mod error;
 pub mod group_commit;
 mod inbox_repo;
@@ -46,6 +47,7 @@ pub use conversation_repos::{
     Attachment, AttachmentRepo, CannedResponse, ConversationFilter, ConversationRepo, Deleted,
     LogRepo, Note, NoteRepo, RetentionRepo, RoutingRepo, Uploader, VisitorRepo,
 };
+pub use device_repo::{Device, DeviceDecision, DeviceRepo, DeviceStatus, KeyWrap, NewDevice};
 pub use error::{Constraint, StoreError};
 pub use inbox_repo::{IdentityKeyKind, InboxIdentity, InboxRepo, InboxWidget};
 pub use key_package_repo::{
@@ -212,6 +214,7 @@ pub trait Store:
     + KeyPackageRepo
     + HistoryPoolRepo
     + SealingKeyRepo
+    + DeviceRepo
     + std::fmt::Debug
     + 'static
 {
@@ -241,6 +244,7 @@ impl<T> Store for T where
         + KeyPackageRepo
         + HistoryPoolRepo
         + SealingKeyRepo
+        + DeviceRepo
         + std::fmt::Debug
         + 'static
 {

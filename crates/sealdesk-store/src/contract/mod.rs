@@ -12,6 +12,7 @@ mod audit;
 mod conversations;
 mod data;
 mod desk;
+mod devices;
 mod erasure;
 mod group_commit;
 mod invitations;
@@ -54,6 +55,7 @@ pub use conversations::{
     participants_include_the_assignee,
 };
 pub use data::TestData;
+pub use devices::devices_are_enrolled_certified_and_revoked;
 pub use erasure::{delete_tenant_erases_only_that_tenant, inbox_identity_round_trip};
 pub use group_commit::{
     group_commit_answers_each_caller_with_its_outcome, group_commit_batches_concurrent_appends,
@@ -285,6 +287,7 @@ macro_rules! store_contract_tests {
             history_pool_gives_each_conversation_one_member,
             sealing_keys_are_versioned_per_scope,
             inbox_widget_round_trips_and_records_consent,
+            devices_are_enrolled_certified_and_revoked,
             team_create_get_list,
             team_disable_and_enable,
             duplicate_team_name_ignoring_case_conflicts,

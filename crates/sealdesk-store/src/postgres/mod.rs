@@ -4,6 +4,7 @@
 mod attachments;
 mod audit;
 mod conversations;
+mod devices;
 mod history_pool;
 mod inbox;
 mod invitations;
@@ -184,6 +185,7 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         Some("visitors_tenant_external_key") => Constraint::VisitorExternalId,
         Some("visitor_tickets_pkey") => Constraint::VisitorTicket,
         Some("sealing_keys_pkey") => Constraint::KeyVersion,
+        Some("devices_signature_key_key") => Constraint::DeviceKey,
         Some("recovery_codes_staff_digest_key" | "recovery_codes_staff_phc_key") => {
             Constraint::RecoveryCode
         }

@@ -4,6 +4,7 @@
 mod attachments;
 mod audit;
 mod conversations;
+mod devices;
 mod history_pool;
 mod inbox;
 mod invitations;
@@ -284,6 +285,7 @@ fn classify(db: &dyn DatabaseError) -> Constraint {
         ["visitors.tenant_id", "visitors.key_hash"] => Constraint::VisitorKey,
         ["visitors.tenant_id", "visitors.external_id"] => Constraint::VisitorExternalId,
         ["visitor_tickets.token_hash"] => Constraint::VisitorTicket,
+        ["devices.tenant_id", "devices.signature_key"] => Constraint::DeviceKey,
         [
             "recovery_codes.staff_id",
             "recovery_codes.digest" | "recovery_codes.phc",

@@ -98,6 +98,8 @@ impl TenantRepo for SqliteStore {
             "canned_responses",
             "tenant_root_keys",
             "sealing_keys",
+            "team_key_wraps",
+            "devices",
             "key_packages",
             "history_pool",
             "conversation_history",
