@@ -92,7 +92,9 @@ export interface World {
   teamKey: HpkeKeys;
   /** What the widget connects through (data-sealdesk-server): cut it to drop the connection. */
   relay: Relay;
-  snippet(extra?: string): string;
+  /** The inbox whose History Member pool holds only a member certified under the unpinned root. */
+  otherTeam: string;
+  snippet(extra?: string, team?: string): string;
   stop(): Promise<void>;
 }
 
@@ -110,7 +112,11 @@ export async function startWorld(): Promise<World> {
     // One History Member per conversation the tests open, and spares.
     history: await Promise.all(Array.from({ length: 8 }, newDevice)),
   };
-  const chains: { agent: Uint8Array; forged: Uint8Array; xss: Uint8Array; history: Uint8Array[] } = { agent: new Uint8Array(), forged: new Uint8Array(), xss: new Uint8Array(), history: [] };
+  const chains: { agent: Uint8Array; forged: Uint8Array; xss: Uint8Array; history: Uint8Array[]; forgedHistory: Uint8Array } = {
+    agent: new Uint8Array(), forged: new Uint8Array(), xss: new Uint8Array(), history: [], forgedHistory: new Uint8Array(),
+  };
+  const forgedHistory = await newDevice();
+  let otherTeam = "";
   let tenantKey = "";
   const staffPasswords = { forged: `${crypto.randomUUID()}-Zq7!`, xss: `${crypto.randomUUID()}-Zq7!` };
   const server = await startServer({
@@ -130,6 +136,9 @@ export async function startWorld(): Promise<World> {
       await run(["keys", "init", "--tenant", tenant, "--out", join(dir, "root2.key"), "--passphrase-stdin"], `${PASS}\n`);
       await run(["keys", "issue", "--tenant", tenant, "--root", join(dir, "root2.key"), "--out", join(dir, "issuing2.key"), "--passphrase-stdin"], `${PASS}\n${ISSUING_PASS}\n`);
       chains.forged = await certify("issuing2.key", "agent", LABELS.forged, devices.forged.subject);
+      // A second inbox whose only History Member is certified under the unpinned root.
+      otherTeam = String((await run(["team", "create", "--tenant", tenant, "--name", "Sales"])).id);
+      chains.forgedHistory = await certify("issuing2.key", "history", "Sales archive", forgedHistory.subject, ["--team", otherTeam, "--days", "120"]);
       for (const who of ["forged", "xss"] as const) {
         await run(["staff", "create", "--tenant", tenant, "--email", `${who}@interop.localhost`, "--role", "agent", "--password-stdin"], `${staffPasswords[who]}\n`);
       }
@@ -162,11 +171,13 @@ export async function startWorld(): Promise<World> {
     const teamKey = await deriveKeys(crypto.getRandomValues(new Uint8Array(32)));
     await agent.fillHistoryPool(server.team, uuidBytes(server.team), devices.history.map((h, i) => ({ seed: h.seed, chain: chains.history[i] ?? new Uint8Array() })), teamKey);
     const serverRelay = await relay(server.url);
-    const snippet = (extra = "") =>
+    await server.staff.addTeamMember(server.tenant, otherTeam, server.staffId);
+    await agent.fillHistoryPool(otherTeam, uuidBytes(otherTeam), [{ seed: forgedHistory.seed, chain: chains.forgedHistory }], teamKey);
+    const snippet = (extra = "", team = server.team) =>
       `<script type="module" src="${host.origin}/sealdesk-widget.js" integrity="${manifest.widget.integrity}" crossorigin="anonymous" ` +
-      `data-sealdesk-inbox="${server.tenant}/${server.team}" data-sealdesk-tenant-key="${tenantKey}" data-sealdesk-server="${serverRelay.url}"${extra}></script>`;
+      `data-sealdesk-inbox="${server.tenant}/${team}" data-sealdesk-tenant-key="${tenantKey}" data-sealdesk-server="${serverRelay.url}"${extra}></script>`;
     return {
-      server, host, manifest, tenantKey, agent, forger, xss, teamKey, snippet, relay: serverRelay,
+      server, host, manifest, tenantKey, agent, forger, xss, teamKey, snippet, relay: serverRelay, otherTeam,
       stop: async () => {
         for (const a of [agent, forger, xss]) a.close();
         await serverRelay.close();

@@ -232,4 +232,24 @@ describe("the customer widget in Chromium", () => {
     expect(errors.filter((e) => !e.includes("400 (Bad Request)"))).toEqual([]);
     await page.close();
   });
+
+  it("refuses a History Member whose certificate does not chain to the pinned root", async () => {
+    const { page, errors } = await watchedPage(browser.context);
+    world.host.set("/sales", shopPage(world.snippet("", world.otherTeam), world.host.origin, world.relay.url));
+    await page.goto(`${world.host.origin}/sales`);
+    await page.getByRole("button", { name: "Open chat" }).click();
+    await type(page, "Hello sales");
+    await expect.poll(() => alertText(page)).toBe(
+      "Warning: this chat could not be set up securely (the message archive is not certified). Sending is disabled.",
+    );
+    expect(await page.locator(".msg.visitor .status").allTextContents()).toEqual(["Not sent"]);
+    expect(await page.getByRole("dialog").getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
+    // Nothing was written to the conversation: no group, no message.
+    const { conversations } = await world.server.staff.listConversations(world.server.tenant, { team: world.otherTeam });
+    expect(conversations).toHaveLength(1);
+    expect((await world.server.staff.entries(world.server.tenant, conversations[0]?.id ?? "")).entries).toEqual([]);
+    await shot(page, "forged-archive");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
