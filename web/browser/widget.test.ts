@@ -142,6 +142,12 @@ describe("the customer widget in Chromium", () => {
     await page.keyboard.press("Escape");
     expect(await page.getByRole("dialog").isHidden()).toBe(true);
     expect(await page.evaluate(() => document.querySelector("[data-sealdesk-widget]")?.shadowRoot?.activeElement?.getAttribute("aria-label"))).toBe("Open chat");
+    // A reply while the window is closed is counted on the launcher.
+    await agent.say(c, "Anything else I can do?");
+    await expect.poll(() => page.locator(".launcher").getAttribute("aria-label")).toBe("Open chat (1 new)");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => logTexts(page).then((t) => t.at(-1))).toBe("Anything else I can do?");
+    expect(await page.locator(".launcher").getAttribute("aria-label")).toBe("Close chat");
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();

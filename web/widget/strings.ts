@@ -4,6 +4,7 @@
 export const en = {
   launcherOpen: "Open chat",
   launcherClose: "Close chat",
+  launcherUnread: "Open chat ({count} new)",
   title: "Chat with {team}",
   close: "Close",
   loading: "Loading…",
@@ -46,7 +47,6 @@ export const en = {
   blockedMember: "Warning: someone in this conversation could not be verified as a genuine {tenant} agent. Sending is disabled to protect you.",
   blockedHistory: "Warning: this chat could not be set up securely (the message archive is not certified). Sending is disabled.",
   blockedChange: "Warning: a change to this conversation could not be verified. Sending is disabled to protect you.",
-  newMessage: "New message from {name}: {text}",
 } as const;
 
 export type Strings = { readonly [K in keyof typeof en]: string };

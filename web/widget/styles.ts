@@ -7,6 +7,8 @@ export const css = `
 .launcher { display: flex; align-items: center; justify-content: center; position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;
   border-radius: 50%; border: none; background: #1d4ed8; color: #fff; font-size: 26px; cursor: pointer;
   box-shadow: 0 4px 14px rgba(0,0,0,.25); }
+.launcher .unread { position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; border-radius: 11px;
+  background: #b91c1c; color: #fff; font-size: 12px; font-weight: 700; display: flex; align-items: center; justify-content: center; padding: 0 6px; }
 button:focus-visible, textarea:focus-visible, input:focus-visible, a:focus-visible {
   outline: 3px solid #f59e0b; outline-offset: 2px; }
 .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: 370px; height: min(600px, calc(100vh - 110px));

@@ -32,6 +32,8 @@ export class WidgetView {
   private screen = "";
   private open = false;
   private typingSent = false;
+  /** Agent messages that arrived while the window was closed. */
+  private unread = 0;
 
   constructor(
     private readonly session: VisitorSession,
@@ -83,6 +85,9 @@ export class WidgetView {
       if (on !== this.typingSent) this.session.typing(on);
       this.typingSent = on;
     });
+    document.addEventListener("visibilitychange", () => {
+      if (this.open && document.visibilityState === "visible") this.session.markRead();
+    });
     session.subscribe((state) => this.render(state));
   }
 
@@ -90,12 +95,18 @@ export class WidgetView {
     this.open = open;
     this.panel.hidden = !open;
     this.launcher.setAttribute("aria-expanded", String(open));
-    this.launcher.setAttribute("aria-label", open ? this.s.launcherClose : this.s.launcherOpen);
-    replace(this.launcher, icon(open ? ICONS.close : ICONS.chat, 28));
+    if (open) this.unread = 0;
+    this.renderLauncher();
     if (open) {
       this.focusScreen();
       this.session.markRead();
     } else this.launcher.focus();
+  }
+
+  private renderLauncher(): void {
+    const label = this.open ? this.s.launcherClose : this.unread > 0 ? t(this.s, "launcherUnread", { count: String(this.unread) }) : this.s.launcherOpen;
+    this.launcher.setAttribute("aria-label", label);
+    replace(this.launcher, icon(this.open ? ICONS.close : ICONS.chat, 28), this.unread > 0 && !this.open ? el("span", { class: "unread", "aria-hidden": "true" }, String(this.unread)) : null);
   }
 
   private submit(): void {
@@ -132,7 +143,7 @@ export class WidgetView {
     const refuse = st.blocked !== null;
     this.sendButton.disabled = refuse;
     this.input.disabled = refuse;
-    if (this.open && st.phase === "chat") this.session.markRead();
+    if (this.open && st.phase === "chat" && document.visibilityState === "visible") this.session.markRead();
   }
 
   private renderBody(st: WidgetState): void {
@@ -202,11 +213,18 @@ export class WidgetView {
     for (const item of st.items) {
       const existing = this.rendered.get(item.key);
       const li = this.item(item, st);
-      if (existing === undefined) log.append(li);
+      if (existing === undefined) {
+        log.append(li);
+        if (!this.open && item.kind === "text" && item.from === "staff") {
+          this.unread += 1;
+          this.renderLauncher();
+        }
+      }
       else if (existing.dataset.v !== li.dataset.v) existing.replaceWith(li);
       else continue;
       this.rendered.set(item.key, li);
-      li.scrollIntoView?.({ block: "end" });
+      // Scroll the transcript only (scrollIntoView could scroll the host page too).
+      this.body.scrollTop = this.body.scrollHeight;
     }
     if (st.phase === "closed" && log.querySelector(".ended") === null) log.append(el("li", { class: "event ended" }, this.s.closed));
   }
