@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { FIELDS, LABELS, NOTICE, startWorld, type World } from "./fixture.js";
 import { shopPage } from "./pages.js";
@@ -60,10 +60,16 @@ describe("the customer widget in Chromium", () => {
   beforeAll(async () => {
     world = await startWorld();
     world.host.set("/", shopPage(world.snippet(), world.host.origin, world.relay.url));
+  });
+  // Every test is a new visitor: a fresh browser profile (the widget resumes from its
+  // IndexedDB record otherwise).
+  beforeEach(async () => {
     browser = await launch();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await browser?.close();
+  });
+  afterAll(async () => {
     await world?.stop();
   });
 
@@ -255,6 +261,54 @@ describe("the customer widget in Chromium", () => {
     expect(conversations).toHaveLength(1);
     expect((await world.server.staff.entries(world.server.tenant, conversations[0]?.id ?? "")).entries).toEqual([]);
     await shot(page, "forged-archive");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("resumes after a reload from its encrypted state, with one widget per inbox across tabs", async () => {
+    const { page, dialogs, errors } = await watchedPage(browser.context);
+    await page.goto(`${world.host.origin}/`);
+    await startChat(page, "Dee", "Before the reload");
+    const agent = world.agent;
+    const c = await agent.waitForConversation("queued", seen);
+    seen.add(c);
+    await agent.rest.claim(world.server.tenant, c);
+    await agent.open(c);
+    await agent.join(c);
+    await expect.poll(() => page.locator(".badges li[data-role=agent]").count()).toBe(1);
+    await agent.say(c, "Reply one");
+    await expect.poll(() => logTexts(page)).toEqual(["Before the reload", "Reply one"]);
+
+    // A second tab of the same browser does not run a second widget for the inbox.
+    const other = await watchedPage(browser.context);
+    await other.page.goto(`${world.host.origin}/`);
+    await other.page.getByRole("button", { name: "Open chat" }).click();
+    await expect.poll(() => other.page.locator(".body").textContent()).toBe("This chat is open in another tab or window of this browser. Continue there.");
+    await other.page.close();
+
+    await page.reload();
+    await agent.say(c, "Reply two, during the reload");
+    await page.getByRole("button", { name: "Open chat" }).click();
+    await expect.poll(() => logTexts(page)).toEqual(["Before the reload", "Reply one", "Reply two, during the reload"]);
+    await expect.poll(() => page.locator(".badges li[data-role=agent]").allTextContents()).toEqual(["Jane D. — verified Interop agent"]);
+    await type(page, "After the reload");
+    expect((await agent.waitFor(c, (s) => s.body.kind === "text")).body).toEqual({ kind: "text", text: "After the reload" });
+    // What the browser keeps is encrypted: no message text in IndexedDB.
+    const stored = await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const r = indexedDB.open("sealdesk-widget");
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const all = await new Promise<unknown[]>((resolve) => {
+        const r = db.transaction("states").objectStore("states").getAll();
+        r.onsuccess = () => resolve(r.result);
+      });
+      return all.map((rec) => new TextDecoder("latin1").decode((rec as { data: ArrayBuffer }).data));
+    });
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).not.toContain("reload");
+    expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
   });

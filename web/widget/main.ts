@@ -7,20 +7,24 @@
 import { browserTransport } from "../shared/protocol/socket.js";
 import { VisitorSession } from "./session.js";
 import { readSnippet } from "./snippet.js";
+import { holdInboxLock, openStateStore } from "./store.js";
 import { en, languages } from "./strings.js";
 import { WidgetView } from "./ui.js";
 
-function boot(): void {
+async function boot(): Promise<void> {
   const snippet = readSnippet(document, import.meta.url);
   if (snippet === null) {
     console.error("Sealdesk widget: no valid <script data-sealdesk-inbox data-sealdesk-tenant-key> found for", import.meta.url);
     return;
   }
-  const session = new VisitorSession({ ...snippet, transport: browserTransport });
+  const inbox = `${snippet.tenant}/${snippet.team}`;
+  // Without IndexedDB (some private modes) the widget works, only without resume.
+  const store = await openStateStore(inbox).catch(() => null);
+  const session = new VisitorSession({ ...snippet, transport: browserTransport, store, lock: () => holdInboxLock(inbox) });
   const view = new WidgetView(session, languages[snippet.lang] ?? en);
   document.body.append(view.host);
   void session.start();
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot, { once: true });
-else boot();
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => void boot(), { once: true });
+else void boot();

@@ -13,7 +13,9 @@ import type { EntryFrame, EphemeralFrame, WidgetConfig } from "../shared/protoco
 import type { TrustAnchor } from "../shared/mls/certs.js";
 import type { Body } from "../shared/mls/payload.js";
 import { fromBase64, fromUtf8 } from "../shared/util/bytes.js";
-import { TrustError, VisitorGroup } from "./group.js";
+import { TrustError, VisitorGroup, type GroupSnapshot } from "./group.js";
+import { fromJson, toJson, type Saved } from "./saved.js";
+import type { StateStore } from "./store.js";
 import { initialState, type ChatItem, type EventCode, type WidgetState } from "./state.js";
 import { serverAgrees, uuidBytes } from "./trust.js";
 
@@ -23,6 +25,10 @@ export interface SessionOptions {
   team: string;
   anchor: TrustAnchor;
   transport: TransportFactory;
+  /** Where the conversation is saved to resume after a reload (none: nothing is kept). */
+  store?: StateStore | null;
+  /** Takes the one-tab-per-inbox lock; false when another tab has the widget. */
+  lock?: () => Promise<boolean>;
 }
 
 /** setTimeout's largest delay: "wait for the next entry as long as the page lives". */
@@ -41,11 +47,16 @@ export class VisitorSession {
   private lock: Promise<unknown> = Promise.resolve();
   private lastSeq = 0;
   private lastReadSent = 0;
+  private closedForGood = false;
+  private locked = false;
   /** The visitor's key from the first ticket: later tickets (reconnects) are for the same visitor. */
   private visitorKey: string | undefined;
   private visitor: RestClient | undefined;
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
   private itemCounter = 0;
+  /** Item keys must not collide with those of a transcript restored from an earlier page. */
+  private readonly keyPrefix = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
+  private saving: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SessionOptions) {
     this.rest = new RestClient(options.server);
@@ -68,11 +79,18 @@ export class VisitorSession {
 
   private nextKey(prefix: string): string {
     this.itemCounter += 1;
-    return `${prefix}${this.itemCounter}`;
+    return `${prefix}${this.keyPrefix}-${this.itemCounter}`;
   }
 
   /** Loads the inbox configuration and shows the privacy notice, the form or the chat. */
   async start(): Promise<void> {
+    if (!this.locked && this.options.lock !== undefined) {
+      if (!(await this.options.lock())) {
+        this.update({ phase: "elsewhere" });
+        return;
+      }
+      this.locked = true;
+    }
     let config: WidgetConfig;
     try {
       config = await this.rest.widgetConfig(this.options.tenant, this.options.team);
@@ -81,6 +99,15 @@ export class VisitorSession {
       return;
     }
     this.applyConfig(config);
+    const saved = this.group === undefined ? fromJson(await this.options.store?.load().catch(() => undefined)) : null;
+    if (saved !== null) {
+      this.update({ phase: "chat", items: saved.items, answers: saved.answers });
+      this.starting = this.resume(saved).catch((e: unknown) => {
+        this.starting = undefined;
+        throw e;
+      });
+      this.starting.catch(() => undefined);
+    }
   }
 
   /** The first screen for a configuration: the privacy notice, else the form, else the chat. */
@@ -124,8 +151,9 @@ export class VisitorSession {
     try {
       const group = await this.ensureGroup();
       if (this.state.blocked !== null) throw new Error("blocked");
-      const seq = await this.exclusive(() => group.send({ kind: "text", text: trimmed }, key.replace("v", "v-")));
+      const seq = await this.exclusive(() => group.send({ kind: "text", text: trimmed }));
       this.setItem(key, { status: "sent", seq });
+      void this.persist();
       return true;
     } catch {
       this.setItem(key, { status: "failed" });
@@ -188,6 +216,8 @@ export class VisitorSession {
       const hm = await visitor.historyMember(conversation.id);
       const group = await VisitorGroup.create(socket, conversation.id, fromBase64(hm.key_package), anchor, uuidBytes(team));
       this.group = group;
+      group.setJournal((snap) => this.persist(snap));
+      await this.persist();
       await this.refreshMembers();
       if (this.state.answers.length > 0) await group.send({ kind: "prechat", fields: this.state.answers });
       void this.loop(socket, group);
@@ -221,7 +251,10 @@ export class VisitorSession {
         socket = next;
         continue;
       }
-      await this.exclusive(() => this.handle(entry, group));
+      await this.exclusive(async () => {
+        await this.handle(entry, group);
+        await this.persist();
+      });
     }
   }
 
@@ -240,7 +273,7 @@ export class VisitorSession {
         // Entries are handled under the lock; wait for the last one before reading the cursor.
         await this.exclusive(async () => {
           await socket.subscribe(group.conversation, this.lastSeq);
-          group.useSocket(socket);
+          await group.useSocket(socket);
         });
         this.socket = socket;
         this.visitor = this.rest.withToken(ticket.ticket);
@@ -303,6 +336,9 @@ export class VisitorSession {
     if (what === "closed") {
       this.push({ key: this.nextKey("e"), kind: "event", event: "closed", name: "", at: entry.at });
       this.update({ phase: "closed" });
+      // A reload after the end starts a new conversation.
+      this.closedForGood = true;
+      await this.options.store?.clear().catch(() => undefined);
       return;
     }
     if (event.event === "assigned" || event.event === "transferred_to_agent") await this.addAssignee(group);
@@ -328,6 +364,51 @@ export class VisitorSession {
       if (m.verified && !before.has(m.leaf) && (m.role === "agent" || m.role === "supervisor")) {
         this.push({ key: this.nextKey("e"), kind: "event", event: "agent_joined", name: m.label, at: Date.now() });
       }
+    }
+  }
+
+  /** Saves the conversation (in order: a later save never loses to an earlier one). */
+  private persist(snapshot?: GroupSnapshot): Promise<void> {
+    const store = this.options.store;
+    const group = this.group;
+    if (store === undefined || store === null || group === undefined || this.closedForGood) return Promise.resolve();
+    const saved: Saved = {
+      conversation: group.conversation, visitorKey: this.visitorKey, lastSeq: this.lastSeq, group: snapshot ?? group.snapshot(),
+      items: this.state.items, answers: this.state.answers,
+    };
+    const run = this.saving.then(() => store.save(toJson(saved)));
+    this.saving = run.catch(() => undefined);
+    return run;
+  }
+
+  /** After a reload: a ticket for the same visitor, the saved group, the log after the last entry. */
+  private async resume(saved: Saved): Promise<VisitorGroup> {
+    this.update({ starting: true, error: null });
+    try {
+      const ticket = await this.rest.ticket(this.options.tenant, this.options.team, saved.visitorKey);
+      this.visitorKey = ticket.visitor_key ?? saved.visitorKey;
+      this.visitor = this.rest.withToken(ticket.ticket);
+      const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });
+      this.socket = socket;
+      socket.onEphemeral = (f) => this.onEphemeral(f);
+      await socket.subscribe(saved.conversation, saved.lastSeq);
+      this.lastSeq = saved.lastSeq;
+      this.lastReadSent = saved.lastSeq;
+      const group = await VisitorGroup.restore(saved.group, socket, saved.conversation, this.options.anchor, (snap) => this.persist(snap));
+      this.group = group;
+      await this.refreshMembers();
+      void this.loop(socket, group);
+      return group;
+    } catch (e) {
+      if ((e instanceof ApiError && e.status === 404) || (e instanceof Error && e.message.startsWith("not_found"))) {
+        // The conversation is gone (deleted, or another visitor): start afresh.
+        await this.options.store?.clear().catch(() => undefined);
+        this.update({ items: [], answers: [] });
+        await this.start();
+      } else this.update({ error: "network" });
+      throw e;
+    } finally {
+      this.update({ starting: false });
     }
   }
 

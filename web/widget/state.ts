@@ -4,7 +4,8 @@
 import type { PrechatField, PrivacyNotice } from "../shared/protocol/types.js";
 import type { CheckedMember } from "./trust.js";
 
-export type Phase = "loading" | "consent" | "prechat" | "chat" | "closed" | "error";
+/** "elsewhere": the widget is open in another tab of this browser (one writer per inbox). */
+export type Phase = "loading" | "consent" | "prechat" | "chat" | "closed" | "error" | "elsewhere";
 
 /** An event line in the transcript; the view picks its translated text. */
 export type EventCode = "agent_joined" | "agent_left" | "transferred" | "supervisor_joined" | "closed";

@@ -8,6 +8,7 @@ export const en = {
   title: "Chat with {team}",
   close: "Close",
   loading: "Loading…",
+  elsewhere: "This chat is open in another tab or window of this browser. Continue there.",
   loadError: "The chat could not be loaded. Please try again later.",
   networkError: "Connection problem. Your last message may not have been sent.",
   disconnected: "The connection was lost. Reconnecting…",

@@ -154,6 +154,7 @@ export class WidgetView {
       this.log = undefined;
       if (screen === "loading") replace(this.body, el("p", { class: "event" }, this.s.loading));
       else if (screen === "error") replace(this.body, el("p", { class: "event", role: "alert" }, this.s.loadError));
+      else if (screen === "elsewhere") replace(this.body, el("p", { class: "event" }, this.s.elsewhere));
       else if (screen === "consent") replace(this.body, this.consent(st));
       else if (screen === "prechat") replace(this.body, this.prechat(st));
       else {
