@@ -3,7 +3,7 @@
 // messages decrypted on both sides), a forged agent certificate that blocks sending, and
 // markup in every field rendering as inert text.
 
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
@@ -154,6 +154,21 @@ describe("the customer widget in Chromium", () => {
     await page.keyboard.press("Enter");
     await expect.poll(() => logTexts(page).then((t) => t.at(-1))).toBe("Anything else I can do?");
     expect(await page.locator(".launcher").getAttribute("aria-label")).toBe("Close chat");
+
+    // The transcript is made in the browser from what it decrypted.
+    const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download transcript" }).click()]);
+    const transcript = await readFile(await file.path(), "utf8");
+    expect(file.suggestedFilename()).toBe("chat-transcript.txt");
+    expect(transcript).toContain("Your name: Ada\nOrder number: 1042\n");
+    expect(transcript).toMatch(/\] You: Hello, my parcel is late\.\n/);
+    expect(transcript).toMatch(/\] Jane D\.: Anything else I can do\?\n/);
+    expect(transcript).toContain("A message could not be verified and was not shown.");
+
+    // Ending the chat: the server's closed entry reaches the widget.
+    await page.getByRole("button", { name: "End chat" }).click();
+    await expect.poll(() => page.locator(".log .ended").textContent()).toBe("This conversation has ended.");
+    expect(await page.getByRole("dialog").getByLabel("Your message").isHidden()).toBe(true);
+    expect((await world.server.staff.conversation(world.server.tenant, c)).state).toBe("closed");
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
@@ -227,6 +242,7 @@ describe("the customer widget in Chromium", () => {
     try {
       await type(page, "Hello again");
       await expect.poll(() => alertText(page)).toBe("The privacy notice has changed. Please read it again.");
+      await shot(page, "consent");
       await consent(page, changed);
       expect(await alertText(page)).toBe("");
       await prechat(page, "Cy", "");

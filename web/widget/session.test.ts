@@ -6,6 +6,9 @@ import { nodeTransport } from "../shared/protocol/node-transport.js";
 import type { WidgetConfig } from "../shared/protocol/types.js";
 import { toBase64 } from "../shared/util/bytes.js";
 import { VisitorSession } from "./session.js";
+import { initialState } from "./state.js";
+import { en } from "./strings.js";
+import { transcriptText } from "./transcript.js";
 import { TestHierarchy } from "./testkeys.js";
 import { uuidBytes } from "./trust.js";
 
@@ -68,5 +71,29 @@ describe("VisitorSession screens", () => {
     expect(await s.send("first")).toBe(false);
     expect(s.state.items).toMatchObject([{ kind: "text", text: "first", status: "failed" }]);
     expect(s.state.error).toBe("network");
+  });
+});
+
+describe("transcript", () => {
+  it("lists the answers and every item as plain text", () => {
+    const text = transcriptText({
+      ...initialState(), teamName: "Billing", fields: [{ name: "name", label: "Your name", kind: "text", required: true }],
+      answers: [["name", "<b>Ada</b>"]],
+      items: [
+        { key: "1", kind: "text", from: "visitor", author: "", text: "Hi", at: 0, status: "read" },
+        { key: "2", kind: "event", event: "agent_joined", name: "Jane D.", at: 1000 },
+        { key: "3", kind: "text", from: "staff", author: "Jane D.", text: "Hello", at: 2000, status: "received" },
+        { key: "4", kind: "unverified", at: 3000, seq: 9 },
+        { key: "5", kind: "text", from: "visitor", author: "", text: "Lost", at: 4000, status: "failed" },
+      ],
+    }, en);
+    expect(text).toBe([
+      "Chat with Billing", "", "Your name: <b>Ada</b>", "",
+      "[1970-01-01 00:00:00] You: Hi",
+      "[1970-01-01 00:00:01] Jane D. joined the conversation.",
+      "[1970-01-01 00:00:02] Jane D.: Hello",
+      "[1970-01-01 00:00:03] A message could not be verified and was not shown.",
+      "[1970-01-01 00:00:04] You: Lost (Not sent)", "",
+    ].join("\n"));
   });
 });

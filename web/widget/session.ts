@@ -175,6 +175,23 @@ export class VisitorSession {
     }
   }
 
+  /** Ends the conversation (the server writes a `closed` entry; the log loop shows it). */
+  async endChat(): Promise<boolean> {
+    if (this.group === undefined || this.visitor === undefined || this.state.phase !== "chat") return false;
+    try {
+      await this.visitor.closeVisitorConversation(this.group.conversation);
+      return true;
+    } catch {
+      this.update({ error: "network" });
+      return false;
+    }
+  }
+
+  /** Whether there is a conversation to end. */
+  get hasConversation(): boolean {
+    return this.group !== undefined;
+  }
+
   close(): void {
     this.socket?.close();
   }

@@ -8,7 +8,7 @@ import type { CheckedMember } from "./trust.js";
 export type Phase = "loading" | "consent" | "prechat" | "chat" | "closed" | "error" | "elsewhere";
 
 /** An event line in the transcript; the view picks its translated text. */
-export type EventCode = "agent_joined" | "agent_left" | "transferred" | "supervisor_joined" | "closed";
+export type EventCode = "agent_joined" | "transferred" | "supervisor_joined" | "closed";
 
 export type ChatItem =
   | {

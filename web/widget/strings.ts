@@ -26,6 +26,8 @@ export const en = {
   composerLabel: "Your message",
   composerPlaceholder: "Type a message…",
   send: "Send",
+  downloadTranscript: "Download transcript",
+  endChat: "End chat",
   starting: "Starting a secure conversation…",
   encrypted: "End-to-end encrypted",
   you: "You",

@@ -3,6 +3,7 @@
 
 export const css = `
 :host { all: initial; }
+[hidden] { display: none !important; }
 * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 .launcher { display: flex; align-items: center; justify-content: center; position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;
   border-radius: 50%; border: none; background: #1d4ed8; color: #fff; font-size: 26px; cursor: pointer;
@@ -14,7 +15,6 @@ button:focus-visible, textarea:focus-visible, input:focus-visible, a:focus-visib
 .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: 370px; height: min(600px, calc(100vh - 110px));
   display: flex; flex-direction: column; background: #fff; color: #111827; border-radius: 14px; overflow: hidden;
   box-shadow: 0 10px 40px rgba(0,0,0,.3); font-size: 15px; line-height: 1.4; }
-.panel[hidden] { display: none; }
 @media (max-width: 480px) { .panel { inset: 0; width: 100%; height: 100%; border-radius: 0; } }
 header { background: #1d4ed8; color: #fff; padding: 12px 14px; display: flex; align-items: flex-start; gap: 8px; }
 header h2 { font-size: 16px; margin: 0; flex: 1; }
@@ -28,6 +28,8 @@ header button { background: transparent; color: #fff; border: 1px solid rgba(255
 .alert { margin: 0; padding: 10px 14px; background: #fef2f2; color: #991b1b; border-bottom: 2px solid #b91c1c; font-size: 14px; font-weight: 600; }
 .notice { margin: 0; padding: 8px 14px; background: #fffbeb; color: #78350f; font-size: 13px; }
 .alert:empty, .notice:empty { display: none; }
+.tools { display: flex; gap: 8px; justify-content: flex-end; padding: 6px 14px; border-bottom: 1px solid #e5e7eb; }
+.tools button { background: #fff; color: #1e3a8a; border: 1px solid #1e3a8a; border-radius: 6px; padding: 3px 8px; font-size: 13px; cursor: pointer; }
 .body { flex: 1; overflow-y: auto; padding: 14px; display: flex; flex-direction: column; gap: 10px; }
 .screen h3 { margin: 0 0 8px; font-size: 16px; }
 .screen p { margin: 0 0 10px; white-space: pre-wrap; }

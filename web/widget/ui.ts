@@ -8,6 +8,7 @@ import type { ChatItem, WidgetState } from "./state.js";
 import { el, icon, ICONS, replace } from "./dom.js";
 import { t, type StringKey, type Strings } from "./strings.js";
 import { css } from "./styles.js";
+import { download, transcriptText } from "./transcript.js";
 
 const STATUS: Record<string, StringKey> = { sending: "statusSending", sent: "statusSent", read: "statusRead", failed: "statusFailed" };
 const BLOCKED: Record<string, StringKey> = { untrusted_member: "blockedMember", untrusted_history: "blockedHistory", unverifiable_change: "blockedChange" };
@@ -27,6 +28,9 @@ export class WidgetView {
   private readonly composer: HTMLFormElement;
   private readonly input: HTMLTextAreaElement;
   private readonly sendButton: HTMLButtonElement;
+  private readonly tools: HTMLElement;
+  private readonly endButton: HTMLButtonElement;
+  private state: WidgetState | undefined;
   private log: HTMLUListElement | undefined;
   private readonly rendered = new Map<string, HTMLLIElement>();
   private screen = "";
@@ -59,9 +63,16 @@ export class WidgetView {
     this.typing = el("div", { class: "typing", "aria-live": "polite" });
     this.input = el("textarea", { id: "sd-input", placeholder: s.composerPlaceholder, rows: "1", maxlength: "4000" });
     this.sendButton = el("button", { type: "submit" }, s.send);
+    const save = el("button", { type: "button" }, s.downloadTranscript);
+    this.endButton = el("button", { type: "button" }, s.endChat);
+    this.tools = el("div", { class: "tools" }, save, this.endButton);
+    save.addEventListener("click", () => {
+      if (this.state !== undefined) download(transcriptText(this.state, this.s), "chat-transcript.txt");
+    });
+    this.endButton.addEventListener("click", () => void this.session.endChat());
     this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.input, this.sendButton);
     this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", hidden: true },
-      el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.body, this.typing, this.composer);
+      el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.tools, this.body, this.typing, this.composer);
     if (style !== null) this.root.append(style);
     this.root.append(this.launcher, this.panel);
 
@@ -124,6 +135,9 @@ export class WidgetView {
   }
 
   private render(st: WidgetState): void {
+    this.state = st;
+    this.tools.hidden = !((st.phase === "chat" || st.phase === "closed") && st.items.length > 0);
+    this.endButton.hidden = st.phase !== "chat" || !this.session.hasConversation;
     const vars = { team: st.teamName || st.tenantName, tenant: st.tenantName };
     replace(this.title, t(this.s, "title", vars), el("span", { class: "sub" }, icon(ICONS.lock, 12), " ", this.s.encrypted));
     replace(this.badges, ...st.members.flatMap((m) => {

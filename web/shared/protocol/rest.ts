@@ -136,6 +136,11 @@ export class RestClient {
     return this.call("POST", `/api/visitor/conversations/${conversation}/history-member`);
   }
 
+  /** Ends one of the visitor's conversations. */
+  closeVisitorConversation(conversation: string): Promise<ConversationView> {
+    return this.call("POST", `/api/visitor/conversations/${conversation}/close`);
+  }
+
   /** One key package per device of the assignee that is not yet in the group. */
   takeKeyPackages(conversation: string): Promise<{ key_packages: KeyPackageView[] }> {
     return this.call("POST", `/api/visitor/conversations/${conversation}/key-packages`, {});
