@@ -193,6 +193,12 @@ describe("the customer widget in Chromium", () => {
     await forger.open(c);
     expect(await forger.welcomedWithin(c, 3_000)).toBe(false);
     await shot(page, "forged-agent");
+    // The stop survives a reload.
+    await page.reload();
+    await page.getByRole("button", { name: "Open chat" }).click();
+    await expect.poll(() => logTexts(page)).toEqual(["Is anyone there?"]);
+    expect(await alertText(page)).toContain("could not be verified as a genuine Interop agent");
+    expect(await page.getByRole("dialog").getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
   });

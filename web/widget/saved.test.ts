@@ -9,6 +9,7 @@ const saved: Saved = {
     { key: "b", kind: "text", from: "visitor", author: "", text: "in flight", at: 2, status: "sending" },
   ],
   answers: [["name", "Ada"]],
+  blocked: "untrusted_member",
 };
 
 describe("the saved record", () => {
@@ -18,6 +19,9 @@ describe("the saved record", () => {
     expect(back?.lastSeq).toBe(7);
     expect(back?.items.map((i) => (i.kind === "text" ? i.status : i.kind))).toEqual(["sent", "failed"]);
     expect(back?.answers).toEqual([["name", "Ada"]]);
+    expect(back?.blocked).toBe("untrusted_member");
+    expect(fromJson({ ...toJson(saved), blocked: "whatever" })?.blocked).toBe("unverifiable_change");
+    expect(fromJson({ ...toJson(saved), blocked: null })?.blocked).toBeNull();
   });
 
   it("ignores records of another shape", () => {

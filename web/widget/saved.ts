@@ -4,7 +4,7 @@
 
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import type { GroupSnapshot } from "./group.js";
-import type { ChatItem } from "./state.js";
+import type { BlockReason, ChatItem } from "./state.js";
 
 export interface Saved {
   conversation: string;
@@ -13,7 +13,11 @@ export interface Saved {
   group: GroupSnapshot;
   items: ChatItem[];
   answers: Array<[string, string]>;
+  /** A hard stop survives the reload: the refused member is not re-offered by the log. */
+  blocked: BlockReason | null;
 }
+
+const BLOCK_REASONS: readonly BlockReason[] = ["untrusted_member", "untrusted_history", "unverifiable_change"];
 
 interface SavedJson {
   v: 1;
@@ -24,6 +28,7 @@ interface SavedJson {
   pending?: { group: string; commit: string; commitId: string; welcome: string | null; welcomeId: string };
   items: ChatItem[];
   answers: Array<[string, string]>;
+  blocked: BlockReason | null;
 }
 
 export function toJson(s: Saved): SavedJson {
@@ -37,6 +42,7 @@ export function toJson(s: Saved): SavedJson {
     // A message still "sending" when the page went away may not have left: say so.
     items: s.items.map((i) => (i.kind === "text" && i.status === "sending" ? { ...i, status: "failed" } : i)),
     answers: s.answers,
+    blocked: s.blocked,
   };
 }
 
@@ -57,6 +63,8 @@ export function fromJson(value: unknown): Saved | null {
       },
       items: j.items.filter((i) => typeof i === "object" && i !== null && typeof i.key === "string"),
       answers: j.answers.filter((a) => Array.isArray(a) && typeof a[0] === "string" && typeof a[1] === "string"),
+      // Anything unreadable here errs on the side of stopping.
+      blocked: j.blocked === null || j.blocked === undefined ? null : BLOCK_REASONS.includes(j.blocked) ? j.blocked : "unverifiable_change",
     };
   } catch {
     return null;

@@ -101,7 +101,7 @@ export class VisitorSession {
     this.applyConfig(config);
     const saved = this.group === undefined ? fromJson(await this.options.store?.load().catch(() => undefined)) : null;
     if (saved !== null) {
-      this.update({ phase: "chat", items: saved.items, answers: saved.answers });
+      this.update({ phase: "chat", items: saved.items, answers: saved.answers, blocked: saved.blocked });
       this.starting = this.resume(saved).catch((e: unknown) => {
         this.starting = undefined;
         throw e;
@@ -391,7 +391,7 @@ export class VisitorSession {
     if (store === undefined || store === null || group === undefined || this.closedForGood) return Promise.resolve();
     const saved: Saved = {
       conversation: group.conversation, visitorKey: this.visitorKey, lastSeq: this.lastSeq, group: snapshot ?? group.snapshot(),
-      items: this.state.items, answers: this.state.answers,
+      items: this.state.items, answers: this.state.answers, blocked: this.state.blocked,
     };
     const run = this.saving.then(() => store.save(toJson(saved)));
     this.saving = run.catch(() => undefined);
