@@ -7,6 +7,7 @@
 mod account;
 mod chat;
 mod content;
+mod devices;
 mod keys;
 pub mod ws;
 
@@ -121,6 +122,10 @@ impl Client {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         decode(self.request(reqwest::Method::GET, path)?.send().await?).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        decode(self.request(reqwest::Method::DELETE, path)?.send().await?).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(

@@ -57,6 +57,11 @@ impl<'a> IdGenerator<'a> {
         CannedResponseId::from_uuid(self.uuid())
     }
 
+    /// A new device id.
+    pub fn device(&self) -> sealdesk_proto::DeviceId {
+        sealdesk_proto::DeviceId::from_uuid(self.uuid())
+    }
+
     /// A new opaque id (sessions, tickets, attachments).
     pub fn opaque(&self) -> Uuid {
         self.uuid()

@@ -78,6 +78,11 @@ id_type!(
     "conversation"
 );
 id_type!(
+    /// Identifies a staff device (a browser console or a terminal agent) of one tenant.
+    DeviceId,
+    "device"
+);
+id_type!(
     /// Identifies a canned response of a team.
     CannedResponseId,
     "canned response"

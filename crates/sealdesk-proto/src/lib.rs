@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod content;
 pub mod conversations;
+pub mod devices;
 pub mod error;
 pub mod ids;
 pub mod keys;
@@ -18,4 +19,4 @@ pub mod widget;
 pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use ids::{CannedResponseId, ConversationId, StaffId, TeamId, TenantId, VisitorId};
+pub use ids::{CannedResponseId, ConversationId, DeviceId, StaffId, TeamId, TenantId, VisitorId};

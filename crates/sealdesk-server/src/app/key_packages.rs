@@ -81,6 +81,7 @@ pub async fn publish(
         });
     }
     let device = device.ok_or_else(|| ApiError::BadRequest("no key package given".into()))?;
+    super::devices::may_publish(state, principal.tenant, principal, device).await?;
     let count = state
         .store()
         .add_key_packages(

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod conversations;
+pub mod devices;
 pub mod key_packages;
 pub mod notes;
 pub mod openapi;
@@ -239,6 +240,25 @@ fn content_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/api/tenants/{tenant}/conversations/{id}/history-member",
             get(key_packages::staff_history_member),
         ),
+        (
+            "/api/account/devices",
+            get(devices::own_list).post(devices::request),
+        ),
+        ("/api/account/devices/{id}", delete(devices::own_revoke)),
+        (
+            "/api/account/devices/{id}/key-wraps",
+            get(devices::own_wraps),
+        ),
+        ("/api/tenants/{tenant}/devices", get(devices::list)),
+        (
+            "/api/tenants/{tenant}/devices/{id}",
+            delete(devices::revoke),
+        ),
+        (
+            "/api/tenants/{tenant}/devices/{id}/certificate",
+            post(devices::certify),
+        ),
+        ("/api/tenants/{tenant}/key-wraps", post(devices::add_wraps)),
         (
             "/api/tenants/{tenant}/sealing-keys",
             get(sealing_keys::list).post(sealing_keys::publish),

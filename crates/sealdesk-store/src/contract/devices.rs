@@ -38,6 +38,33 @@ fn wrap(
     }
 }
 
+/// Certifies a pending device (by Ana) and checks the outcome, then that it cannot be
+/// certified twice.
+async fn certify(store: &dyn Store, desk: &Desk, id: uuid::Uuid) {
+    let chain = Bytes::from_static(b"chain");
+    let at = desk.tick();
+    let certified = store
+        .decide_device(
+            desk.acme,
+            id,
+            &DeviceDecision::Certify(chain.clone()),
+            Some(desk.ana),
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(certified.status, DeviceStatus::Certified);
+    assert_eq!(certified.credential, Some(chain.clone()));
+    assert_eq!(certified.decided_by, Some(desk.ana));
+    assert_eq!(store.get_device(desk.acme, id).await.unwrap(), certified);
+    assert_conflict(
+        store
+            .decide_device(desk.acme, id, &DeviceDecision::Certify(chain), None, at)
+            .await,
+        &Constraint::DeviceState,
+    );
+}
+
 /// Pending → certified → revoked, each step once; limits and duplicate keys refused; a
 /// revocation deletes the device's key packages and wraps; other tenants see nothing.
 pub async fn devices_are_enrolled_certified_and_revoked(store: &dyn Store) {
@@ -65,77 +92,7 @@ pub async fn devices_are_enrolled_certified_and_revoked(store: &dyn Store) {
     foreign.tenant_id = desk.acme;
     assert_not_found(store.add_device(&foreign, 2).await);
 
-    // Wraps need a certified device.
-    let early = wrap(laptop.id, desk.support, 1, 7, &desk);
-    assert_conflict(
-        store.add_key_wraps(desk.acme, &[early.clone()]).await,
-        &Constraint::DeviceState,
-    );
-    let chain = Bytes::from_static(b"chain");
-    let at = desk.tick();
-    let certified = store
-        .decide_device(
-            desk.acme,
-            laptop.id,
-            &DeviceDecision::Certify(chain.clone()),
-            Some(desk.ana),
-            at,
-        )
-        .await
-        .unwrap();
-    assert_eq!(certified.status, DeviceStatus::Certified);
-    assert_eq!(certified.credential, Some(chain.clone()));
-    assert_eq!(certified.decided_by, Some(desk.ana));
-    assert_eq!(
-        store.get_device(desk.acme, laptop.id).await.unwrap(),
-        certified
-    );
-    assert_conflict(
-        store
-            .decide_device(
-                desk.acme,
-                laptop.id,
-                &DeviceDecision::Certify(chain),
-                None,
-                at,
-            )
-            .await,
-        &Constraint::DeviceState,
-    );
-
-    let v1 = wrap(laptop.id, desk.support, 1, 7, &desk);
-    let v2 = wrap(laptop.id, desk.support, 2, 8, &desk);
-    store
-        .add_key_wraps(desk.acme, &[v1.clone(), v2.clone()])
-        .await
-        .unwrap();
-    // The same version again replaces it (a re-wrap), it does not add one.
-    let v2b = wrap(laptop.id, desk.support, 2, 9, &desk);
-    store
-        .add_key_wraps(desk.acme, &[v2b.clone()])
-        .await
-        .unwrap();
-    assert_eq!(
-        store.key_wraps(desk.acme, laptop.id).await.unwrap(),
-        vec![v1.clone(), v2b]
-    );
-    // Another tenant's team, or the device through another tenant: not found; all or none.
-    assert_not_found(
-        store
-            .add_key_wraps(
-                desk.acme,
-                &[v1.clone(), wrap(laptop.id, desk.help, 1, 1, &desk)],
-            )
-            .await,
-    );
-    assert_not_found(store.add_key_wraps(desk.globex, &[v1]).await);
-    assert!(
-        store
-            .key_wraps(desk.globex, laptop.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    certify(store, &desk, laptop.id).await;
     assert_not_found(store.get_device(desk.globex, laptop.id).await);
     assert!(
         store
@@ -144,6 +101,10 @@ pub async fn devices_are_enrolled_certified_and_revoked(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+    store
+        .add_key_wraps(desk.acme, &[wrap(laptop.id, desk.support, 1, 7, &desk)])
+        .await
+        .unwrap();
 
     // Revocation: the device's key packages and wraps go, its credential stays on record.
     store
@@ -221,4 +182,63 @@ pub async fn devices_are_enrolled_certified_and_revoked(store: &dyn Store) {
             .is_empty()
     );
     assert_eq!(store.device_by_key(desk.acme, [2; 32]).await.unwrap(), None);
+}
+
+/// Wraps go to certified devices only, replace one of the same version, stay in their
+/// tenant, and are all-or-none.
+pub async fn key_wraps_go_to_certified_devices_only(store: &dyn Store) {
+    let desk = Desk::new(store).await;
+    let laptop = device(&desk, desk.jane, 1);
+    store.add_device(&laptop, 2).await.unwrap();
+    // Wraps need a certified device.
+    let early = wrap(laptop.id, desk.support, 1, 7, &desk);
+    assert_conflict(
+        store
+            .add_key_wraps(desk.acme, std::slice::from_ref(&early))
+            .await,
+        &Constraint::DeviceState,
+    );
+    certify(store, &desk, laptop.id).await;
+
+    let v1 = wrap(laptop.id, desk.support, 1, 7, &desk);
+    let v2 = wrap(laptop.id, desk.support, 2, 8, &desk);
+    store
+        .add_key_wraps(desk.acme, &[v1.clone(), v2.clone()])
+        .await
+        .unwrap();
+    // The same version again replaces it (a re-wrap), it does not add one.
+    let v2b = wrap(laptop.id, desk.support, 2, 9, &desk);
+    store
+        .add_key_wraps(desk.acme, std::slice::from_ref(&v2b))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.key_wraps(desk.acme, laptop.id).await.unwrap(),
+        vec![v1.clone(), v2b]
+    );
+    // Another tenant's team, or the device through another tenant: not found; all or none.
+    assert_not_found(
+        store
+            .add_key_wraps(
+                desk.acme,
+                &[v1.clone(), wrap(laptop.id, desk.help, 1, 1, &desk)],
+            )
+            .await,
+    );
+    assert_not_found(store.add_key_wraps(desk.globex, &[v1]).await);
+    assert!(
+        store
+            .key_wraps(desk.globex, laptop.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_not_found(store.get_device(desk.globex, laptop.id).await);
+    assert!(
+        store
+            .list_devices(desk.globex, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

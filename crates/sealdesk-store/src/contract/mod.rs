@@ -55,7 +55,9 @@ pub use conversations::{
     participants_include_the_assignee,
 };
 pub use data::TestData;
-pub use devices::devices_are_enrolled_certified_and_revoked;
+pub use devices::{
+    devices_are_enrolled_certified_and_revoked, key_wraps_go_to_certified_devices_only,
+};
 pub use erasure::{delete_tenant_erases_only_that_tenant, inbox_identity_round_trip};
 pub use group_commit::{
     group_commit_answers_each_caller_with_its_outcome, group_commit_batches_concurrent_appends,
@@ -288,6 +290,7 @@ macro_rules! store_contract_tests {
             sealing_keys_are_versioned_per_scope,
             inbox_widget_round_trips_and_records_consent,
             devices_are_enrolled_certified_and_revoked,
+            key_wraps_go_to_certified_devices_only,
             team_create_get_list,
             team_disable_and_enable,
             duplicate_team_name_ignoring_case_conflicts,
