@@ -12,7 +12,7 @@ import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.j
 import { nodeTransport } from "../shared/protocol/node-transport.js";
 import type { RestClient } from "../shared/protocol/rest.js";
 import { SealdeskSocket } from "../shared/protocol/socket.js";
-import type { EntryFrame } from "../shared/protocol/types.js";
+import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
 import { openBundle, sealBundle } from "../shared/seal/bundle.js";
 import type { HpkeKeys } from "../shared/seal/seal.js";
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
@@ -46,6 +46,8 @@ export class NodeAgent {
   private group: MlsGroup | undefined;
   private cursor = 0;
   readonly entries: EntryFrame[] = [];
+  /** Typing and read frames the visitor sent. */
+  readonly ephemeral: EphemeralFrame[] = [];
 
   constructor(
     readonly url: string,
@@ -87,6 +89,7 @@ export class NodeAgent {
 
   async open(conversation: string): Promise<void> {
     this.socket = await SealdeskSocket.connect(nodeTransport, this.url, { via: "header", token: this.token });
+    this.socket.onEphemeral = (f) => this.ephemeral.push(f);
     await this.socket.subscribe(conversation, 0);
   }
 

@@ -94,7 +94,11 @@ describe("the customer widget in Chromium", () => {
     await expect.poll(() => page.locator(".msg.staff .who").allTextContents()).toEqual(["Jane D."]);
     await expect.poll(() => logTexts(page)).toEqual(["Hello, my parcel is late.", "Hi Ada, I am looking at order 1042 now."]);
 
+    // The visitor's read receipt and typing indicator reach the agent (ephemeral frames).
+    await expect.poll(() => agent.ephemeral.some((f) => f.t === "read" && f.from.kind === "visitor")).toBe(true);
     const box = page.getByRole("dialog").getByLabel("Your message");
+    await box.pressSequentially("Thank");
+    await expect.poll(() => agent.ephemeral.some((f) => f.t === "typing" && f.on && f.from.kind === "visitor")).toBe(true);
     await box.fill("Thank you! It was sent on Monday.");
     await page.getByRole("dialog").getByRole("button", { name: "Send" }).click();
     const got = await agent.waitFor(c, (s) => s.body.kind === "text");

@@ -2,6 +2,8 @@
 // language; the snippet may pick one with data-sealdesk-lang). Placeholders: {name}, {team}.
 
 export const en = {
+  /** The BCP 47 tag of this table (the window's lang attribute). */
+  lang: "en",
   launcherOpen: "Open chat",
   launcherClose: "Close chat",
   launcherUnread: "Open chat ({count} new)",
@@ -40,6 +42,8 @@ export const en = {
   someone: "The agent",
   unverified: "A message could not be verified and was not shown.",
   verifiedBadge: "{name} — verified {tenant} agent",
+  verifiedSupervisor: "{name} — verified {tenant} supervisor",
+  membersLabel: "Verified participants",
   historyMember: "{tenant} message archive ({name})",
   eventJoined: "{name} joined the conversation.",
   eventTransferred: "The conversation was transferred.",

@@ -56,7 +56,7 @@ export class WidgetView {
     this.launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", "aria-label": s.launcherOpen }, icon(ICONS.chat, 28));
     this.title = el("h2", { id: "sd-title" });
     const close = el("button", { type: "button", "aria-label": s.launcherClose }, s.close);
-    this.badges = el("ul", { class: "badges", "aria-label": s.encrypted });
+    this.badges = el("ul", { class: "badges", "aria-label": s.membersLabel });
     this.alert = el("p", { class: "alert", role: "alert" });
     this.notice = el("p", { class: "notice", role: "status" });
     this.body = el("div", { class: "body" });
@@ -71,7 +71,7 @@ export class WidgetView {
     });
     this.endButton.addEventListener("click", () => void this.session.endChat());
     this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.input, this.sendButton);
-    this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", hidden: true },
+    this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", lang: s.lang, hidden: true },
       el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.tools, this.body, this.typing, this.composer);
     if (style !== null) this.root.append(style);
     this.root.append(this.launcher, this.panel);
@@ -142,7 +142,7 @@ export class WidgetView {
     replace(this.title, t(this.s, "title", vars), el("span", { class: "sub" }, icon(ICONS.lock, 12), " ", this.s.encrypted));
     replace(this.badges, ...st.members.flatMap((m) => {
       if (!m.verified || m.role === "visitor") return [];
-      const key: StringKey = m.role === "history" ? "historyMember" : "verifiedBadge";
+      const key: StringKey = m.role === "history" ? "historyMember" : m.role === "supervisor" ? "verifiedSupervisor" : "verifiedBadge";
       return [el("li", { "data-role": m.role }, t(this.s, key, { name: m.label, tenant: st.tenantName }))];
     }));
     const blocked = st.blocked === null ? "" : t(this.s, BLOCKED[st.blocked] ?? "blockedMember", vars);
