@@ -175,7 +175,7 @@ export class VisitorGroup {
     const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body });
     const { message, group } = await this.group.send(payload);
     // The new state replaces the old one, and is saved, before the message leaves: a reused
-    // ratchet generation would reuse an AES-GCM nonce (RFC 9420 §9.1, §15.3).
+    // ratchet generation would reuse an AES-GCM nonce (RFC 9420 §9, secret tree keys and nonces).
     this.group = group;
     await this.journal({ group: group.encode() });
     return (await this.socket.send(this.conversation, "application", message, clientId)).seq;

@@ -1,8 +1,8 @@
 // Who is in the conversation, checked against the tenant root keys pinned in the snippet
 // (shared/design/E2EE.md §4): every leaf's credential must be a visitor's pseudonym or a
 // certificate chain root → issuing key → device bound to the leaf's signature key. The
-// snippet's keys are the only trust anchor; the server's list is informational. (OWASP ASVS
-// 4.0 V1.6.1 / V9.2.1: the client authenticates the other end, not the transport alone.)
+// snippet's keys are the only trust anchor; the server's list is informational. (RFC 9420
+// §5.3.1, Credential Validation: the application decides which credentials it accepts.)
 
 import { CertError, verifyIdentity, type Role, type TrustAnchor } from "../shared/mls/certs.js";
 import { bytesEqual, fromBase64 } from "../shared/util/bytes.js";
