@@ -401,6 +401,19 @@ pub(crate) enum KeysCommand {
     /// Certify a device's signature key (agent, supervisor or history); prints the
     /// credential (certificate chain, base64) to install on the device.
     Certify(KeysCertifyArgs),
+    /// Certify a device that asked to be enrolled, after checking the fingerprint it shows,
+    /// and wrap team keys to it. Standard input: the issuing key's passphrase, then each
+    /// team key file's.
+    Enrol(crate::commands::keys::KeysEnrolArgs),
+    /// Devices of the tenant (pending ones wait for `enrol`), with their fingerprints.
+    Devices {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Only devices in this state (pending, certified, revoked).
+        #[arg(long)]
+        status: Option<String>,
+    },
     /// The tenant's registered root keys, with fingerprints and snippet attributes.
     List {
         /// Tenant id.

@@ -172,8 +172,9 @@ fn decrypt(
     let mut keys = Vec::new();
     let mut anchor: Option<TrustAnchor> = None;
     for (path, pass) in key_files.iter().zip(passphrases) {
+        let opened = read_sealing_key(path, "archive", &SecretString::from(pass))?;
         let (tenant, version, pair, roots) =
-            read_sealing_key(path, "archive", &SecretString::from(pass))?;
+            (opened.tenant, opened.version, opened.keys, opened.roots);
         let tenant = *tenant.as_uuid().as_bytes();
         match &mut anchor {
             Some(a) if a.tenant != tenant => {

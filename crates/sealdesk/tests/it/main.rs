@@ -11,6 +11,7 @@ mod auth;
 mod bench;
 mod config;
 mod delivery;
+mod enrol;
 mod keys;
 mod serve;
 

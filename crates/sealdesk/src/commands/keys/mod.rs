@@ -23,7 +23,10 @@ use crate::cli::{KeysCertifyArgs, KeysCommand, KeysIssueArgs};
 use crate::exit::{DATA_ERR, Failure, NO_INPUT};
 use crate::output;
 
+mod enrol;
 mod sealing;
+
+pub(crate) use enrol::KeysEnrolArgs;
 
 pub(crate) use sealing::{KeysSealingArgs, read_sealing_key};
 
@@ -196,6 +199,8 @@ pub(crate) async fn run(deps: &Deps, cmd: KeysCommand, json: bool) -> anyhow::Re
         } => init(deps, json, tenant, out, passphrase_stdin).await,
         KeysCommand::Issue(args) => issue(deps, json, args).await,
         KeysCommand::Certify(args) => certify(deps, json, args).await,
+        KeysCommand::Enrol(args) => enrol::enrol(deps, json, args).await,
+        KeysCommand::Devices { tenant, status } => enrol::devices(deps, json, tenant, status).await,
         KeysCommand::List { tenant } => list(deps, json, tenant).await,
         KeysCommand::Archive(args) => sealing::create(deps, json, args, None).await,
         KeysCommand::Team { team, args } => sealing::create(deps, json, args, Some(team)).await,

@@ -164,13 +164,28 @@ pub(super) async fn create(
     }
 }
 
-/// A team or archive key file opened with its passphrase: its version, its keys and the
-/// root keys it was made under.
+/// A team or archive key file opened with its passphrase.
+pub(crate) struct OpenedSealingKey {
+    /// Whose key.
+    pub(crate) tenant: TenantId,
+    /// A team key's team.
+    pub(crate) team: Option<TeamId>,
+    /// The key's version.
+    pub(crate) version: u32,
+    /// The 32 bytes the key pair is derived from (what a team-key wrap carries).
+    pub(crate) ikm: zeroize::Zeroizing<Vec<u8>>,
+    /// The key pair.
+    pub(crate) keys: HpkeKeys,
+    /// The root keys it was made under.
+    pub(crate) roots: Vec<[u8; 32]>,
+}
+
+/// Opens a team or archive key file with its passphrase.
 pub(crate) fn read_sealing_key(
     path: &Path,
     kind: &str,
     passphrase: &SecretString,
-) -> anyhow::Result<(TenantId, u32, HpkeKeys, Vec<[u8; 32]>)> {
+) -> anyhow::Result<OpenedSealingKey> {
     let text = std::fs::read(path)
         .map_err(|e| Failure::new(NO_INPUT, format!("cannot read {}: {e}", path.display())))?;
     let file: KeyFile = serde_json::from_slice(&text)
@@ -200,5 +215,12 @@ pub(crate) fn read_sealing_key(
     let version = file
         .version
         .ok_or_else(|| bad("the key file has no version"))?;
-    Ok((file.tenant, version, keys, roots))
+    Ok(OpenedSealingKey {
+        tenant: file.tenant,
+        team: file.team,
+        version,
+        ikm,
+        keys,
+        roots,
+    })
 }
