@@ -8,7 +8,8 @@ import {
   generateKeyPackage, importKeyPackage, isWelcomeFor, MlsGroup, peekMessage, type KeyPackageBundle, type MlsPolicy,
 } from "../shared/mls/adapter.js";
 import { verifyIdentity, type TrustAnchor } from "../shared/mls/certs.js";
-import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
+import { openFile, sealFile } from "../shared/files/attachment.js";
+import { decodePayload, encodePayload, type Body, type FileRef } from "../shared/mls/payload.js";
 import { nodeTransport } from "../shared/protocol/node-transport.js";
 import type { RestClient } from "../shared/protocol/rest.js";
 import { SealdeskSocket } from "../shared/protocol/socket.js";
@@ -150,7 +151,24 @@ export class NodeAgent {
   }
 
   async say(conversation: string, text: string, tamper = false): Promise<number> {
-    const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body: { kind: "text", text } });
+    return this.sayBody(conversation, { kind: "text", text }, tamper);
+  }
+
+  /** An attachment: encrypted here, the blob uploaded, its reference sent in the group. */
+  async sendFile(conversation: string, name: string, bytes: Uint8Array): Promise<number> {
+    const { blob, ref } = await sealFile(bytes, name, "text/plain");
+    await this.rest.uploadAttachment(this.tenant, conversation, blob);
+    return this.sayBody(conversation, { kind: "file", file: ref });
+  }
+
+  /** Downloads a received attachment and opens it (size, SHA-256, AES-GCM). */
+  async openFile(conversation: string, ref: FileRef): Promise<Uint8Array> {
+    const hexName = Array.from(ref.sha256, (b) => b.toString(16).padStart(2, "0")).join("");
+    return openFile(await this.rest.downloadAttachment(this.tenant, conversation, hexName), ref);
+  }
+
+  async sayBody(conversation: string, body: Body, tamper = false): Promise<number> {
+    const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body });
     const { message, group } = await this.mls.send(payload);
     this.group = group;
     // A forged message: one bit of the AEAD tag flipped (what a malicious server could send).

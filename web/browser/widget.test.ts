@@ -124,6 +124,20 @@ describe("the customer widget in Chromium", () => {
     await page.setViewportSize({ width: 390, height: 760 });
     await shot(page, "phone");
 
+    // Attachments both ways, encrypted in the browser and in the agent, opened on the other side.
+    await page.locator("input[type=file]").setInputFiles({ name: "receipt.txt", mimeType: "text/plain", buffer: Buffer.from("Receipt for order 1042") });
+    const got2 = await agent.waitFor(c, (s) => s.body.kind === "file");
+    if (got2.body.kind !== "file") throw new Error("not a file");
+    expect(got2.body.file.name).toBe("receipt.txt");
+    expect(new TextDecoder().decode(await agent.openFile(c, got2.body.file))).toBe("Receipt for order 1042");
+    await agent.sendFile(c, "../label<img src=x onerror=alert(1)>.txt", new TextEncoder().encode("Return label"));
+    await expect.poll(() => page.locator(".msg.staff .file .name").allTextContents()).toEqual(["../label<img src=x onerror=alert(1)>.txt"]);
+    const [saved] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download ../label<img src=x onerror=alert(1)>.txt" }).click()]);
+    // No path survives (the widget strips it; Chromium also replaces < and >).
+    expect(saved.suggestedFilename()).toMatch(/^label[^/\\]*\.txt$/);
+    expect(await readFile(await saved.path(), "utf8")).toBe("Return label");
+    await shot(page, "attachments");
+
     // A forged entry is dropped with a visible state; nothing before it is lost, and the
     // conversation goes on.
     await agent.say(c, "this was altered on the way", true);
@@ -132,6 +146,7 @@ describe("the customer widget in Chromium", () => {
     await expect.poll(() => logTexts(page)).toEqual([
       "Hello, my parcel is late.", "Hi Ada, I am looking at order 1042 now.", "Thank you! It was sent on Monday.", "Your parcel arrives tomorrow.",
     ]);
+    await expect.poll(() => page.locator(".msg .file .name").allTextContents()).toEqual(["receipt.txt", "../label<img src=x onerror=alert(1)>.txt"]);
     expect(await alertText(page)).toBe("");
 
     // The connection drops: the widget says so, reconnects for the same visitor and resumes

@@ -1,87 +1,25 @@
 // The visitor's side of a conversation, without any DOM: configuration and consent, the
-// prechat form, the ticket and conversation, the WebSocket, the MLS group (group.ts) and the
-// log loop that turns entries into transcript items. The view (ui.ts) only renders
-// `state` and calls the methods below; the unit tests drive this class in Node.
-//
-// Bad input never crashes it (ASVS 4.0 V5.1 input validation, applied to frames): a frame or
-// entry that cannot be decoded, decrypted or verified is dropped and shown as "could not be
-// verified"; what was received before stays.
+// prechat form, the ticket and conversation, sending texts and files, resuming after a
+// reload. The log loop is log.ts, the plumbing core.ts, the MLS group group.ts. The view
+// (ui.ts) only renders `state` and calls the methods below; the unit tests drive this class
+// in Node.
 
-import { ApiError, RestClient } from "../shared/protocol/rest.js";
-import { SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
-import type { EntryFrame, EphemeralFrame, WidgetConfig } from "../shared/protocol/types.js";
-import type { TrustAnchor } from "../shared/mls/certs.js";
-import type { Body } from "../shared/mls/payload.js";
-import { fromBase64, fromUtf8 } from "../shared/util/bytes.js";
-import { TrustError, VisitorGroup, type GroupSnapshot } from "./group.js";
-import { fromJson, toJson, type Saved } from "./saved.js";
-import type { StateStore } from "./store.js";
-import { initialState, type ChatItem, type EventCode, type WidgetState } from "./state.js";
+import { openFile, sealFile } from "../shared/files/attachment.js";
+import { ApiError } from "../shared/protocol/rest.js";
+import { SealdeskSocket } from "../shared/protocol/socket.js";
+import type { WidgetConfig } from "../shared/protocol/types.js";
+import { fromBase64 } from "../shared/util/bytes.js";
+import { hex, refFromJson, refToJson } from "./files.js";
+import { TrustError, VisitorGroup } from "./group.js";
+import { SessionLog } from "./log.js";
+import { fromJson, type Saved } from "./saved.js";
 import { serverAgrees, uuidBytes } from "./trust.js";
 
-export interface SessionOptions {
-  server: string;
-  tenant: string;
-  team: string;
-  anchor: TrustAnchor;
-  transport: TransportFactory;
-  /** Where the conversation is saved to resume after a reload (none: nothing is kept). */
-  store?: StateStore | null;
-  /** Takes the one-tab-per-inbox lock; false when another tab has the widget. */
-  lock?: () => Promise<boolean>;
-}
+export type { SessionOptions } from "./core.js";
 
-/** setTimeout's largest delay: "wait for the next entry as long as the page lives". */
-const FOREVER = 2_147_483_647;
-const TYPING_TIMEOUT_MS = 6_000;
-const RECONNECT_ATTEMPTS = 8;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export class VisitorSession {
-  state: WidgetState = initialState();
-  private readonly listeners = new Set<(s: WidgetState) => void>();
-  private readonly rest: RestClient;
-  private socket: SealdeskSocket | undefined;
-  private group: VisitorGroup | undefined;
-  private starting: Promise<VisitorGroup> | undefined;
-  private lock: Promise<unknown> = Promise.resolve();
-  private lastSeq = 0;
-  private lastReadSent = 0;
-  private closedForGood = false;
-  private locked = false;
-  /** The visitor's key from the first ticket: later tickets (reconnects) are for the same visitor. */
-  private visitorKey: string | undefined;
-  private visitor: RestClient | undefined;
-  private typingTimer: ReturnType<typeof setTimeout> | undefined;
-  private itemCounter = 0;
-  /** Item keys must not collide with those of a transcript restored from an earlier page. */
-  private readonly keyPrefix = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
-  private saving: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly options: SessionOptions) {
-    this.rest = new RestClient(options.server);
-  }
-
-  subscribe(listener: (s: WidgetState) => void): () => void {
-    this.listeners.add(listener);
-    listener(this.state);
-    return () => this.listeners.delete(listener);
-  }
-
-  private update(change: Partial<WidgetState>): void {
-    this.state = { ...this.state, ...change };
-    for (const l of this.listeners) l(this.state);
-  }
-
-  private push(item: ChatItem): void {
-    this.update({ items: [...this.state.items, item] });
-  }
-
-  private nextKey(prefix: string): string {
-    this.itemCounter += 1;
-    return `${prefix}${this.keyPrefix}-${this.itemCounter}`;
-  }
-
+export class VisitorSession extends SessionLog {
   /** Loads the inbox configuration and shows the privacy notice, the form or the chat. */
   async start(): Promise<void> {
     if (!this.locked && this.options.lock !== undefined) {
@@ -115,7 +53,7 @@ export class VisitorSession {
     const notice = config.privacy_notice ?? null;
     const fields = config.prechat_fields ?? [];
     this.update({
-      tenantName: config.tenant_name, teamName: config.team_name, notice, fields,
+      tenantName: config.tenant_name, teamName: config.team_name, notice, fields, attachmentMax: config.attachment_max,
       keyMismatch: !serverAgrees(this.options.anchor, config.root_keys),
       phase: notice !== null ? "consent" : fields.length > 0 ? "prechat" : "chat",
       error: null,
@@ -161,6 +99,44 @@ export class VisitorSession {
     }
   }
 
+  /** Encrypts a file in the browser, uploads the ciphertext, and sends its reference (payload v1 `file`). */
+  async sendFile(name: string, mediaType: string, bytes: Uint8Array): Promise<boolean> {
+    if (this.state.blocked !== null || this.state.phase !== "chat") return false;
+    if (bytes.length + 16 > this.state.attachmentMax) {
+      this.update({ error: "file_too_large" });
+      return false;
+    }
+    const key = this.nextKey("f");
+    this.push({ key, kind: "file", from: "visitor", author: "", name, size: bytes.length, at: Date.now(), status: "sending" });
+    try {
+      const group = await this.ensureGroup();
+      if (this.state.blocked !== null || this.visitor === undefined) throw new Error("blocked");
+      const { blob, ref } = await sealFile(bytes, name, mediaType);
+      await this.visitor.uploadVisitorAttachment(group.conversation, blob);
+      const seq = await this.exclusive(() => group.send({ kind: "file", file: ref }));
+      this.setItem(key, { status: "sent", seq, ref: refToJson(ref) });
+      void this.persist();
+      return true;
+    } catch {
+      this.setItem(key, { status: "failed" });
+      return false;
+    }
+  }
+
+  /** Fetches, checks and decrypts an attachment of the transcript; null if it cannot. */
+  async openAttachment(key: string): Promise<{ name: string; bytes: Uint8Array } | null> {
+    const item = this.state.items.find((i) => i.key === key);
+    if (item?.kind !== "file" || item.ref === undefined || this.group === undefined || this.visitor === undefined) return null;
+    const ref = refFromJson(item.ref);
+    try {
+      const blob = await this.visitor.downloadVisitorAttachment(this.group.conversation, hex(ref.sha256));
+      return { name: ref.name, bytes: await openFile(blob, ref) };
+    } catch {
+      this.update({ error: "file_unreadable" });
+      return null;
+    }
+  }
+
   /** Typing indicator to the agent (ephemeral, no content). */
   typing(on: boolean): void {
     if (this.socket !== undefined && this.group !== undefined && !this.socket.isClosed) this.socket.typing(this.group.conversation, on);
@@ -196,18 +172,7 @@ export class VisitorSession {
     this.socket?.close();
   }
 
-  private setItem(key: string, change: Partial<Extract<ChatItem, { kind: "text" }>>): void {
-    this.update({ items: this.state.items.map((i) => (i.key === key && i.kind === "text" ? { ...i, ...change } : i)) });
-  }
-
-  /** Runs MLS operations one at a time (the log loop and sends share one group state). */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
-
-  private ensureGroup(): Promise<VisitorGroup> {
+  protected ensureGroup(): Promise<VisitorGroup> {
     this.starting ??= this.begin().catch((e: unknown) => {
       this.starting = undefined;
       throw e;
@@ -216,7 +181,7 @@ export class VisitorSession {
   }
 
   /** Ticket, conversation (with consent), socket, group with the History Member, prechat. */
-  private async begin(): Promise<VisitorGroup> {
+  protected async begin(): Promise<VisitorGroup> {
     this.update({ starting: true, error: null });
     try {
       const { tenant, team, anchor } = this.options;
@@ -255,151 +220,8 @@ export class VisitorSession {
     }
   }
 
-  /** Reads the log in order; when the connection ends, reconnects and resumes after the last entry. */
-  private async loop(socket: SealdeskSocket, group: VisitorGroup): Promise<void> {
-    for (;;) {
-      let entry: EntryFrame;
-      try {
-        entry = await socket.nextEntry(group.conversation, FOREVER);
-      } catch {
-        if (this.state.phase === "closed") return;
-        const next = await this.reconnect(group);
-        if (next === null) return;
-        socket = next;
-        continue;
-      }
-      await this.exclusive(async () => {
-        await this.handle(entry, group);
-        await this.persist();
-      });
-    }
-  }
-
-  /**
-   * A new ticket for the same visitor, a new connection subscribed after the last entry
-   * handled (docs/protocol.md "Resume"), with backoff; null when it keeps failing.
-   */
-  private async reconnect(group: VisitorGroup): Promise<SealdeskSocket | null> {
-    this.update({ error: "disconnected" });
-    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
-      try {
-        const ticket = await this.rest.ticket(this.options.tenant, this.options.team, this.visitorKey);
-        const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });
-        socket.onEphemeral = (f) => this.onEphemeral(f);
-        // Entries are handled under the lock; wait for the last one before reading the cursor.
-        await this.exclusive(async () => {
-          await socket.subscribe(group.conversation, this.lastSeq);
-          await group.useSocket(socket);
-        });
-        this.socket = socket;
-        this.visitor = this.rest.withToken(ticket.ticket);
-        this.update({ error: null });
-        return socket;
-      } catch {
-        // Try again after a longer pause.
-      }
-    }
-    this.update({ error: "offline" });
-    return null;
-  }
-
-  private async handle(entry: EntryFrame, group: VisitorGroup): Promise<void> {
-    this.lastSeq = entry.seq;
-    // Our own entries (one visitor per conversation) were applied when sent.
-    if (entry.from.kind === "visitor" || entry.k === "welcome") return;
-    if (entry.k === "system") return this.onSystem(entry, group);
-    try {
-      const r = await group.receive(fromBase64(entry.p));
-      if (r.kind === "commit") {
-        await this.refreshMembers();
-        if (r.removedSelf) this.update({ phase: "closed" });
-      } else if (r.kind === "payload") {
-        this.onPayload(r.payload.body, r.sender, entry);
-      }
-    } catch {
-      if (entry.k === "handshake") {
-        // A commit we cannot verify leaves us outside the group's real state: hard stop.
-        this.update({ blocked: "unverifiable_change" });
-      }
-      this.push({ key: this.nextKey("u"), kind: "unverified", at: entry.at, seq: entry.seq });
-    }
-  }
-
-  private onPayload(body: Body, sender: number, entry: EntryFrame): void {
-    const member = this.state.members.find((m) => m.leaf === sender);
-    const author = member?.verified === true ? member.label : "";
-    if (body.kind === "text") {
-      this.update({ staffTyping: false });
-      this.push({ key: this.nextKey("s"), kind: "text", from: "staff", author, text: body.text, at: entry.at, status: "received", seq: entry.seq });
-    } else if (body.kind === "typing") {
-      this.setTyping(body.on);
-    }
-    // Other kinds (files, leave requests) are not shown by this version of the widget.
-  }
-
-  private async onSystem(entry: EntryFrame, group: VisitorGroup): Promise<void> {
-    let event: { event?: unknown };
-    try {
-      event = JSON.parse(fromUtf8(fromBase64(entry.p))) as { event?: unknown };
-    } catch {
-      return;
-    }
-    const code: Record<string, EventCode> = {
-      assigned: "agent_joined", transferred_to_agent: "transferred", transferred_to_team: "transferred",
-      supervisor_joined: "supervisor_joined", closed: "closed",
-    };
-    const what = typeof event.event === "string" ? code[event.event] : undefined;
-    if (what === "closed") {
-      this.push({ key: this.nextKey("e"), kind: "event", event: "closed", name: "", at: entry.at });
-      this.update({ phase: "closed" });
-      // A reload after the end starts a new conversation.
-      this.closedForGood = true;
-      await this.options.store?.clear().catch(() => undefined);
-      return;
-    }
-    if (event.event === "assigned" || event.event === "transferred_to_agent") await this.addAssignee(group);
-    if (what === "transferred" || what === "supervisor_joined") {
-      this.push({ key: this.nextKey("e"), kind: "event", event: what, name: "", at: entry.at });
-    }
-  }
-
-  /** The assignee's devices: take their key packages, check each chain, commit Add. */
-  private async addAssignee(group: VisitorGroup): Promise<void> {
-    if (this.state.blocked !== null || this.visitor === undefined) return;
-    try {
-      const { key_packages } = await this.visitor.takeKeyPackages(group.conversation);
-      await group.addStaff(key_packages.map((k) => fromBase64(k.key_package)), this.options.anchor);
-    } catch (e) {
-      if (e instanceof TrustError) this.update({ blocked: e.reason });
-      else if (!(e instanceof ApiError)) this.update({ error: "network" });
-      return;
-    }
-    const before = new Set(this.state.members.filter((m) => m.verified).map((m) => m.leaf));
-    await this.refreshMembers();
-    for (const m of this.state.members) {
-      if (m.verified && !before.has(m.leaf) && (m.role === "agent" || m.role === "supervisor")) {
-        this.push({ key: this.nextKey("e"), kind: "event", event: "agent_joined", name: m.label, at: Date.now() });
-      }
-    }
-  }
-
-  /** Saves the conversation (in order: a later save never loses to an earlier one). */
-  private persist(snapshot?: GroupSnapshot): Promise<void> {
-    const store = this.options.store;
-    const group = this.group;
-    if (store === undefined || store === null || group === undefined || this.closedForGood) return Promise.resolve();
-    const saved: Saved = {
-      conversation: group.conversation, visitorKey: this.visitorKey, lastSeq: this.lastSeq, group: snapshot ?? group.snapshot(),
-      items: this.state.items, answers: this.state.answers, blocked: this.state.blocked,
-    };
-    const run = this.saving.then(() => store.save(toJson(saved)));
-    this.saving = run.catch(() => undefined);
-    return run;
-  }
-
   /** After a reload: a ticket for the same visitor, the saved group, the log after the last entry. */
-  private async resume(saved: Saved): Promise<VisitorGroup> {
+  protected async resume(saved: Saved): Promise<VisitorGroup> {
     this.update({ starting: true, error: null });
     try {
       const ticket = await this.rest.ticket(this.options.tenant, this.options.team, saved.visitorKey);
@@ -427,30 +249,5 @@ export class VisitorSession {
     } finally {
       this.update({ starting: false });
     }
-  }
-
-  private async refreshMembers(): Promise<void> {
-    if (this.group === undefined) return;
-    const members = await this.group.members(this.options.anchor);
-    const bad = members.some((m) => !m.verified);
-    this.update({ members, blocked: bad ? "untrusted_member" : this.state.blocked });
-  }
-
-  private onEphemeral(frame: EphemeralFrame): void {
-    if (frame.from.kind !== "staff") return;
-    if (frame.t === "typing") this.setTyping(frame.on === true);
-    else if (frame.t === "read" && typeof frame.seq === "number") {
-      this.update({
-        items: this.state.items.map((i) =>
-          i.kind === "text" && i.from === "visitor" && i.seq !== undefined && i.seq <= frame.seq ? { ...i, status: "read" } : i,
-        ),
-      });
-    }
-  }
-
-  private setTyping(on: boolean): void {
-    clearTimeout(this.typingTimer);
-    if (on) this.typingTimer = setTimeout(() => this.update({ staffTyping: false }), TYPING_TIMEOUT_MS);
-    this.update({ staffTyping: on });
   }
 }

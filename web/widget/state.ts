@@ -22,9 +22,32 @@ export type ChatItem =
       status: "sending" | "sent" | "read" | "failed" | "received";
       seq?: number;
     }
+  /** An attachment: its reference (with the key) stays in memory and in the encrypted record. */
+  | {
+      key: string;
+      kind: "file";
+      from: "visitor" | "staff";
+      author: string;
+      name: string;
+      size: number;
+      at: number;
+      status: "sending" | "sent" | "read" | "failed" | "received";
+      seq?: number;
+      ref?: FileRefJson;
+    }
   /** An entry that was dropped because it could not be decrypted or verified. */
   | { key: string; kind: "unverified"; at: number; seq: number }
   | { key: string; kind: "event"; event: EventCode; name: string; at: number };
+
+/** A payload FileRef as JSON (base64 fields, decimal size). */
+export interface FileRefJson {
+  sha256: string;
+  size: string;
+  key: string;
+  nonce: string;
+  name: string;
+  mediaType: string;
+}
 
 /** Why sending is refused (a hard stop, E2EE.md §4). */
 export type BlockReason = "untrusted_member" | "untrusted_history" | "unverifiable_change";
@@ -46,6 +69,8 @@ export interface WidgetState {
   staffTyping: boolean;
   /** The conversation is being set up (ticket, group, History Member). */
   starting: boolean;
+  /** Largest attachment the server takes (encrypted bytes). */
+  attachmentMax: number;
   /** A short error code for the view ("network", "consent_changed", …), or null. */
   error: string | null;
 }
@@ -53,6 +78,6 @@ export interface WidgetState {
 export function initialState(): WidgetState {
   return {
     phase: "loading", tenantName: "", teamName: "", notice: null, fields: [], answers: [], items: [], members: [],
-    blocked: null, keyMismatch: false, staffTyping: false, starting: false, error: null,
+    blocked: null, keyMismatch: false, staffTyping: false, starting: false, error: null, attachmentMax: 0,
   };
 }

@@ -52,6 +52,11 @@ header button { background: transparent; color: #fff; border: 1px solid rgba(255
 form.composer { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e5e7eb; }
 form.composer textarea { flex: 1; resize: none; height: 44px; padding: 10px; border: 1px solid #6b7280; border-radius: 8px; font-size: 15px; }
 form.composer button { background: #1d4ed8; color: #fff; border: none; border-radius: 8px; padding: 0 16px; font-size: 15px; cursor: pointer; }
+form.composer button.attach { background: #fff; color: #1e3a8a; border: 1px solid #6b7280; padding: 0 10px; }
+form.composer button.attach:disabled { color: #6b7280; }
+.msg .file { display: inline-flex; align-items: center; gap: 4px; flex-wrap: wrap; }
+.msg .file svg { flex: none; }
+.msg .save { margin-left: 6px; border: 1px solid currentColor; background: transparent; color: inherit; border-radius: 6px; padding: 2px 8px; font-size: 13px; cursor: pointer; }
 form.composer button:disabled { background: #6b7280; cursor: not-allowed; }
 form.composer textarea:disabled { background: #f3f4f6; cursor: not-allowed; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }

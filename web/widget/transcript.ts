@@ -1,6 +1,7 @@
 // The transcript the visitor downloads: made in the browser from what it decrypted, as plain
 // text (nothing is fetched; the server has only ciphertext).
 
+import { humanSize } from "./files.js";
 import type { ChatItem, WidgetState } from "./state.js";
 import { t, type Strings } from "./strings.js";
 
@@ -12,7 +13,8 @@ function line(item: ChatItem, s: Strings, state: WidgetState): string {
   if (item.kind === "event") return `[${at}] ${t(s, EVENTS[item.event], { name: item.name || s.agent, tenant: state.tenantName })}`;
   const who = item.from === "visitor" ? s.you : item.author || s.agent;
   const failed = item.status === "failed" ? ` (${s.statusFailed})` : "";
-  return `[${at}] ${who}: ${item.text}${failed}`;
+  const body = item.kind === "text" ? item.text : `[${s.file}] ${item.name} (${humanSize(item.size)})`;
+  return `[${at}] ${who}: ${body}${failed}`;
 }
 
 export function transcriptText(state: WidgetState, s: Strings): string {
@@ -21,9 +23,15 @@ export function transcriptText(state: WidgetState, s: Strings): string {
   return [...head, ...answers, ...(answers.length > 0 ? [""] : []), ...state.items.map((i) => line(i, s, state)), ""].join("\n");
 }
 
-/** Saves `text` as a file through a detached link (never added to the page). */
-export function download(text: string, filename: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+/**
+ * Saves bytes or text as a file through a detached link (never added to the page). Always as
+ * a download, never opened in the page: the declared media type is not trusted.
+ */
+export function download(content: string | Uint8Array, filename: string): void {
+  const blob = typeof content === "string"
+    ? new Blob([content], { type: "text/plain;charset=utf-8" })
+    : new Blob([new Uint8Array(content)], { type: "application/octet-stream" });
+  const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
   a.download = filename;

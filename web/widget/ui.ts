@@ -9,6 +9,8 @@ import { el, icon, ICONS, replace } from "./dom.js";
 import { t, type StringKey, type Strings } from "./strings.js";
 import { css } from "./styles.js";
 import { download, transcriptText } from "./transcript.js";
+import { humanSize } from "./files.js";
+import { safeFileName } from "../shared/files/attachment.js";
 
 const STATUS: Record<string, StringKey> = { sending: "statusSending", sent: "statusSent", read: "statusRead", failed: "statusFailed" };
 const BLOCKED: Record<string, StringKey> = { untrusted_member: "blockedMember", untrusted_history: "blockedHistory", unverifiable_change: "blockedChange" };
@@ -28,6 +30,8 @@ export class WidgetView {
   private readonly composer: HTMLFormElement;
   private readonly input: HTMLTextAreaElement;
   private readonly sendButton: HTMLButtonElement;
+  private readonly attachButton: HTMLButtonElement;
+  private readonly fileInput: HTMLInputElement;
   private readonly tools: HTMLElement;
   private readonly endButton: HTMLButtonElement;
   private state: WidgetState | undefined;
@@ -70,7 +74,11 @@ export class WidgetView {
       if (this.state !== undefined) download(transcriptText(this.state, this.s), "chat-transcript.txt");
     });
     this.endButton.addEventListener("click", () => void this.session.endChat());
-    this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.input, this.sendButton);
+    this.fileInput = el("input", { type: "file", class: "sr", tabindex: "-1", "aria-hidden": "true" });
+    this.attachButton = el("button", { type: "button", class: "attach", "aria-label": s.attach, title: s.attach }, icon(ICONS.clip, 20));
+    this.attachButton.addEventListener("click", () => this.fileInput.click());
+    this.fileInput.addEventListener("change", () => void this.attach());
+    this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.attachButton, this.fileInput, this.input, this.sendButton);
     this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", lang: s.lang, hidden: true },
       el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.tools, this.body, this.typing, this.composer);
     if (style !== null) this.root.append(style);
@@ -120,6 +128,18 @@ export class WidgetView {
     replace(this.launcher, icon(this.open ? ICONS.close : ICONS.chat, 28), this.unread > 0 && !this.open ? el("span", { class: "unread", "aria-hidden": "true" }, String(this.unread)) : null);
   }
 
+  private async attach(): Promise<void> {
+    const file = this.fileInput.files?.[0];
+    this.fileInput.value = "";
+    if (file === undefined) return;
+    await this.session.sendFile(file.name, file.type, new Uint8Array(await file.arrayBuffer()));
+  }
+
+  private async save(key: string): Promise<void> {
+    const opened = await this.session.openAttachment(key);
+    if (opened !== null) download(opened.bytes, safeFileName(opened.name));
+  }
+
   private submit(): void {
     const text = this.input.value;
     if (text.trim() === "" || this.sendButton.disabled) return;
@@ -146,7 +166,7 @@ export class WidgetView {
       return [el("li", { "data-role": m.role }, t(this.s, key, { name: m.label, tenant: st.tenantName }))];
     }));
     const blocked = st.blocked === null ? "" : t(this.s, BLOCKED[st.blocked] ?? "blockedMember", vars);
-    const errors: Record<string, StringKey> = { network: "networkError", disconnected: "disconnected", offline: "offline", unavailable: "unavailable", consent_changed: "consentChanged" };
+    const errors: Record<string, StringKey> = { network: "networkError", disconnected: "disconnected", offline: "offline", unavailable: "unavailable", file_too_large: "fileTooLarge", file_unreadable: "fileUnreadable", consent_changed: "consentChanged" };
     const errorKey = st.error === null ? undefined : errors[st.error];
     replace(this.alert, blocked || (errorKey === undefined || st.phase === "error" ? "" : this.s[errorKey]));
     replace(this.notice, st.keyMismatch ? this.s.keyMismatch : "");
@@ -157,6 +177,7 @@ export class WidgetView {
     const refuse = st.blocked !== null;
     this.sendButton.disabled = refuse;
     this.input.disabled = refuse;
+    this.attachButton.disabled = refuse;
     if (this.open && st.phase === "chat" && document.visibilityState === "visible") this.session.markRead();
   }
 
@@ -251,8 +272,16 @@ export class WidgetView {
     }
     const who = item.from === "visitor" ? this.s.you : item.author || this.s.agent;
     const status = STATUS[item.status];
-    return el("li", { class: `msg ${item.from}`, "data-v": item.status },
-      el("span", { class: "who" }, who), el("span", { class: "text" }, item.text),
+    let body: HTMLElement;
+    if (item.kind === "text") body = el("span", { class: "text" }, item.text);
+    else {
+      // The name is shown as text; the file is only ever saved, never opened in the page.
+      const save = item.ref === undefined ? null : el("button", { type: "button", class: "save", "aria-label": t(this.s, "fileDownloadLabel", { name: item.name }) }, this.s.fileDownload);
+      save?.addEventListener("click", () => void this.save(item.key));
+      body = el("span", { class: "file" }, icon(ICONS.clip, 16), " ", el("span", { class: "name" }, item.name), ` (${humanSize(item.size)}) `, save);
+    }
+    return el("li", { class: `msg ${item.from}`, "data-v": `${item.status}${item.kind === "file" && item.ref !== undefined ? "+" : ""}` },
+      el("span", { class: "who" }, who), body,
       status === undefined ? null : el("span", { class: "status" }, this.s[status]));
   }
 }

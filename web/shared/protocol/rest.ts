@@ -20,6 +20,16 @@ export class ApiError extends Error {
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
+function apiError(status: number, text: string): ApiError {
+  let err: Partial<ErrorBody> = {};
+  try {
+    err = JSON.parse(text) as ErrorBody;
+  } catch {
+    // Not our JSON error body (a proxy, say): keep the raw text.
+  }
+  return new ApiError(status, err.code ?? "unknown", err.message ?? text);
+}
+
 export class RestClient {
   /** @param baseUrl such as `http://127.0.0.1:8080` (no trailing slash needed). */
   constructor(
@@ -42,16 +52,26 @@ export class RestClient {
     }
     const res = await fetch(new URL(path, this.baseUrl), init);
     const text = await res.text();
-    if (!res.ok) {
-      let err: Partial<ErrorBody> = {};
-      try {
-        err = JSON.parse(text) as ErrorBody;
-      } catch {
-        // Not our JSON error body (a proxy, say): keep the raw text.
-      }
-      throw new ApiError(res.status, err.code ?? "unknown", err.message ?? text);
-    }
+    if (!res.ok) throw apiError(res.status, text);
     return (text === "" ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** Uploads client-encrypted bytes (application/octet-stream); returns where they are stored. */
+  private async upload(path: string, bytes: Uint8Array): Promise<{ sha256: string; size: number }> {
+    const headers: Record<string, string> = { accept: "application/json", "content-type": "application/octet-stream" };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    const res = await fetch(new URL(path, this.baseUrl), { method: "POST", headers, body: new Uint8Array(bytes) });
+    const text = await res.text();
+    if (!res.ok) throw apiError(res.status, text);
+    return JSON.parse(text) as { sha256: string; size: number };
+  }
+
+  private async download(path: string): Promise<Uint8Array> {
+    const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    const res = await fetch(new URL(path, this.baseUrl), { headers });
+    if (!res.ok) throw apiError(res.status, await res.text());
+    return new Uint8Array(await res.arrayBuffer());
   }
 
   // Staff.
@@ -134,6 +154,24 @@ export class RestClient {
   /** The conversation's History Member key package (taken from the team's pool once). */
   historyMember(conversation: string): Promise<HistoryMemberView> {
     return this.call("POST", `/api/visitor/conversations/${conversation}/history-member`);
+  }
+
+  /** As a visitor: stores an encrypted attachment in one of its conversations. */
+  uploadVisitorAttachment(conversation: string, blob: Uint8Array): Promise<{ sha256: string; size: number }> {
+    return this.upload(`/api/visitor/conversations/${conversation}/attachments`, blob);
+  }
+
+  downloadVisitorAttachment(conversation: string, sha256Hex: string): Promise<Uint8Array> {
+    return this.download(`/api/visitor/conversations/${conversation}/attachments/${sha256Hex}`);
+  }
+
+  /** As staff. */
+  uploadAttachment(tenant: string, conversation: string, blob: Uint8Array): Promise<{ sha256: string; size: number }> {
+    return this.upload(`/api/tenants/${tenant}/conversations/${conversation}/attachments`, blob);
+  }
+
+  downloadAttachment(tenant: string, conversation: string, sha256Hex: string): Promise<Uint8Array> {
+    return this.download(`/api/tenants/${tenant}/conversations/${conversation}/attachments/${sha256Hex}`);
   }
 
   /** Ends one of the visitor's conversations. */
