@@ -405,6 +405,10 @@ pub(crate) enum KeysCommand {
     /// and wrap team keys to it. Standard input: the issuing key's passphrase, then each
     /// team key file's.
     Enrol(crate::commands::keys::KeysEnrolArgs),
+    /// Add History Members to a team's pool: key packages certified as the team's archive,
+    /// their private halves sealed to the team key (and the archive key). Standard input:
+    /// the issuing key's passphrase, the team key's, then the archive key's.
+    HistoryPool(crate::commands::keys::KeysHistoryArgs),
     /// Devices of the tenant (pending ones wait for `enrol`), with their fingerprints.
     Devices {
         /// Tenant id.

@@ -12,6 +12,7 @@ mod bench;
 mod config;
 mod delivery;
 mod enrol;
+mod history_pool;
 mod keys;
 mod serve;
 

@@ -24,9 +24,11 @@ use crate::exit::{DATA_ERR, Failure, NO_INPUT};
 use crate::output;
 
 mod enrol;
+mod history;
 mod sealing;
 
 pub(crate) use enrol::KeysEnrolArgs;
+pub(crate) use history::KeysHistoryArgs;
 
 pub(crate) use sealing::{KeysSealingArgs, read_sealing_key};
 
@@ -200,6 +202,7 @@ pub(crate) async fn run(deps: &Deps, cmd: KeysCommand, json: bool) -> anyhow::Re
         KeysCommand::Issue(args) => issue(deps, json, args).await,
         KeysCommand::Certify(args) => certify(deps, json, args).await,
         KeysCommand::Enrol(args) => enrol::enrol(deps, json, args).await,
+        KeysCommand::HistoryPool(args) => history::fill(deps, json, args).await,
         KeysCommand::Devices { tenant, status } => enrol::devices(deps, json, tenant, status).await,
         KeysCommand::List { tenant } => list(deps, json, tenant).await,
         KeysCommand::Archive(args) => sealing::create(deps, json, args, None).await,
