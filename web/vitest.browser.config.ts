@@ -9,5 +9,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 300_000,
+    // expect.poll waits for the page (default 1 s): generous for a loaded CI machine.
+    expect: { poll: { timeout: 20_000, interval: 50 } },
   },
 });

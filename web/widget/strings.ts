@@ -25,6 +25,7 @@ export const en = {
   prechatRequired: "(required)",
   prechatInvalid: "Please check this field.",
   yourDetails: "You shared:",
+  greeting: "Ask {team} anything. Messages are end-to-end encrypted between you and {tenant}: the chat server cannot read them.",
   composerLabel: "Your message",
   composerPlaceholder: "Type a message…",
   send: "Send",

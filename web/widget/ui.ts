@@ -194,7 +194,8 @@ export class WidgetView {
       else if (screen === "prechat") replace(this.body, this.prechat(st));
       else {
         this.log = el("ul", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": this.s.title.replace("{team}", st.teamName) });
-        replace(this.body, this.answers(st), this.log, el("p", { class: "event starting", hidden: true }, this.s.starting));
+        const greeting = el("p", { class: "event greeting" }, t(this.s, "greeting", { team: st.teamName || st.tenantName, tenant: st.tenantName }));
+        replace(this.body, greeting, this.answers(st), this.log, el("p", { class: "event starting", hidden: true }, this.s.starting));
       }
       if (this.open) this.focusScreen();
     }
