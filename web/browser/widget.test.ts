@@ -163,6 +163,16 @@ describe("the customer widget in Chromium", () => {
     await page.keyboard.press("Enter");
     expect((await agent.waitFor(c, (s) => s.body.kind === "text")).body).toEqual({ kind: "text", text: "Great, thanks." });
 
+    // A message whose ack is lost with the connection shows "Not sent", until the resumed log
+    // shows it did arrive.
+    world.relay.mute();
+    await type(page, "Did this arrive?");
+    expect((await agent.waitFor(c, (s) => s.body.kind === "text")).body).toEqual({ kind: "text", text: "Did this arrive?" });
+    world.relay.cut();
+    await expect.poll(() => page.locator(".msg.visitor .status").last().textContent()).toBe("Not sent");
+    await expect.poll(() => page.locator(".msg.visitor .status").last().textContent()).toBe("Sent");
+    await expect.poll(() => alertText(page)).toBe("");
+
     // Keyboard: Escape closes the window and focus returns to the launcher.
     await page.keyboard.press("Escape");
     expect(await page.getByRole("dialog").isHidden()).toBe(true);

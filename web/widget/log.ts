@@ -20,6 +20,16 @@ const TYPING_TIMEOUT_MS = 6_000;
 const RECONNECT_ATTEMPTS = 8;
 
 export abstract class SessionLog extends SessionCore {
+  /**
+   * Our own entry: it was applied when sent. A message shown as not sent (its page went away
+   * before the ack) that the log holds after all is marked sent.
+   */
+  protected ownEntry(entry: EntryFrame): void {
+    if (entry.id === undefined || entry.k !== "application") return;
+    const mine = this.state.items.find((i) => (i.kind === "text" || i.kind === "file") && i.clientId === entry.id && i.status === "failed");
+    if (mine !== undefined) this.setItem(mine.key, { status: "sent", seq: entry.seq });
+  }
+
   /** Reads the log in order; when the connection ends, reconnects and resumes after the last entry. */
   protected async loop(socket: SealdeskSocket, group: VisitorGroup): Promise<void> {
     for (;;) {
@@ -72,7 +82,8 @@ export abstract class SessionLog extends SessionCore {
   protected async handle(entry: EntryFrame, group: VisitorGroup): Promise<void> {
     this.lastSeq = entry.seq;
     // Our own entries (one visitor per conversation) were applied when sent.
-    if (entry.from.kind === "visitor" || entry.k === "welcome") return;
+    if (entry.from.kind === "visitor") return this.ownEntry(entry);
+    if (entry.k === "welcome") return;
     if (entry.k === "system") return this.onSystem(entry, group);
     try {
       const r = await group.receive(fromBase64(entry.p));

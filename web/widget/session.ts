@@ -6,7 +6,7 @@
 
 import { openFile, sealFile } from "../shared/files/attachment.js";
 import { ApiError } from "../shared/protocol/rest.js";
-import { SealdeskSocket } from "../shared/protocol/socket.js";
+import { newClientId, SealdeskSocket } from "../shared/protocol/socket.js";
 import type { WidgetConfig } from "../shared/protocol/types.js";
 import { fromBase64 } from "../shared/util/bytes.js";
 import { hex, refFromJson, refToJson } from "./files.js";
@@ -85,11 +85,12 @@ export class VisitorSession extends SessionLog {
     const trimmed = text.trim();
     if (trimmed === "" || this.state.blocked !== null || this.state.phase !== "chat") return false;
     const key = this.nextKey("v");
-    this.push({ key, kind: "text", from: "visitor", author: "", text: trimmed, at: Date.now(), status: "sending" });
+    const clientId = newClientId("v");
+    this.push({ key, kind: "text", from: "visitor", author: "", text: trimmed, at: Date.now(), status: "sending", clientId });
     try {
       const group = await this.ensureGroup();
       if (this.state.blocked !== null) throw new Error("blocked");
-      const seq = await this.exclusive(() => group.send({ kind: "text", text: trimmed }));
+      const seq = await this.exclusive(() => group.send({ kind: "text", text: trimmed }, clientId));
       this.setItem(key, { status: "sent", seq });
       void this.persist();
       return true;
@@ -107,13 +108,14 @@ export class VisitorSession extends SessionLog {
       return false;
     }
     const key = this.nextKey("f");
-    this.push({ key, kind: "file", from: "visitor", author: "", name, size: bytes.length, at: Date.now(), status: "sending" });
+    const clientId = newClientId("f");
+    this.push({ key, kind: "file", from: "visitor", author: "", name, size: bytes.length, at: Date.now(), status: "sending", clientId });
     try {
       const group = await this.ensureGroup();
       if (this.state.blocked !== null || this.visitor === undefined) throw new Error("blocked");
       const { blob, ref } = await sealFile(bytes, name, mediaType);
       await this.visitor.uploadVisitorAttachment(group.conversation, blob);
-      const seq = await this.exclusive(() => group.send({ kind: "file", file: ref }));
+      const seq = await this.exclusive(() => group.send({ kind: "file", file: ref }, clientId));
       this.setItem(key, { status: "sent", seq, ref: refToJson(ref) });
       void this.persist();
       return true;

@@ -21,6 +21,8 @@ export type ChatItem =
       at: number;
       status: "sending" | "sent" | "read" | "failed" | "received";
       seq?: number;
+      /** The send's client message id: after a reload, the log tells whether it arrived. */
+      clientId?: string;
     }
   /** An attachment: its reference (with the key) stays in memory and in the encrypted record. */
   | {
@@ -33,6 +35,8 @@ export type ChatItem =
       at: number;
       status: "sending" | "sent" | "read" | "failed" | "received";
       seq?: number;
+      /** The send's client message id: after a reload, the log tells whether it arrived. */
+      clientId?: string;
       ref?: FileRefJson;
     }
   /** An entry that was dropped because it could not be decrypted or verified. */
