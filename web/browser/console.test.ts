@@ -1,0 +1,156 @@
+// The agent console in Debian's Chromium against a real `sealdesk serve --web-dir`: sign-in
+// with the session cookie and CSRF token, device enrolment certified by the admin CLI with the
+// fingerprint read off the console's screen, the team queue with a History Member preview,
+// claim, and an end-to-end encrypted conversation with a visitor in the widget (a second
+// page), with markup in the visitor's fields and messages rendered inert.
+
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launch, watchedPage, type Browser, type Watched } from "./chromium.js";
+import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
+import { FIELDS, NOTICE } from "./fixture.js";
+import { shopPage } from "./pages.js";
+
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
+
+async function shot(page: Page, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
+}
+
+const XSS = {
+  name: `<img src=x onerror="window.__xss=1">Ada`,
+  order: `<script>window.__xss=2</script>`,
+  first: `Hello <b>there</b><img src=x onerror="window.__xss=3"> see https://evil.example/login?next=<svg/onload=alert(1)>`,
+};
+
+async function visitorStarts(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Open chat" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect.poll(() => dialog.getByText(NOTICE.text).count()).toBe(1);
+  await dialog.getByRole("button", { name: "I agree, start the chat" }).click();
+  await dialog.getByLabel(`${FIELDS[0]?.label} (required)`).fill(XSS.name);
+  await dialog.getByLabel(FIELDS[1]?.label ?? "").fill(XSS.order);
+  await dialog.getByRole("button", { name: "Continue" }).click();
+  const box = dialog.getByLabel("Your message");
+  await box.fill(XSS.first);
+  await box.press("Enter");
+}
+
+async function inert(w: Watched): Promise<void> {
+  expect(await w.page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  expect(w.dialogs).toEqual([]);
+}
+
+describe("the agent console in Chromium", () => {
+  let world: ConsoleWorld;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    world = await startConsoleWorld();
+    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.snippet().match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await world?.stop();
+  });
+
+  it("signs in, enrols its device, previews, claims and chats end to end", async () => {
+    const agent = await watchedPage(browser.context);
+    const page = agent.page;
+    await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
+
+    // A wrong password: the server's stable code, explained, and the code field offered.
+    await page.getByLabel("E-mail").fill(world.agent.email);
+    await page.getByLabel("Password").fill("not the password at all");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator("#login-error").textContent()).toContain("not right");
+    expect(await page.getByLabel("Authentication code").isVisible()).toBe(true);
+    await shot(page, "login-error");
+
+    await page.getByLabel("Password").fill(world.agent.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+
+    // Enrolment: the fingerprint on the screen is what the administrator types.
+    const fp = page.locator("#fingerprint");
+    await expect.poll(() => fp.textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+    const shown = (await fp.textContent()) ?? "";
+    await shot(page, "enrol");
+    const { devices } = (await world.admin(["keys", "devices", "--tenant", world.tenant, "--status", "pending"])) as { devices: Array<{ id: string; fingerprint: string }> };
+    expect(devices.length).toBe(1);
+    const device = devices[0]!;
+    expect(device.fingerprint).toBe(shown);
+    // A fingerprint that differs by one digit is refused and certifies nothing.
+    const wrong = shown.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+    await expect(world.enrol(device.id, wrong)).rejects.toThrow();
+    await world.enrol(device.id, shown);
+
+    // Certified: the chain checked against the pinned root, the team key opened, key packages published.
+    await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
+    expect(await page.locator("#device-line").textContent()).toContain(shown);
+    expect(await page.locator("#root-line").textContent()).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+
+    // The visitor, on the shop's site, in another tab.
+    const visitor = await watchedPage(browser.context);
+    await visitor.page.goto(`${world.host.origin}/`);
+    await visitorStarts(visitor.page);
+
+    // The queue shows the conversation with its preview, decrypted through the History Member.
+    const item = page.locator("#queue li button");
+    await expect.poll(() => item.locator(".preview").allTextContents(), { timeout: 30_000 }).toEqual([XSS.first]);
+    expect(await item.locator(".title").textContent()).toBe(XSS.name);
+    await item.click();
+    await expect.poll(() => page.locator("#prechat dd").allTextContents()).toEqual([XSS.name, XSS.order]);
+    expect(await page.locator("#prechat dt").allTextContents()).toEqual([FIELDS[0]?.label, FIELDS[1]?.label]);
+    await expect.poll(() => page.locator("#log .text").allTextContents()).toEqual([XSS.first]);
+
+    // Claim: the widget adds this device (Welcome), the console joins.
+    await page.getByRole("button", { name: "Claim" }).click();
+    await expect.poll(() => page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => page.locator("#members li").allTextContents()).toContain("You");
+    expect(await page.locator("#members li.unverified").count()).toBe(0);
+    expect(await page.locator("#members li[data-role=history]").count()).toBe(1);
+    await expect.poll(() => visitor.page.locator(".badges li[data-role=agent]").count(), { timeout: 30_000 }).toBe(1);
+    // Claimed: it left the queue and is the agent's own.
+    await expect.poll(() => page.locator("#mine li .title").allTextContents(), { timeout: 15_000 }).toEqual([XSS.name]);
+    expect(await page.locator("#queue li button").count()).toBe(0);
+
+    await page.locator("#reply").fill("Hi Ada, I am looking at order 1042 now.");
+    await page.locator("#reply").press("Enter");
+    await expect.poll(() => visitor.page.locator(".log .text").allTextContents(), { timeout: 30_000 }).toEqual([XSS.first, "Hi Ada, I am looking at order 1042 now."]);
+
+    const box = visitor.page.getByRole("dialog").getByLabel("Your message");
+    await box.pressSequentially("Thanks");
+    await expect.poll(() => page.locator("#typing").textContent()).toBe("The visitor is typing…");
+    await box.fill("Thank you! <i>It</i> was sent on Monday.");
+    await box.press("Enter");
+    await expect.poll(() => page.locator("#log .text").allTextContents(), { timeout: 30_000 }).toEqual([
+      XSS.first, "Hi Ada, I am looking at order 1042 now.", "Thank you! <i>It</i> was sent on Monday.",
+    ]);
+    expect(await page.locator("#log .msg.visitor .who").first().textContent()).toBe("Visitor");
+
+    // Markup stayed text: no element was made from it, no script ran.
+    expect(await page.locator("#log img, #log b, #log i, #log svg, #prechat img, #queue img, #prechat script").count()).toBe(0);
+    await inert(agent);
+    await inert(visitor);
+
+    // A link is text; clicking it asks first and shows the whole address.
+    await page.locator("#log button.link").first().click();
+    await expect.poll(() => page.locator("#link-dialog").isVisible()).toBe(true);
+    expect(await page.locator("#link-url").textContent()).toBe("https://evil.example/login?next=");
+    await shot(page, "link-warning");
+    await page.getByRole("button", { name: "Cancel" }).click();
+    expect(await page.locator("#link-dialog").isVisible()).toBe(false);
+    await shot(page, "conversation");
+
+    // Close: the conversation leaves the agent's list.
+    await page.getByRole("button", { name: "Close conversation" }).click();
+    await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
+    // Only the two refused requests of this test (no session yet, the wrong password) were logged.
+    expect(agent.errors.filter((e) => !e.includes("status of 401"))).toEqual([]);
+  });
+});

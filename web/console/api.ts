@@ -1,0 +1,163 @@
+// The console's REST client: a browser session (docs/authentication.md), so no token ever
+// reaches this script. The server sets an HttpOnly `__Host-` cookie at login and answers with
+// a CSRF token that must accompany every state-changing request in `X-CSRF-Token` (OWASP ASVS
+// v5.0.0-3.5.1, synchronizer token). The CSRF token lives in sessionStorage: it dies with the
+// tab, and a reload keeps the session usable without a second login.
+
+import { ApiError } from "../shared/protocol/rest.js";
+import type { ConversationView, EntryView, HistoryMemberView, WidgetConfig } from "../shared/protocol/types.js";
+
+export { ApiError };
+
+export interface StaffInfo {
+  id: string;
+  tenant_id: string;
+  email: string;
+  display_name: string;
+  role: string;
+}
+
+export interface SessionInfo {
+  session_id: string;
+  staff: StaffInfo;
+  restricted: boolean;
+  second_factor: boolean;
+}
+
+export interface DeviceView {
+  id: string;
+  label: string;
+  signature_key: string;
+  wrap_key: string;
+  fingerprint: string;
+  status: "pending" | "certified" | "revoked";
+  credential?: string;
+}
+
+export interface KeyWrap {
+  device_id: string;
+  team_id: string;
+  version: number;
+  sealed: string;
+}
+
+export interface SealingKey {
+  scope: string;
+  version: number;
+  public_key: string;
+  announcement: string;
+}
+
+type Method = "GET" | "POST" | "PUT" | "DELETE";
+const CSRF_KEY = "sealdesk-console-csrf";
+
+function apiError(status: number, text: string): ApiError {
+  try {
+    const body = JSON.parse(text) as { code?: string; message?: string };
+    return new ApiError(status, body.code ?? "unknown", body.message ?? text);
+  } catch {
+    return new ApiError(status, "unknown", text.slice(0, 200));
+  }
+}
+
+export class ConsoleApi {
+  private csrf: string | null = sessionStorage.getItem(CSRF_KEY);
+
+  private async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (method !== "GET") {
+      if (this.csrf !== null) headers["x-csrf-token"] = this.csrf;
+    }
+    const init: RequestInit = { method, headers, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, init);
+    const text = await res.text();
+    if (!res.ok) throw apiError(res.status, text);
+    return (text === "" ? undefined : JSON.parse(text)) as T;
+  }
+
+  get hasCsrf(): boolean {
+    return this.csrf !== null;
+  }
+
+  /** One request with every factor (the server answers one `invalid_credentials` for any failure). */
+  async login(tenant: string, email: string, password: string, totp?: string): Promise<SessionInfo> {
+    const body: Record<string, string> = { tenant_id: tenant, email, password, client: "browser" };
+    if (totp !== undefined && totp !== "") body.totp = totp;
+    const r = await this.call<{ session: SessionInfo; csrf_token?: string }>("POST", "/api/auth/login", body);
+    if (r.csrf_token === undefined) throw new Error("the server sent no CSRF token");
+    this.csrf = r.csrf_token;
+    sessionStorage.setItem(CSRF_KEY, r.csrf_token);
+    return r.session;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.call("POST", "/api/auth/logout");
+    } finally {
+      this.csrf = null;
+      sessionStorage.removeItem(CSRF_KEY);
+    }
+  }
+
+  session(): Promise<SessionInfo> {
+    return this.call("GET", "/api/auth/session");
+  }
+
+  devices(): Promise<{ devices: DeviceView[] }> {
+    return this.call("GET", "/api/account/devices");
+  }
+
+  registerDevice(label: string, signatureKey: string, wrapKey: string): Promise<DeviceView> {
+    return this.call("POST", "/api/account/devices", { label, signature_key: signatureKey, wrap_key: wrapKey });
+  }
+
+  keyWraps(device: string): Promise<{ wraps: KeyWrap[] }> {
+    return this.call("GET", `/api/account/devices/${encodeURIComponent(device)}/key-wraps`);
+  }
+
+  sealingKeys(tenant: string): Promise<{ keys: SealingKey[] }> {
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/sealing-keys`);
+  }
+
+  widgetConfig(tenant: string, team: string): Promise<WidgetConfig> {
+    return this.call("GET", `/api/widget/${encodeURIComponent(tenant)}/${encodeURIComponent(team)}/config`);
+  }
+
+  keyPackageStock(): Promise<{ devices: Array<{ device_key: string; available: number }>; low_water: number }> {
+    return this.call("GET", "/api/account/key-packages");
+  }
+
+  publishKeyPackages(keyPackages: string[]): Promise<{ available: number }> {
+    return this.call("POST", "/api/account/key-packages", { key_packages: keyPackages });
+  }
+
+  setAvailability(availability: "online" | "away"): Promise<void> {
+    return this.call("PUT", "/api/account/availability", { availability });
+  }
+
+  /** The team queue, or with `mine` the caller's own (an agent never sees colleagues' assigned ones). */
+  conversations(tenant: string, state: string, mine = false): Promise<{ conversations: ConversationView[] }> {
+    const q = `state=${encodeURIComponent(state)}${mine ? "&mine=true" : ""}`;
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/conversations?${q}`);
+  }
+
+  claim(tenant: string, id: string): Promise<ConversationView> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/claim`);
+  }
+
+  close(tenant: string, id: string): Promise<ConversationView> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/close`);
+  }
+
+  entries(tenant: string, id: string, after = 0): Promise<{ entries: EntryView[] }> {
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/entries?after=${after}&limit=500`);
+  }
+
+  historyMember(tenant: string, id: string): Promise<HistoryMemberView> {
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/history-member`);
+  }
+}

@@ -1,0 +1,143 @@
+// The agent's live side of one conversation: the WebSocket (authenticated by the session
+// cookie on the upgrade, from this server's own origin; docs/protocol.md), the Welcome that
+// the visitor's widget sends once it added this device (RFC 9420 §12.4.3.1), then every
+// commit and message processed in order, and our own messages as payload v1.
+
+import { isWelcomeFor, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
+import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
+import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
+import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
+import { fromBase64 } from "../shared/util/bytes.js";
+import type { ReadyDevice } from "./device.js";
+import { policyFor, whoIs, type Who } from "./members.js";
+import type { Line } from "./preview.js";
+
+/** The browser's WebSocket with no token: the server reads the HttpOnly session cookie. */
+const cookieTransport: TransportFactory = (url, options, events) => browserTransport(url, { protocol: options.protocol }, events);
+
+export interface ChatEvents {
+  line(line: Line, mine: boolean): void;
+  joined(): void;
+  membersChanged(): void;
+  typing(on: boolean): void;
+  read(seq: number): void;
+  problem(text: string): void;
+}
+
+export class LiveChat {
+  private socket: SealdeskSocket | undefined;
+  private group: MlsGroup | undefined;
+  private readonly sent = new Set<string>();
+  private stopped = false;
+  cursor = 0;
+
+  constructor(
+    readonly conversation: string,
+    private readonly device: ReadyDevice,
+    private readonly keyPackages: () => KeyPackageBundle[],
+    private readonly usedKeyPackage: (kp: Uint8Array) => Promise<void>,
+    /** Entries up to this seq were shown from the History Member replay. */
+    private readonly shownUpTo: number,
+    private readonly events: ChatEvents,
+  ) {}
+
+  get joined(): boolean {
+    return this.group !== undefined;
+  }
+
+  async start(): Promise<void> {
+    this.socket = await SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" });
+    this.socket.onEphemeral = (f: EphemeralFrame) => {
+      if (f.c !== this.conversation || f.from.kind !== "visitor") return;
+      if (f.t === "typing") this.events.typing(f.on);
+      else this.events.read(f.seq);
+    };
+    await this.socket.subscribe(this.conversation, 0);
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped && this.socket !== undefined && !this.socket.isClosed) {
+      let e: EntryFrame;
+      try {
+        e = await this.socket.nextEntry(this.conversation, 30_000);
+      } catch {
+        continue; // Nothing new within the wait (or the socket closed: the loop ends).
+      }
+      this.cursor = e.seq;
+      try {
+        await this.handle(e);
+      } catch (err) {
+        // A malformed, forged or replayed entry is dropped; what was shown stays.
+        if (e.seq > this.shownUpTo) this.events.problem(`A message could not be verified (${err instanceof Error ? err.message : String(err)}).`);
+      }
+    }
+  }
+
+  private async handle(e: EntryFrame): Promise<void> {
+    if (e.k === "system") return;
+    const bytes = fromBase64(e.p);
+    if (this.group === undefined) {
+      if (e.k !== "welcome") return;
+      for (const b of this.keyPackages()) {
+        if (await isWelcomeFor(bytes, b.keyPackage)) {
+          this.group = await MlsGroup.join(bytes, b, policyFor(this.device.anchor));
+          await this.usedKeyPackage(b.keyPackage);
+          this.events.joined();
+          return;
+        }
+      }
+      return;
+    }
+    if (e.k === "welcome" || (e.id !== undefined && this.sent.has(e.id))) return;
+    // Our own application messages cannot be decrypted by us (RFC 9420 §6.3): skip them.
+    const me = this.socket?.me;
+    if (e.k === "application" && me?.kind === "staff" && e.from.kind === "staff" && e.from.id === me.id) return;
+    if (peekMessage(bytes).wire === "group_info") return;
+    const r = await this.group.process(bytes);
+    this.group = r.group;
+    if (r.kind === "commit" && r.removedSelf) {
+      this.events.problem("This device was removed from the conversation.");
+      this.group = undefined;
+      return;
+    }
+    if (r.kind === "commit") this.events.membersChanged();
+    if (r.kind !== "application" || e.seq <= this.shownUpTo) return;
+    const body = decodePayload(r.plaintext).body;
+    if (body.kind === "typing" || body.kind === "read") return;
+    const who = await whoIs(this.group.leaves().find((l) => l.leaf === r.sender), this.device.anchor);
+    this.events.line({ seq: e.seq, at: e.at, who, body }, false);
+  }
+
+  /** Every member of the group, checked against the pinned roots. */
+  async members(): Promise<Array<{ who: Who; self: boolean }>> {
+    const group = this.group;
+    if (group === undefined) return [];
+    return Promise.all(group.leaves().map(async (l) => ({ who: await whoIs(l, this.device.anchor), self: l.leaf === group.ownLeaf })));
+  }
+
+  async say(text: string): Promise<void> {
+    const body: Body = { kind: "text", text };
+    const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body });
+    if (this.group === undefined || this.socket === undefined) throw new Error("not in the conversation yet");
+    const { message, group } = await this.group.send(payload);
+    this.group = group;
+    const id = newClientId("c");
+    this.sent.add(id);
+    const { seq } = await this.socket.send(this.conversation, "application", message, id);
+    this.events.line({ seq, at: Date.now(), who: { kind: "staff", role: "agent", label: this.device.label, verified: true }, body }, true);
+  }
+
+  typing(on: boolean): void {
+    if (this.socket !== undefined && !this.socket.isClosed) this.socket.typing(this.conversation, on);
+  }
+
+  read(): void {
+    if (this.socket !== undefined && !this.socket.isClosed && this.cursor > 0) this.socket.read(this.conversation, this.cursor);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.close();
+  }
+}

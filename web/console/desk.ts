@@ -1,0 +1,319 @@
+// The agent's desk: availability, the team queue with a History Member preview of each
+// conversation, claiming, and the end-to-end encrypted chat. Every name and message is
+// rendered as text (dom.ts).
+
+import type { Body } from "../shared/mls/payload.js";
+import type { ConversationView, PrechatField } from "../shared/protocol/types.js";
+import { toBase64 } from "../shared/util/bytes.js";
+import type { ConsoleApi, StaffInfo } from "./api.js";
+import { LiveChat } from "./chat.js";
+import { bundleOf, type ReadyDevice } from "./device.js";
+import { byId, el, messageText, show } from "./dom.js";
+import type { DeviceRecord, DeviceStore } from "./keystore.js";
+import type { Who } from "./members.js";
+import { replayHistory, type Line } from "./preview.js";
+
+const POLL_MS = 2_000;
+
+interface Preview {
+  lastSeq: number;
+  lines: Line[];
+  last: number;
+  failed: number;
+}
+
+function whoText(who: Who): string {
+  if (who.kind === "visitor") return "Visitor";
+  if (who.kind === "staff") return `${who.label} — verified ${who.role}`;
+  return "Unverified member";
+}
+
+function previewText(p: Preview | undefined): string {
+  if (p === undefined) return "Decrypting…";
+  const last = [...p.lines].reverse().find((l) => l.body.kind === "text");
+  return last !== undefined && last.body.kind === "text" ? last.body.text : "No message yet";
+}
+
+function visitorName(p: Preview | undefined, fallback: string): string {
+  for (const l of p?.lines ?? []) if (l.body.kind === "prechat") for (const [k, v] of l.body.fields) if (k === "name" && v.trim() !== "") return v;
+  return fallback;
+}
+
+export class Desk {
+  private readonly previews = new Map<string, Preview>();
+  private readonly fieldLabels = new Map<string, Map<string, string>>();
+  private selected: ConversationView | undefined;
+  private chat: LiveChat | undefined;
+  private timer: number | undefined;
+  private typingTimer: number | undefined;
+
+  constructor(
+    private readonly api: ConsoleApi,
+    private readonly me: StaffInfo,
+    private readonly device: ReadyDevice,
+    private readonly store: DeviceStore,
+    private readonly record: DeviceRecord,
+    private readonly confirmLink: (url: string) => void,
+  ) {}
+
+  start(): void {
+    byId<HTMLSelectElement>("availability").addEventListener("change", (ev) => {
+      const v = (ev.target as HTMLSelectElement).value === "away" ? "away" : "online";
+      void this.api.setAvailability(v).catch((e) => this.alert(`Status not changed (${codeOf(e)}).`));
+    });
+    byId("claim").addEventListener("click", () => void this.claim());
+    byId("close").addEventListener("click", () => void this.closeConversation());
+    const reply = byId<HTMLTextAreaElement>("reply");
+    byId<HTMLFormElement>("composer").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void this.send();
+    });
+    reply.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey) {
+        ev.preventDefault();
+        void this.send();
+      }
+    });
+    reply.addEventListener("input", () => {
+      this.chat?.typing(true);
+      window.clearTimeout(this.typingTimer);
+      this.typingTimer = window.setTimeout(() => this.chat?.typing(false), 3_000);
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.chat?.read();
+    });
+    void this.api.setAvailability("online").catch(() => undefined);
+    void this.refresh();
+    this.timer = window.setInterval(() => void this.refresh(), POLL_MS);
+  }
+
+  stop(): void {
+    window.clearInterval(this.timer);
+    this.chat?.stop();
+  }
+
+  private alert(text: string): void {
+    byId("conv-alert").textContent = text;
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const [queued, assigned] = await Promise.all([this.api.conversations(this.me.tenant_id, "queued"), this.api.conversations(this.me.tenant_id, "assigned", true)]);
+      const mine = assigned.conversations.filter((c) => c.assignee === this.me.id);
+      await this.renderList("queue", queued.conversations);
+      await this.renderList("mine", mine);
+      const sel = this.selected;
+      if (sel !== undefined) {
+        const fresh = [...queued.conversations, ...mine].find((c) => c.id === sel.id);
+        if (fresh !== undefined && fresh.state !== sel.state) {
+          this.selected = fresh;
+          this.renderHead();
+        }
+      }
+    } catch (e) {
+      byId("queue").replaceChildren(el("li", "empty", `The queue could not be loaded (${codeOf(e)}).`));
+    }
+  }
+
+  private async previewOf(c: ConversationView): Promise<Preview | undefined> {
+    const known = this.previews.get(c.id);
+    if (known !== undefined && known.lastSeq === c.last_seq) return known;
+    try {
+      const r = await replayHistory(this.api, c.tenant_id, c.team_id, c.id, this.device);
+      const p = { lastSeq: c.last_seq, ...r };
+      this.previews.set(c.id, p);
+      return p;
+    } catch {
+      return known;
+    }
+  }
+
+  private async renderList(id: string, list: ConversationView[]): Promise<void> {
+    const items: HTMLElement[] = [];
+    for (const c of list) {
+      const p = await this.previewOf(c);
+      const b = el("button");
+      b.type = "button";
+      b.dataset.conversation = c.id;
+      b.setAttribute("aria-current", String(this.selected?.id === c.id));
+      b.append(el("span", "title", visitorName(p, `Visitor ${c.visitor_id.slice(0, 8)}`)), el("span", "preview", previewText(p)));
+      b.addEventListener("click", () => void this.select(c));
+      const li = el("li");
+      li.append(b);
+      items.push(li);
+    }
+    if (items.length === 0) items.push(el("li", "empty", id === "queue" ? "Nobody is waiting." : "No conversation assigned to you."));
+    byId(id).replaceChildren(...items);
+  }
+
+  private async labelsFor(c: ConversationView): Promise<Map<string, string>> {
+    let labels = this.fieldLabels.get(c.team_id);
+    if (labels === undefined) {
+      let fields: PrechatField[] = [];
+      try {
+        fields = (await this.api.widgetConfig(c.tenant_id, c.team_id)).prechat_fields ?? [];
+      } catch {
+        // Field names are shown instead of labels.
+      }
+      labels = new Map(fields.map((f) => [f.name, f.label]));
+      this.fieldLabels.set(c.team_id, labels);
+    }
+    return labels;
+  }
+
+  private async select(c: ConversationView): Promise<void> {
+    this.chat?.stop();
+    this.chat = undefined;
+    this.selected = c;
+    show(byId("conv-empty"), false);
+    show(byId("conv"), true);
+    this.alert("");
+    byId("log").replaceChildren();
+    byId("prechat").replaceChildren();
+    byId("typing").textContent = "";
+    this.setComposer(false);
+    this.renderHead();
+    this.previews.delete(c.id);
+    const p = await this.previewOf(c);
+    if (this.selected !== c) return;
+    if (p === undefined) {
+      this.alert("This conversation could not be decrypted with the team key on this device.");
+      return;
+    }
+    byId("conv-title").textContent = visitorName(p, "Visitor");
+    const labels = await this.labelsFor(c);
+    for (const l of p.lines) this.addLine(l, false, labels);
+    if (p.failed > 0) this.alert(`${p.failed} message(s) could not be verified and are not shown.`);
+    if (c.state === "assigned" && c.assignee === this.me.id) await this.openLive(c, p.last);
+  }
+
+  private renderHead(): void {
+    const c = this.selected;
+    if (c === undefined) return;
+    show(byId("claim"), c.state === "queued");
+    show(byId("close"), c.state === "assigned" && c.assignee === this.me.id);
+  }
+
+  private addLine(l: Line, mine: boolean, labels: Map<string, string>): void {
+    if (l.body.kind === "prechat") {
+      const dl = byId("prechat");
+      for (const [name, value] of l.body.fields) dl.append(el("dt", "", labels.get(name) ?? name), el("dd", "", value));
+      return;
+    }
+    const li = el("li", `msg ${mine ? "mine" : l.who.kind}`);
+    li.dataset.seq = String(l.seq);
+    li.append(el("span", "meta who", mine ? "You" : whoText(l.who)));
+    li.append(this.bodyElement(l.body));
+    byId("log").append(li);
+    li.scrollIntoView({ block: "end" });
+  }
+
+  private bodyElement(body: Body): HTMLElement {
+    if (body.kind === "text") return messageText(body.text, this.confirmLink);
+    if (body.kind === "file") return el("p", "text", `Attachment: ${body.file.name} (open it in the terminal client; not in the console yet)`);
+    if (body.kind === "leave_request") return el("p", "text", "The visitor asked to end the conversation.");
+    return el("p", "text", "");
+  }
+
+  private setComposer(on: boolean): void {
+    byId<HTMLTextAreaElement>("reply").disabled = !on;
+    byId<HTMLButtonElement>("send").disabled = !on;
+  }
+
+  private async openLive(c: ConversationView, shownUpTo: number): Promise<void> {
+    const labels = await this.labelsFor(c);
+    byId("typing").textContent = "Waiting for the visitor's browser to add this device…";
+    const chat = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), shownUpTo, {
+      line: (l, mine) => {
+        this.addLine(l, mine, labels);
+        if (!mine && document.visibilityState === "visible") chat.read();
+      },
+      joined: () => {
+        byId("typing").textContent = "";
+        this.setComposer(true);
+        this.renderMembers(chat);
+        byId<HTMLTextAreaElement>("reply").focus();
+      },
+      membersChanged: () => this.renderMembers(chat),
+      typing: (on) => (byId("typing").textContent = on ? "The visitor is typing…" : ""),
+      read: () => undefined,
+      problem: (text) => this.alert(text),
+    });
+    this.chat = chat;
+    try {
+      await chat.start();
+    } catch (e) {
+      this.alert(`The live connection failed (${codeOf(e)}).`);
+    }
+  }
+
+  private renderMembers(chat: LiveChat): void {
+    void chat.members().then((members) => {
+      const items = members.map(({ who, self }) => {
+        const li = el("li", who.kind === "unverified" ? "unverified" : who.kind === "staff" ? "verified" : "", self ? "You" : whoText(who));
+        li.dataset.role = who.kind === "staff" ? who.role : who.kind;
+        return li;
+      });
+      byId("members").replaceChildren(...items);
+      if (members.some((m) => m.who.kind === "unverified")) {
+        this.alert("A participant's certificate does not check against your workspace's root key. Do not share anything until an administrator looked at it.");
+        this.setComposer(false);
+      }
+    });
+  }
+
+  /** A used key package's private half is deleted (single use, RFC 9420 §16.8). */
+  private async forget(kp: Uint8Array): Promise<void> {
+    const b64 = toBase64(kp);
+    this.record.keyPackages = this.record.keyPackages.filter((k) => k.keyPackage !== b64);
+    await this.store.save(this.record);
+  }
+
+  private async claim(): Promise<void> {
+    const c = this.selected;
+    if (c === undefined) return;
+    try {
+      const claimed = await this.api.claim(c.tenant_id, c.id);
+      this.selected = claimed;
+      this.renderHead();
+      await this.openLive(claimed, this.previews.get(c.id)?.last ?? 0);
+      void this.refresh();
+    } catch (e) {
+      this.alert(`Not claimed (${codeOf(e)}).`);
+    }
+  }
+
+  private async closeConversation(): Promise<void> {
+    const c = this.selected;
+    if (c === undefined) return;
+    try {
+      this.selected = await this.api.close(c.tenant_id, c.id);
+      this.chat?.stop();
+      this.setComposer(false);
+      this.renderHead();
+      byId("typing").textContent = "Conversation closed.";
+      void this.refresh();
+    } catch (e) {
+      this.alert(`Not closed (${codeOf(e)}).`);
+    }
+  }
+
+  private async send(): Promise<void> {
+    const reply = byId<HTMLTextAreaElement>("reply");
+    const text = reply.value.trim();
+    if (text === "" || this.chat === undefined || !this.chat.joined) return;
+    reply.value = "";
+    this.chat.typing(false);
+    try {
+      await this.chat.say(text);
+    } catch (e) {
+      reply.value = text;
+      this.alert(`Not sent (${codeOf(e)}).`);
+    }
+  }
+}
+
+export function codeOf(e: unknown): string {
+  if (e !== null && typeof e === "object" && "code" in e && typeof (e as { code: unknown }).code === "string") return (e as { code: string }).code;
+  return e instanceof Error ? e.message : String(e);
+}

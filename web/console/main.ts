@@ -1,0 +1,163 @@
+// The agent console's entry: the session (login with the server's stable error codes,
+// logout), then this browser's device enrolment, then the desk. Served by `sealdesk serve`
+// at /console/ under a CSP without inline script or style (crates/sealdesk-server/src/web.rs).
+
+import { ApiError, ConsoleApi, type SessionInfo } from "./api.js";
+import { Desk, codeOf } from "./desk.js";
+import { deviceStatus, EnrolmentError, readyDevice, refillKeyPackages, registerDevice } from "./device.js";
+import { byId, show } from "./dom.js";
+import { keyFingerprint } from "../shared/keys/fingerprint.js";
+import { openDeviceStore } from "./keystore.js";
+
+const api = new ConsoleApi();
+const ENROL_POLL_MS = 2_000;
+const SCREENS = ["booting", "login", "enrol", "desk"] as const;
+let desk: Desk | undefined;
+
+function screen(name: (typeof SCREENS)[number]): void {
+  for (const s of SCREENS) show(byId(s), s === name);
+  show(byId("session-tools"), name === "desk" || name === "enrol");
+  show(byId("availability-wrap"), name === "desk");
+}
+
+/** What each stable error code means to the person at the keyboard. */
+function loginMessage(e: unknown): string {
+  if (e instanceof ApiError) {
+    switch (e.code) {
+      case "invalid_credentials":
+        return "The e-mail, password or authentication code is not right. If your account uses an authenticator app, enter its current code.";
+      case "rate_limited":
+        return "Too many attempts. Wait a few minutes before trying again.";
+      case "invalid_input":
+        return "Check the workspace id and the e-mail address.";
+      default:
+        return `Sign-in failed (${e.code}).`;
+    }
+  }
+  return "The server could not be reached.";
+}
+
+function showLogin(): void {
+  screen("login");
+  byId("who").textContent = "";
+  const params = new URLSearchParams(location.search);
+  const tenant = byId<HTMLInputElement>("tenant");
+  if (tenant.value === "") tenant.value = params.get("tenant") ?? localStorage.getItem("sealdesk-console-tenant") ?? "";
+  (tenant.value === "" ? tenant : byId<HTMLInputElement>("email")).focus();
+}
+
+async function onLogin(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  const error = byId("login-error");
+  error.textContent = "";
+  const tenant = byId<HTMLInputElement>("tenant").value.trim();
+  const email = byId<HTMLInputElement>("email").value.trim();
+  const password = byId<HTMLInputElement>("password");
+  const totp = byId<HTMLInputElement>("totp");
+  if (tenant === "" || email === "" || password.value === "") {
+    error.textContent = "Enter the workspace id, your e-mail and your password.";
+    return;
+  }
+  try {
+    const session = await api.login(tenant, email, password.value, totp.value.trim());
+    localStorage.setItem("sealdesk-console-tenant", tenant);
+    password.value = "";
+    totp.value = "";
+    await afterLogin(session);
+  } catch (e) {
+    error.textContent = loginMessage(e);
+    // The server does not say which factor was wrong: offer the code field.
+    if (e instanceof ApiError && e.code === "invalid_credentials") show(byId("totp-row"), true);
+  }
+}
+
+async function afterLogin(session: SessionInfo): Promise<void> {
+  byId("who").textContent = `${session.staff.display_name} · ${session.staff.role}`;
+  if (session.restricted) {
+    screen("enrol");
+    byId("enrol-error").textContent = "Your workspace requires a second factor. Set one up with the terminal client (sealdesk account), then sign in again.";
+    return;
+  }
+  screen("enrol");
+  const status = byId("enrol-status");
+  const error = byId("enrol-error");
+  status.textContent = "Preparing this browser's keys…";
+  const store = await openDeviceStore(session.staff.tenant_id, session.staff.id);
+  try {
+    const { record, fingerprint } = await registerDevice(api, store, "Console (browser)");
+    byId("fingerprint").textContent = fingerprint;
+    for (;;) {
+      const view = await deviceStatus(api, record, fingerprint);
+      if (view.status === "revoked") {
+        await store.clear();
+        throw new EnrolmentError("This browser's device was revoked. Sign in again to enrol it anew.");
+      }
+      if (view.status === "certified") {
+        try {
+          const device = await readyDevice(api, store, record, view, session.staff.tenant_id);
+          status.textContent = "Certified. Publishing key packages…";
+          await refillKeyPackages(api, store, record, device);
+          byId("device-line").textContent = `${device.label} · ${fingerprint}`;
+          byId("root-line").textContent = (await Promise.all(device.anchor.roots.map(keyFingerprint))).join(" / ");
+          screen("desk");
+          desk = new Desk(api, session.staff, device, store, record, confirmLink);
+          desk.start();
+          window.setInterval(() => void refillKeyPackages(api, store, record, device).catch(() => undefined), 60_000);
+          return;
+        } catch (e) {
+          if (!(e instanceof EnrolmentError) || !e.message.startsWith("no team key")) throw e;
+          status.textContent = "Certified. Waiting for an administrator to give this device the team keys…";
+        }
+      } else {
+        status.textContent = "Waiting for an administrator to confirm the fingerprint…";
+      }
+      await new Promise((r) => setTimeout(r, ENROL_POLL_MS));
+    }
+  } catch (e) {
+    status.textContent = "";
+    error.textContent = e instanceof EnrolmentError ? e.message : `This device cannot be used for encrypted conversations (${codeOf(e)}).`;
+  }
+}
+
+let pendingLink = "";
+function confirmLink(url: string): void {
+  pendingLink = url;
+  byId("link-url").textContent = url;
+  show(byId("link-dialog"), true);
+  byId("link-cancel").focus();
+}
+
+function wire(): void {
+  byId<HTMLFormElement>("login-form").addEventListener("submit", (ev) => void onLogin(ev));
+  byId("totp-toggle").addEventListener("click", () => {
+    show(byId("totp-row"), true);
+    byId("totp").focus();
+  });
+  byId("logout").addEventListener("click", () => {
+    desk?.stop();
+    desk = undefined;
+    void api.logout().catch(() => undefined).finally(() => location.reload());
+  });
+  byId("link-cancel").addEventListener("click", () => show(byId("link-dialog"), false));
+  byId("link-open").addEventListener("click", () => {
+    show(byId("link-dialog"), false);
+    // Only web addresses, opened without opener or referrer (OWASP ASVS v5.0.0-3.7.2).
+    if (/^https?:\/\//.test(pendingLink)) window.open(pendingLink, "_blank", "noopener,noreferrer");
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") show(byId("link-dialog"), false);
+  });
+}
+
+async function boot(): Promise<void> {
+  wire();
+  try {
+    const session = await api.session();
+    if (!api.hasCsrf) throw new Error("no CSRF token in this tab");
+    await afterLogin(session);
+  } catch {
+    showLogin();
+  }
+}
+
+void boot();
