@@ -147,10 +147,30 @@ describe("the agent console in Chromium", () => {
     expect(await page.locator("#link-dialog").isVisible()).toBe(false);
     await shot(page, "conversation");
 
+    // A reload: the session (cookie, CSRF token in the tab), the device and the conversation's
+    // MLS state come back; the history shows who wrote what, and the chat goes on.
+    await page.reload();
+    await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 30_000 }).toBe(true);
+    await page.locator("#mine li button").click();
+    await expect.poll(() => page.locator("#log .msg .who").allTextContents(), { timeout: 30_000 }).toEqual(["Visitor", "You", "Visitor"]);
+    await expect.poll(() => page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.locator("#reply").fill("Back after a reload: your parcel arrives tomorrow.");
+    await page.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => visitor.page.locator(".log .text").last().textContent(), { timeout: 30_000 }).toBe("Back after a reload: your parcel arrives tomorrow.");
+    await box.fill("Great, thanks!");
+    await box.press("Enter");
+    await expect.poll(() => page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Great, thanks!");
+    expect(await page.locator("#conv-alert").textContent()).toBe("");
+
     // Close: the conversation leaves the agent's list.
     await page.getByRole("button", { name: "Close conversation" }).click();
     await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
-    // Only the two refused requests of this test (no session yet, the wrong password) were logged.
+    // Log out: the session ends on the server, and the console asks to sign in again.
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect.poll(() => page.locator("#login").isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await page.evaluate(() => fetch("/api/auth/session").then((r) => r.status))).toBe(401);
+
+    // Only refused requests were logged (no session yet, the wrong password, after logout).
     expect(agent.errors.filter((e) => !e.includes("status of 401"))).toEqual([]);
   });
 });

@@ -7,8 +7,9 @@ import { isWelcomeFor, MlsGroup, peekMessage, type KeyPackageBundle } from "../s
 import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
 import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
-import { fromBase64 } from "../shared/util/bytes.js";
+import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import type { ReadyDevice } from "./device.js";
+import type { DeviceStore } from "./keystore.js";
 import { policyFor, whoIs, type Who } from "./members.js";
 import type { Line } from "./preview.js";
 
@@ -31,11 +32,15 @@ export class LiveChat {
   private stopped = false;
   cursor = 0;
 
+  /** One change of the group at a time: a send and a received commit must never interleave. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(
     readonly conversation: string,
     private readonly device: ReadyDevice,
     private readonly keyPackages: () => KeyPackageBundle[],
     private readonly usedKeyPackage: (kp: Uint8Array) => Promise<void>,
+    private readonly store: DeviceStore,
     /** Entries up to this seq were shown from the History Member replay. */
     private readonly shownUpTo: number,
     private readonly events: ChatEvents,
@@ -45,14 +50,34 @@ export class LiveChat {
     return this.group !== undefined;
   }
 
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Saved after every change and BEFORE anything made with the new state is sent, so that a
+   * reload never reuses a message key (RFC 9420 §9.1: each generation's key is used once).
+   */
+  private async persist(): Promise<void> {
+    if (this.group !== undefined) await this.store.saveGroup(this.conversation, { group: toBase64(this.group.encode()), cursor: this.cursor });
+  }
+
   async start(): Promise<void> {
+    const saved = await this.store.loadGroup(this.conversation);
+    if (saved !== undefined) {
+      this.group = await MlsGroup.decode(fromBase64(saved.group), policyFor(this.device.anchor));
+      this.cursor = saved.cursor;
+      this.events.joined();
+    }
     this.socket = await SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" });
     this.socket.onEphemeral = (f: EphemeralFrame) => {
       if (f.c !== this.conversation || f.from.kind !== "visitor") return;
       if (f.t === "typing") this.events.typing(f.on);
       else this.events.read(f.seq);
     };
-    await this.socket.subscribe(this.conversation, 0);
+    await this.socket.subscribe(this.conversation, this.cursor);
     void this.loop();
   }
 
@@ -64,9 +89,15 @@ export class LiveChat {
       } catch {
         continue; // Nothing new within the wait (or the socket closed: the loop ends).
       }
-      this.cursor = e.seq;
       try {
-        await this.handle(e);
+        await this.exclusive(async () => {
+          this.cursor = e.seq;
+          try {
+            await this.handle(e);
+          } finally {
+            await this.persist();
+          }
+        });
       } catch (err) {
         // A malformed, forged or replayed entry is dropped; what was shown stays.
         if (e.seq > this.shownUpTo) this.events.problem(`A message could not be verified (${err instanceof Error ? err.message : String(err)}).`);
@@ -119,10 +150,14 @@ export class LiveChat {
   async say(text: string): Promise<void> {
     const body: Body = { kind: "text", text };
     const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body });
-    if (this.group === undefined || this.socket === undefined) throw new Error("not in the conversation yet");
-    const { message, group } = await this.group.send(payload);
-    this.group = group;
-    const id = newClientId("c");
+    const { message, id } = await this.exclusive(async () => {
+      if (this.group === undefined) throw new Error("not in the conversation yet");
+      const sent = await this.group.send(payload);
+      this.group = sent.group;
+      await this.persist();
+      return { message: sent.message, id: newClientId("c") };
+    });
+    if (this.socket === undefined) throw new Error("not connected");
     this.sent.add(id);
     const { seq } = await this.socket.send(this.conversation, "application", message, id);
     this.events.line({ seq, at: Date.now(), who: { kind: "staff", role: "agent", label: this.device.label, verified: true }, body }, true);

@@ -182,7 +182,7 @@ export class Desk {
     }
     byId("conv-title").textContent = visitorName(p, "Visitor");
     const labels = await this.labelsFor(c);
-    for (const l of p.lines) this.addLine(l, false, labels);
+    for (const l of p.lines) this.addLine(l, l.mine === true, labels);
     if (p.failed > 0) this.alert(`${p.failed} message(s) could not be verified and are not shown.`);
     if (c.state === "assigned" && c.assignee === this.me.id) await this.openLive(c, p.last);
   }
@@ -223,7 +223,7 @@ export class Desk {
   private async openLive(c: ConversationView, shownUpTo: number): Promise<void> {
     const labels = await this.labelsFor(c);
     byId("typing").textContent = "Waiting for the visitor's browser to add this device…";
-    const chat = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), shownUpTo, {
+    const chat = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, shownUpTo, {
       line: (l, mine) => {
         this.addLine(l, mine, labels);
         if (!mine && document.visibilityState === "visible") chat.read();

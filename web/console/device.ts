@@ -30,6 +30,8 @@ export interface TeamKey {
 export interface ReadyDevice {
   id: string;
   seed: Uint8Array;
+  /** The Ed25519 public key (the leaf's signature key in every group). */
+  signatureKey: Uint8Array;
   chain: Uint8Array;
   label: string;
   anchor: TrustAnchor;
@@ -124,7 +126,7 @@ export async function readyDevice(api: ConsoleApi, store: DeviceStore, record: D
     }
     teamKeys.push({ team: w.team_id, version: w.version, keys: derived });
   }
-  return { id: view.id, seed, chain, label: verified.body.label, anchor, teamKeys };
+  return { id: view.id, seed, signatureKey, chain, label: verified.body.label, anchor, teamKeys };
 }
 
 export function bundleOf(k: DeviceRecord["keyPackages"][number]): KeyPackageBundle {

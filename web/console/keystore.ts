@@ -1,5 +1,5 @@
-// The device's private keys in this browser's IndexedDB, one record per staff member and
-// tenant, encrypted with AES-256-GCM under a non-extractable WebCrypto key of that same
+// The device's private keys (and the MLS state of its conversations, so that a reload
+// resumes them) in this browser's IndexedDB, one record per staff member and tenant, encrypted with AES-256-GCM under a non-extractable WebCrypto key of that same
 // member (its bytes can never be read out by the page or by anyone copying the storage;
 // OWASP ASVS 4.0 V6.4.1, V8.2.2). The record's name is the additional data, so a record
 // cannot be moved to another person's slot.
@@ -45,10 +45,18 @@ function tx<T>(db: IDBDatabase, store: string, mode: IDBTransactionMode, op: (s:
   return request(op(db.transaction(store, mode).objectStore(store)));
 }
 
+/** A conversation's MLS state and how far the log was processed with it. */
+export interface SavedGroup {
+  group: string;
+  cursor: number;
+}
+
 export interface DeviceStore {
   load(): Promise<DeviceRecord | undefined>;
   save(record: DeviceRecord): Promise<void>;
   clear(): Promise<void>;
+  loadGroup(conversation: string): Promise<SavedGroup | undefined>;
+  saveGroup(conversation: string, saved: SavedGroup): Promise<void>;
 }
 
 /** The store of one staff member of one tenant. */
@@ -61,21 +69,27 @@ export async function openDeviceStore(tenant: string, staff: string): Promise<De
     await tx(db, KEYS, "readwrite", (s) => s.put(key, name));
   }
   const aesKey = key;
-  const aad = new Uint8Array(utf8(`sealdesk console device v1 ${name}`));
+  // The slot's name is the additional data: a record cannot be moved to another slot.
+  const read = async (slot: string): Promise<unknown> => {
+    const rec = (await tx(db, RECORDS, "readonly", (s) => s.get(slot))) as { iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer } | undefined;
+    if (rec === undefined) return undefined;
+    const aad = new Uint8Array(utf8(`sealdesk console v1 ${slot}`));
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: rec.iv, additionalData: aad }, aesKey, rec.data);
+    return JSON.parse(fromUtf8(new Uint8Array(plain))) as unknown;
+  };
+  const write = async (slot: string, value: unknown): Promise<void> => {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const aad = new Uint8Array(utf8(`sealdesk console v1 ${slot}`));
+    const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, aesKey, new Uint8Array(utf8(JSON.stringify(value))));
+    await tx(db, RECORDS, "readwrite", (s) => s.put({ iv, data }, slot));
+  };
   return {
-    async load() {
-      const rec = (await tx(db, RECORDS, "readonly", (s) => s.get(name))) as { iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer } | undefined;
-      if (rec === undefined) return undefined;
-      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: rec.iv, additionalData: aad }, aesKey, rec.data);
-      return JSON.parse(fromUtf8(new Uint8Array(plain))) as DeviceRecord;
-    },
-    async save(record) {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, aesKey, new Uint8Array(utf8(JSON.stringify(record))));
-      await tx(db, RECORDS, "readwrite", (s) => s.put({ iv, data }, name));
-    },
+    load: async () => (await read(name)) as DeviceRecord | undefined,
+    save: (record) => write(name, record),
     async clear() {
       await tx(db, RECORDS, "readwrite", (s) => s.delete(name));
     },
+    loadGroup: async (conversation) => (await read(`${name}/group/${conversation}`)) as SavedGroup | undefined,
+    saveGroup: (conversation, saved) => write(`${name}/group/${conversation}`, saved),
   };
 }

@@ -5,7 +5,7 @@
 import { importKeyPackage, isWelcomeFor, MlsGroup, peekMessage } from "../shared/mls/adapter.js";
 import { decodePayload, type Body } from "../shared/mls/payload.js";
 import { openBundle } from "../shared/seal/bundle.js";
-import { fromBase64 } from "../shared/util/bytes.js";
+import { bytesEqual, fromBase64 } from "../shared/util/bytes.js";
 import type { ConsoleApi } from "./api.js";
 import type { ReadyDevice } from "./device.js";
 import { policyFor, whoIs, type Who } from "./members.js";
@@ -15,6 +15,8 @@ export interface Line {
   at: number;
   who: Who;
   body: Body;
+  /** Sent by this device. */
+  mine?: boolean;
 }
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -57,7 +59,8 @@ export async function replayHistory(api: ConsoleApi, tenant: string, team: strin
       if (r.kind !== "application") continue;
       const body = decodePayload(r.plaintext).body;
       if (body.kind === "typing" || body.kind === "read") continue;
-      lines.push({ seq: e.seq, at: e.at, who: await whoIs(group.leaves().find((l) => l.leaf === r.sender), device.anchor), body });
+      const leaf = group.leaves().find((l) => l.leaf === r.sender);
+      lines.push({ seq: e.seq, at: e.at, who: await whoIs(leaf, device.anchor), body, mine: leaf !== undefined && bytesEqual(leaf.signatureKey, device.signatureKey) });
     } catch {
       failed += 1; // Dropped: shown as a count, never as content.
     }
