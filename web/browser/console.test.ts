@@ -62,7 +62,9 @@ describe("the agent console in Chromium", () => {
   it("signs in, enrols its device, previews, claims and chats end to end", async () => {
     const agent = await watchedPage(browser.context);
     const page = agent.page;
-    await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
+    const res = await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
+    // The page runs under the server's CSP: own scripts and styles only, no inline code.
+    expect(res?.headers()["content-security-policy"]).toContain("script-src 'self'; style-src 'self'");
 
     // A wrong password: the server's stable code, explained, and the code field offered.
     await page.getByLabel("E-mail").fill(world.agent.email);

@@ -1,7 +1,9 @@
 // DOM helpers: everything a visitor or colleague wrote becomes text nodes (textContent only,
 // never innerHTML; OWASP ASVS v5.0.0-1.2.1, output encoding for the HTML context). Web
-// addresses in messages stay text; a click on one asks first, then opens it without a
-// referrer or an opener.
+// addresses in messages stay text (shared/text/links.ts); a click on one asks first, then
+// opens it without a referrer or an opener.
+
+import { splitLinks } from "../shared/text/links.js";
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -20,8 +22,6 @@ export function show(e: HTMLElement, visible: boolean): void {
   e.hidden = !visible;
 }
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
-
 /**
  * A message's text: plain text nodes, each web address a button that shows the full address
  * and asks before leaving (`confirmLink`), so a look-alike link cannot take anyone anywhere
@@ -29,18 +29,16 @@ const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
  */
 export function messageText(text: string, confirmLink: (url: string) => void): HTMLElement {
   const p = el("p", "text");
-  let at = 0;
-  for (const m of text.matchAll(URL_RE)) {
-    const index = m.index ?? 0;
-    if (index > at) p.append(document.createTextNode(text.slice(at, index)));
-    const url = m[0];
-    const b = el("button", "link", url);
+  for (const piece of splitLinks(text)) {
+    if ("text" in piece) {
+      p.append(document.createTextNode(piece.text));
+      continue;
+    }
+    const b = el("button", "link", piece.url);
     b.type = "button";
     b.title = "Opens outside Sealdesk after a warning";
-    b.addEventListener("click", () => confirmLink(url));
+    b.addEventListener("click", () => confirmLink(piece.url));
     p.append(b);
-    at = index + url.length;
   }
-  if (at < text.length) p.append(document.createTextNode(text.slice(at)));
   return p;
 }
