@@ -26,6 +26,8 @@ export interface ConsoleWorld {
   team: string;
   agent: { email: string; password: string; name: string };
   tenantKey: string;
+  /** The root key's fingerprint as `keys init` printed it. */
+  rootFingerprint: string;
   host: HostPage;
   /** `sealdesk admin … --json` on the server's data directory. */
   admin(args: string[], stdin?: string): Promise<Record<string, unknown>>;
@@ -80,6 +82,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const agentView = await admin(["staff", "create", "--tenant", tenant, "--email", agent.email, "--role", "agent", "--password-stdin"], `${agent.password}\n`);
   agent.name = String(agentView.display_name ?? "");
   const root = await admin(["keys", "init", "--tenant", tenant, "--out", key("root.key"), "--passphrase-stdin"], `${ROOT_PASS}\n`);
+  const rootFingerprint = String(root.fingerprint);
   const tenantKey = String(root.snippet).replace(/^data-sealdesk-tenant-key="(.*)"$/, "$1");
   await admin(["keys", "issue", "--tenant", tenant, "--root", key("root.key"), "--out", key("issuing.key"), "--passphrase-stdin"], `${ROOT_PASS}\n${ISSUING_PASS}\n`);
   await admin(["keys", "team", "--tenant", tenant, "--team", team, "--root", key("root.key"), "--out", key("team.key"), "--passphrase-stdin"], `${ROOT_PASS}\n${TEAM_PASS}\n`);
@@ -128,7 +131,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
     const enrol = (device: string, fingerprint: string) =>
       admin(["keys", "enrol", "--tenant", tenant, "--device", device, "--fingerprint", fingerprint, "--issuing", key("issuing.key"),
         "--team-key", key("team.key"), "--passphrase-stdin"], `${ISSUING_PASS}\n${TEAM_PASS}\n`);
-    return { url, tenant, team, agent, tenantKey, host, admin, enrol, snippet, stop };
+    return { url, tenant, team, agent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;

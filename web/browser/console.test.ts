@@ -94,7 +94,9 @@ describe("the agent console in Chromium", () => {
     // Certified: the chain checked against the pinned root, the team key opened, key packages published.
     await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
     expect(await page.locator("#device-line").textContent()).toContain(shown);
-    expect(await page.locator("#root-line").textContent()).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+    // The root it pinned, shown as the owner's CLI printed it.
+    expect(await page.locator("#root-line").textContent()).toBe(world.rootFingerprint);
+    expect(world.rootFingerprint).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
 
     // The visitor, on the shop's site, in another tab.
     const visitor = await watchedPage(browser.context);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deviceFingerprint } from "./fingerprint.js";
+import { deviceFingerprint, keyFingerprint } from "./fingerprint.js";
 
 describe("device fingerprint", () => {
   // The server's known answer (crates/sealdesk-server/src/app/devices.rs): SHA-256 of 32 × 0x01
@@ -14,5 +14,9 @@ describe("device fingerprint", () => {
   });
   it("refuses keys of another length", async () => {
     await expect(deviceFingerprint(new Uint8Array(31), new Uint8Array(32))).rejects.toThrow();
+  });
+  it("prints a root key's whole SHA-256 as the admin CLI does", async () => {
+    // python3 -c "import hashlib; print(hashlib.sha256(b'\x01'*32).hexdigest())", in groups of four.
+    expect(await keyFingerprint(new Uint8Array(32).fill(1))).toBe("72cd 6e84 22c4 07fb 6d09 8690 f113 0b7d ed7e c2f7 f5e1 d30b d9d5 21f0 1536 3793");
   });
 });

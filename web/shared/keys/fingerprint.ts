@@ -15,8 +15,12 @@ export async function deviceFingerprint(signatureKey: Uint8Array, wrapKey: Uint8
   return (hex.match(/.{4}/g) ?? []).join(" ");
 }
 
-/** A root key's fingerprint for people: the first 128 bits of its SHA-256, in the same groups. */
+/**
+ * A root key's fingerprint as `sealdesk admin keys init` and `keys list` print it: the whole
+ * SHA-256 of the public key in groups of 4 hex digits, so an agent can compare it with the
+ * owner's.
+ */
 export async function keyFingerprint(key: Uint8Array): Promise<string> {
-  const hex = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(key)))).slice(0, 32);
+  const hex = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(key))));
   return (hex.match(/.{4}/g) ?? []).join(" ");
 }
