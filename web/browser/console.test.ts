@@ -123,6 +123,9 @@ describe("the agent console in Chromium", () => {
     await expect.poll(() => page.locator("#mine li .title").allTextContents(), { timeout: 15_000 }).toEqual([XSS.name]);
     expect(await page.locator("#queue li button").count()).toBe(0);
 
+    // The agent's typing indicator reaches the visitor, with the certified name.
+    await page.locator("#reply").pressSequentially("Hi Ada");
+    await expect.poll(() => visitor.page.locator(".typing").textContent(), { timeout: 15_000 }).toContain("is typing…");
     await page.locator("#reply").fill("Hi Ada, I am looking at order 1042 now.");
     await page.locator("#reply").press("Enter");
     await expect.poll(() => visitor.page.locator(".log .text").allTextContents(), { timeout: 30_000 }).toEqual([XSS.first, "Hi Ada, I am looking at order 1042 now."]);
@@ -136,6 +139,8 @@ describe("the agent console in Chromium", () => {
       XSS.first, "Hi Ada, I am looking at order 1042 now.", "Thank you! <i>It</i> was sent on Monday.",
     ]);
     expect(await page.locator("#log .msg.visitor .who").first().textContent()).toBe("Visitor");
+    // The console read it: the visitor sees the read receipt.
+    await expect.poll(() => visitor.page.locator(".msg.visitor .status").last().textContent(), { timeout: 15_000 }).toBe("Read");
 
     // Markup stayed text: no element was made from it, no script ran.
     expect(await page.locator("#log img, #log b, #log i, #log svg, #prechat img, #queue img, #prechat script").count()).toBe(0);

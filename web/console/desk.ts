@@ -5,7 +5,7 @@
 import type { Body } from "../shared/mls/payload.js";
 import type { ConversationView, PrechatField } from "../shared/protocol/types.js";
 import { toBase64 } from "../shared/util/bytes.js";
-import type { ConsoleApi, StaffInfo } from "./api.js";
+import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
 import { LiveChat } from "./chat.js";
 import { bundleOf, type ReadyDevice } from "./device.js";
 import { byId, el, messageText, show } from "./dom.js";
@@ -54,6 +54,8 @@ export class Desk {
     private readonly store: DeviceStore,
     private readonly record: DeviceRecord,
     private readonly confirmLink: (url: string) => void,
+    /** The server no longer knows the session (expired, revoked, logged out elsewhere). */
+    private readonly sessionEnded: () => void,
   ) {}
 
   start(): void {
@@ -111,6 +113,11 @@ export class Desk {
         }
       }
     } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        this.stop();
+        this.sessionEnded();
+        return;
+      }
       byId("queue").replaceChildren(el("li", "empty", `The queue could not be loaded (${codeOf(e)}).`));
     }
   }

@@ -100,7 +100,11 @@ async function afterLogin(session: SessionInfo): Promise<void> {
           byId("device-line").textContent = `${device.label} · ${fingerprint}`;
           byId("root-line").textContent = (await Promise.all(device.anchor.roots.map(keyFingerprint))).join(" / ");
           screen("desk");
-          desk = new Desk(api, session.staff, device, store, record, confirmLink);
+          desk = new Desk(api, session.staff, device, store, record, confirmLink, () => {
+            desk = undefined;
+            showLogin();
+            byId("login-error").textContent = "Your session ended. Sign in again.";
+          });
           desk.start();
           window.setInterval(() => void refillKeyPackages(api, store, record, device).catch(() => undefined), 60_000);
           return;
