@@ -12,6 +12,7 @@ pub mod blobs;
 pub mod config;
 pub mod datadir;
 pub mod delivery;
+pub mod demo_page;
 pub mod error;
 pub mod groups;
 pub mod hub;

@@ -35,6 +35,7 @@ struct Inner {
     delivery: Delivery,
     blobs: BlobStore,
     web: std::sync::OnceLock<Arc<crate::web::WebAssets>>,
+    demo: std::sync::OnceLock<crate::web::DemoPage>,
 }
 
 impl AppState {
@@ -71,6 +72,7 @@ impl AppState {
                 delivery,
                 blobs,
                 web: std::sync::OnceLock::new(),
+                demo: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -122,6 +124,14 @@ impl AppState {
     /// The built web clients, when served.
     pub fn web(&self) -> Option<&Arc<crate::web::WebAssets>> {
         self.inner.web.get()
+    }
+    /// Serves the demo shop page (`sealdesk serve --demo`; once).
+    pub fn serve_demo(&self, page: crate::web::DemoPage) {
+        let _ = self.inner.demo.set(page);
+    }
+    /// The demo shop page, when served.
+    pub fn demo(&self) -> Option<&crate::web::DemoPage> {
+        self.inner.demo.get()
     }
     /// Attachment blobs in the data directory.
     pub fn blobs(&self) -> &BlobStore {

@@ -16,6 +16,8 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use sha2::{Digest, Sha256, Sha384};
 
+pub use crate::demo_page::DemoPage;
+
 /// The top-level folders of `web_dir` that are served (anything else there is ignored).
 pub const SERVED: [&str; 2] = ["widget", "console"];
 /// The widget module, as the snippet names it.
@@ -174,6 +176,40 @@ impl Asset {
             integrity,
         }
     }
+}
+
+/// The demo shop page and its stylesheet, when `--demo` set one up.
+pub fn respond_demo(
+    assets: &WebAssets,
+    demo: &DemoPage,
+    method: &Method,
+    path: &str,
+) -> Option<Response> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    let (body, content_type) = match path {
+        "/demo" | "/demo/" => {
+            let integrity = &assets.get(WIDGET_PATH)?.integrity;
+            (
+                crate::demo_page::html(demo, integrity),
+                "text/html; charset=utf-8",
+            )
+        }
+        "/demo/demo.css" => (crate::demo_page::CSS.to_owned(), "text/css; charset=utf-8"),
+        _ => return None,
+    };
+    let mut response = Response::new(Body::from(body));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if content_type.starts_with("text/html") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        );
+    }
+    Some(response)
 }
 
 /// The response for `path`, or `None` when it is not a served file (or not GET/HEAD).

@@ -111,6 +111,14 @@ pub trait TenantRepo: Send + Sync {
         id: TenantId,
         settings: &sealdesk_core::domain::TenantSettings,
     ) -> StoreResult<Tenant>;
+    /// Replaces the origins allowed to embed the tenant's widget (the caller validated them;
+    /// at most [`NewTenant::MAX_LIST`](sealdesk_core::domain::NewTenant::MAX_LIST));
+    /// `NotFound` if it does not exist.
+    async fn set_widget_origins(
+        &self,
+        id: TenantId,
+        origins: &[sealdesk_core::domain::WidgetOrigin],
+    ) -> StoreResult<Tenant>;
     /// The tenant owning a brand domain (ASCII form), if any.
     async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
     /// Hard-deletes a tenant and everything it owns (teams, staff and their sessions,

@@ -47,6 +47,9 @@ pub(crate) enum Command {
     /// admin access of the data directory, exchanges messages through the server, checks
     /// delivery, order and resume, and erases the tenant (unless --keep).
     Selftest(SelftestArgs),
+    /// The demo of `sealdesk serve --demo`: confirm the demo agent's console device.
+    #[command(subcommand)]
+    Demo(DemoCommand),
     /// Tenant archives: export what the server holds (ciphertext), decrypt it with the
     /// tenant's archive key into JSON Lines and HTML transcripts.
     #[command(subcommand)]
@@ -517,6 +520,10 @@ pub(crate) enum TenantCommand {
         /// Remove the staff IP allow-list.
         #[arg(long, conflicts_with = "ip_allow")]
         clear_ip_allow: bool,
+        /// Origin allowed to embed the widget, such as `https://shop.example.com`
+        /// (repeatable; replaces the list).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
     },
 }
 
@@ -614,5 +621,17 @@ pub(crate) enum StaffCommand {
         tenant: String,
         /// Staff id.
         id: String,
+    },
+}
+
+/// `sealdesk demo …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DemoCommand {
+    /// Confirm the demo agent's console device: type the fingerprint the console shows. Its
+    /// key is then certified and the demo team key wrapped to it (like `admin keys enrol`).
+    Enrol {
+        /// The fingerprint, as the console shows it.
+        #[arg(long)]
+        fingerprint: String,
     },
 }

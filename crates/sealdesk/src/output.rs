@@ -7,8 +7,19 @@ use sealdesk_proto::tenancy::{StaffView, TeamView, TenantView};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silences (or restores) command output, while a command runs other commands' steps
+/// itself (the demo's key ceremony at start-up).
+pub(crate) fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Writes a line to stdout; a closed pipe (`| head`) is not an error worth reporting.
 pub(crate) fn line(text: &str) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
 }

@@ -290,8 +290,10 @@ async fn fallback(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    state
-        .web()
-        .and_then(|web| crate::web::respond(web, &method, uri.path(), &headers))
+    let web = state.web();
+    let demo = web
+        .zip(state.demo())
+        .and_then(|(web, demo)| crate::web::respond_demo(web, demo, &method, uri.path()));
+    demo.or_else(|| web.and_then(|web| crate::web::respond(web, &method, uri.path(), &headers)))
         .unwrap_or_else(|| crate::error::ApiError::NotFound.into_response())
 }

@@ -121,7 +121,7 @@ pub use tenants::{
     disable_and_enable_tenant, duplicate_domain_conflicts_and_writes_nothing,
     duplicate_tenant_id_conflicts, find_tenant_by_domain, list_tenants_oldest_first,
     root_keys_round_trip, tenant_round_trip, unknown_tenant_is_not_found,
-    update_tenant_settings_round_trip,
+    update_tenant_settings_round_trip, widget_origins_are_replaced,
 };
 pub use throttle::{
     concurrent_failures_are_all_counted, purge_throttle_forgets_old_keys,
@@ -283,6 +283,7 @@ macro_rules! store_contract_tests {
             find_tenant_by_domain,
             disable_and_enable_tenant,
             update_tenant_settings_round_trip,
+            widget_origins_are_replaced,
             unknown_tenant_is_not_found,
             root_keys_round_trip,
             key_packages_are_taken_once_and_the_last_resort_is_kept,

@@ -258,6 +258,37 @@ pub async fn update_tenant_settings_round_trip(store: &dyn Store) {
     assert_not_found(store.update_tenant_settings(unknown, &settings).await);
 }
 
+/// Widget origins are replaced as a whole, in order, for one tenant only; every read sees the
+/// new list.
+pub async fn widget_origins_are_replaced(store: &dyn Store) {
+    let data = TestData::new();
+    let acme = data.tenant("Acme", &["acme.example"], &["https://shop.acme.example"]);
+    let other = data.tenant("Other", &["other.example"], &["https://other.example"]);
+    store.create_tenant(&acme).await.unwrap();
+    store.create_tenant(&other).await.unwrap();
+    let origins: Vec<WidgetOrigin> = ["http://localhost:8080", "https://acme.example"]
+        .iter()
+        .map(|o| WidgetOrigin::parse(o).unwrap())
+        .collect();
+    let updated = store.set_widget_origins(acme.id, &origins).await.unwrap();
+    assert_eq!(updated.widget_origins, origins);
+    assert_eq!(
+        store.get_tenant(acme.id).await.unwrap().widget_origins,
+        origins
+    );
+    let listed = store.list_tenants().await.unwrap();
+    let found = listed.iter().find(|t| t.id == acme.id).unwrap();
+    assert_eq!(found.widget_origins, origins);
+    assert_eq!(
+        store.get_tenant(other.id).await.unwrap().widget_origins,
+        other.widget_origins
+    );
+    let cleared = store.set_widget_origins(acme.id, &[]).await.unwrap();
+    assert!(cleared.widget_origins.is_empty());
+    let unknown = TenantId::from_uuid(Uuid::from_u128(9));
+    assert_not_found(store.set_widget_origins(unknown, &origins).await);
+}
+
 /// Reading or disabling a tenant that does not exist is `NotFound`, and creates nothing.
 pub async fn unknown_tenant_is_not_found(store: &dyn Store) {
     let data = TestData::new();

@@ -200,8 +200,8 @@ impl TenantRepo for PgStore {
             "SELECT tenant_id, origin FROM tenant_origins ORDER BY tenant_id, position",
         )
         .await?;
-        // Domains and origins are written with their tenant in one transaction and never
-        // change afterwards, so reading them after the tenants sees a complete set.
+        // Domains are written with their tenant and never change; origins are replaced in one
+        // transaction, so this read sees the old or the new set of a tenant, never a mix.
         tenants
             .iter()
             .map(|row| {
@@ -247,6 +247,42 @@ impl TenantRepo for PgStore {
         .map_err(db_err)?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
+        }
+        let tenant = load_tenant(&mut tx, id.as_uuid()).await?;
+        tx.commit().await.map_err(db_err)?;
+        tenant.ok_or(StoreError::NotFound)
+    }
+
+    async fn set_widget_origins(
+        &self,
+        id: TenantId,
+        origins: &[sealdesk_core::domain::WidgetOrigin],
+    ) -> StoreResult<Tenant> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let updated = sqlx::query("UPDATE tenants SET updated_at_ms = $1 WHERE id = $2")
+            .bind(self.now_ms())
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM tenant_origins WHERE tenant_id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (index, origin) in origins.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tenant_origins (tenant_id, origin, position) VALUES ($1, $2, $3)",
+            )
+            .bind(id.as_uuid())
+            .bind(origin.as_str())
+            .bind(rows::position(index))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         let tenant = load_tenant(&mut tx, id.as_uuid()).await?;
         tx.commit().await.map_err(db_err)?;

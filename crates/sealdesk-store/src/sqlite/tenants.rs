@@ -257,6 +257,43 @@ impl TenantRepo for SqliteStore {
         tenant.ok_or(StoreError::NotFound)
     }
 
+    async fn set_widget_origins(
+        &self,
+        id: TenantId,
+        origins: &[sealdesk_core::domain::WidgetOrigin],
+    ) -> StoreResult<Tenant> {
+        let id = id.to_string();
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query("UPDATE tenants SET updated_at_ms = ? WHERE id = ?")
+            .bind(self.now_ms())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM tenant_origins WHERE tenant_id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (index, origin) in origins.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tenant_origins (tenant_id, origin, position) VALUES (?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(origin.as_str())
+            .bind(rows::position(index))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        let tenant = load_tenant(&mut tx, &id).await?;
+        tx.commit().await.map_err(db_err)?;
+        tenant.ok_or(StoreError::NotFound)
+    }
+
     async fn find_tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
         // Domains are stored in their normalised ASCII form; a string that does not parse
         // as a domain cannot belong to any tenant.

@@ -104,6 +104,18 @@ async fn operator_audit(
     Ok(())
 }
 
+/// Every value parsed, or the first validation error.
+fn parse_all<T>(
+    values: &[String],
+    parse: impl Fn(&str) -> Result<T, sealdesk_core::ValidationError>,
+) -> anyhow::Result<Vec<T>> {
+    values
+        .iter()
+        .map(|v| parse(v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.into()))
+}
+
 async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<()> {
     let store = &deps.store;
     let cmd_kind = if matches!(cmd, TenantCommand::Disable { .. }) {
@@ -161,6 +173,7 @@ async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<(
             session_absolute_hours,
             ip_allow,
             clear_ip_allow,
+            origins,
         } => {
             let id: TenantId = parse_id(&id)?;
             let mut settings = store
@@ -174,20 +187,22 @@ async fn tenant(deps: &Deps, cmd: TenantCommand, json: bool) -> anyhow::Result<(
                 session_idle_minutes.unwrap_or(settings.session_idle_minutes);
             settings.session_absolute_hours =
                 session_absolute_hours.unwrap_or(settings.session_absolute_hours);
-            if clear_ip_allow {
-                settings.staff_ip_allowlist.clear();
-            } else if !ip_allow.is_empty() {
-                settings.staff_ip_allowlist = ip_allow
-                    .iter()
-                    .map(|c| sealdesk_core::domain::Cidr::parse(c))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| fail(e.into()))?;
+            if clear_ip_allow || !ip_allow.is_empty() {
+                settings.staff_ip_allowlist =
+                    parse_all(&ip_allow, sealdesk_core::domain::Cidr::parse)?;
             }
             settings.validate().map_err(|e| fail(e.into()))?;
-            let tenant = store
+            let mut tenant = store
                 .update_tenant_settings(id, &settings)
                 .await
                 .map_err(not_found("tenant"))?;
+            if !origins.is_empty() {
+                let parsed = parse_all(&origins, sealdesk_core::domain::WidgetOrigin::parse)?;
+                tenant = store
+                    .set_widget_origins(id, &parsed)
+                    .await
+                    .map_err(not_found("tenant"))?;
+            }
             let target = format!("tenant:{}", tenant.id);
             operator_audit(
                 deps,

@@ -7,6 +7,7 @@ pub(crate) mod archive;
 mod audit;
 mod bench;
 mod check_config;
+pub(crate) mod demo;
 mod invite;
 pub(crate) mod keys;
 mod selftest;
@@ -54,6 +55,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Selftest(args) => selftest::run(config, data_dir, args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Archive(cmd) => archive::run(config, data_dir, cmd).await,
+        Command::Demo(crate::cli::DemoCommand::Enrol { fingerprint }) => {
+            let config = load_config(config, data_dir, Vec::new())?;
+            let deps = deps(&config).await?;
+            demo::enrol(&deps, &config.data_dir, &fingerprint).await
+        }
     }
 }
 

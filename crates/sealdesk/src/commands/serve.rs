@@ -6,14 +6,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use sealdesk_core::clock::SystemClock;
 use sealdesk_crypto::OsRandom;
-use sealdesk_server::app::tenancy::{self, CreateTenant, Deps};
-use sealdesk_server::{AppState, startup, telemetry};
+use sealdesk_server::{startup, telemetry};
 
 use crate::cli::ServeArgs;
 use crate::output;
-
-/// The demo tenant's brand domain; `--demo` is idempotent by looking it up.
-const DEMO_DOMAIN: &str = "demo.localhost";
 
 pub(crate) async fn run(
     config_file: Option<PathBuf>,
@@ -40,16 +36,27 @@ pub(crate) async fn run(
     telemetry::init(&config.log);
     let state = startup::prepare(config.clone(), Arc::new(SystemClock), Arc::new(OsRandom)).await?;
     let bound = startup::bind(&config).await?;
-    if args.demo {
-        ensure_demo(&state, bound.addr.port())
+    let demo = if args.demo {
+        let demo = super::demo::ensure(&state, bound.addr.port())
             .await
-            .context("cannot create the demo tenant")?;
-    }
+            .context("cannot create the demo")?;
+        state.serve_demo(sealdesk_server::web::DemoPage {
+            tenant: demo.tenant,
+            team: demo.team,
+            roots: state.store().root_keys(demo.tenant).await?,
+        });
+        Some(demo)
+    } else {
+        None
+    };
     output::line(&format!(
         "sealdesk {} listening on {}",
         env!("CARGO_PKG_VERSION"),
         bound.url()
     ));
+    if let Some(demo) = demo {
+        print_demo(&demo, &bound.url(), &config, state.web().is_some());
+    }
     if let Some(metrics) = bound.metrics_addr {
         output::line(&format!("metrics on http://{metrics}/metrics"));
     }
@@ -62,36 +69,22 @@ pub(crate) async fn run(
     Ok(())
 }
 
-async fn ensure_demo(state: &AppState, port: u16) -> anyhow::Result<()> {
-    let store = state.store().clone();
-    if let Some(tenant) = store.find_tenant_by_domain(DEMO_DOMAIN).await? {
-        output::line(&format!("demo tenant: {} ({})", tenant.name, tenant.id));
-        return Ok(());
+fn print_demo(demo: &super::demo::Demo, url: &str, config: &sealdesk_server::Config, web: bool) {
+    output::line(&format!("demo tenant {} team {}", demo.tenant, demo.team));
+    if !web {
+        output::line(
+            "the widget and console are not served: build web/ and pass --web-dir web/dist",
+        );
+        return;
     }
-    let deps = Deps {
-        store,
-        clock: Arc::new(SystemClock),
-        random: Arc::new(OsRandom),
-        password_policy: state.config().password_hash,
-    };
-    let tenant = tenancy::create_tenant(
-        &deps,
-        CreateTenant {
-            name: "Demo Shop".into(),
-            domains: vec![DEMO_DOMAIN.into()],
-            origins: vec![
-                format!("http://localhost:{port}"),
-                format!("http://127.0.0.1:{port}"),
-            ],
-            retention_days: 30,
-            require_second_factor: true,
-        },
-    )
-    .await?;
-    let team = tenancy::create_team(&deps, tenant.id, "Support").await?;
+    output::line(&format!("demo shop (the customer's side): {url}/demo/"));
     output::line(&format!(
-        "demo tenant: {} ({}), team {} ({})",
-        tenant.name, tenant.id, team.name, team.id
+        "agent console: {url}/console/  tenant {}  email agent@demo.localhost  password {}",
+        demo.tenant, demo.agent_password
     ));
-    Ok(())
+    output::line(&format!(
+        "when the console shows its device fingerprint, confirm it: {} demo enrol --data-dir {} --fingerprint \"…\"",
+        std::env::current_exe().map_or_else(|_| "sealdesk".into(), |p| p.display().to_string()),
+        config.data_dir.display()
+    ));
 }

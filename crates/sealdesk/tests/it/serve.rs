@@ -107,3 +107,149 @@ fn refuses_a_master_key_others_can_read() {
         .args(["--listen", "127.0.0.1:0", "--no-metrics"]);
     assert_fails(&run(cmd, ""), 73, "chmod 600");
 }
+
+/// `--demo` with a web build: the shop page embeds the widget pinned to the demo tenant's
+/// root key, the inbox has its notice and History Members, the key files are private, a
+/// second start changes nothing, and `sealdesk demo enrol` certifies only the device whose
+/// fingerprint was typed.
+#[tokio::test]
+#[allow(clippy::too_many_lines)] // one demo's story: start, page, config, pool, restart, enrol
+async fn the_demo_shop_is_ready_for_an_encrypted_chat() {
+    use sealdesk_store::{DeviceRepo as _, HistoryPoolRepo as _, StaffRepo as _};
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web");
+    std::fs::create_dir_all(web.join("widget")).unwrap();
+    std::fs::write(web.join("widget/sealdesk-widget.js"), b"export {};").unwrap();
+    let web_arg = web.to_str().unwrap().to_owned();
+    let (mut child, url) = start(dir.path(), &["--demo", "--web-dir", &web_arg]);
+    let tenants = super::json(&super::admin(dir.path(), &["tenant", "list", "--json"]));
+    let tenant = tenants[0]["id"].as_str().unwrap().to_owned();
+    let teams = super::json(&super::admin(
+        dir.path(),
+        &["team", "list", "--tenant", &tenant, "--json"],
+    ));
+    let team = teams[0]["id"].as_str().unwrap().to_owned();
+
+    let page = reqwest::get(format!("{url}/demo/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("data-sealdesk-inbox=\"{tenant}/{team}\"")),
+        "{html}"
+    );
+    let config: serde_json::Value =
+        reqwest::get(format!("{url}/api/widget/{tenant}/{team}/config"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let root = config["root_keys"][0].as_str().unwrap().to_owned();
+    assert!(
+        html.contains(&format!("data-sealdesk-tenant-key=\"{root}\"")),
+        "{html}"
+    );
+    assert_eq!(config["privacy_notice"]["version"], "demo-1");
+    assert!(html.contains("integrity=\"sha384-"));
+
+    let store = sealdesk_store::sqlite::open(&dir.path().join("data/sealdesk.db"))
+        .await
+        .unwrap();
+    let (tenant_id, team_id) = (tenant.parse().unwrap(), team.parse().unwrap());
+    let now = sealdesk_core::clock::Clock::now(&sealdesk_core::clock::SystemClock);
+    assert_eq!(
+        store
+            .history_pool_size(tenant_id, team_id, now)
+            .await
+            .unwrap(),
+        20
+    );
+    for file in [
+        "secrets.json",
+        "root.key",
+        "issuing.key",
+        "team.key",
+        "archive.key",
+    ] {
+        let mode = std::fs::metadata(dir.path().join("data/demo").join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    assert!(terminate(&mut child).success());
+
+    // A second start finds everything in place: same root, no refill.
+    let (mut again, url) = start(dir.path(), &["--demo", "--web-dir", &web_arg]);
+    let config: serde_json::Value =
+        reqwest::get(format!("{url}/api/widget/{tenant}/{team}/config"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(config["root_keys"], serde_json::json!([root]));
+    assert_eq!(
+        store
+            .history_pool_size(tenant_id, team_id, now)
+            .await
+            .unwrap(),
+        20
+    );
+
+    // The demo agent's console registered a device; only its own fingerprint enrols it.
+    let agent = store
+        .find_staff_by_email(tenant_id, "agent@demo.localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    let signer = sealdesk_mls::DeviceSigner::from_seed(&[4; 32]).unwrap();
+    let device = store
+        .add_device(
+            &sealdesk_store::NewDevice {
+                id: uuid::Uuid::now_v7(),
+                tenant_id,
+                staff_id: agent.id,
+                label: "Console".into(),
+                signature_key: signer.public().try_into().unwrap(),
+                wrap_key: sealdesk_mls::seal::derive_keys(&[8; 32]).unwrap().public,
+                requested_at: now,
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    let demo_enrol = |fingerprint: &str| {
+        let mut cmd = sealdesk(dir.path());
+        cmd.args(["demo", "enrol", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(["--fingerprint", fingerprint]);
+        run(cmd, "")
+    };
+    assert_fails(
+        &demo_enrol("0000 0000 0000 0000 0000 0000 0000 0000"),
+        65,
+        "no pending device",
+    );
+    let fingerprint =
+        sealdesk_server::app::devices::fingerprint(&device.signature_key, &device.wrap_key);
+    let out = demo_enrol(&fingerprint);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let enrolled = store.get_device(tenant_id, device.id).await.unwrap();
+    assert_eq!(enrolled.status, sealdesk_store::DeviceStatus::Certified);
+    assert_eq!(
+        store.key_wraps(tenant_id, device.id).await.unwrap().len(),
+        1
+    );
+    assert!(terminate(&mut again).success());
+}

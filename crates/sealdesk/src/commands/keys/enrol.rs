@@ -63,7 +63,12 @@ fn normalized(fingerprint: &str) -> String {
 }
 
 /// Certifies a pending device after the fingerprint check and wraps team keys to it.
-pub(crate) async fn enrol(deps: &Deps, json: bool, args: KeysEnrolArgs) -> anyhow::Result<()> {
+pub(crate) async fn enrol(
+    deps: &Deps,
+    secrets: &mut super::Secrets,
+    json: bool,
+    args: KeysEnrolArgs,
+) -> anyhow::Result<()> {
     super::require_stdin(args.passphrase_stdin)?;
     let tenant = tenant_id(&args.tenant)?;
     let id: DeviceId = args
@@ -109,7 +114,7 @@ pub(crate) async fn enrol(deps: &Deps, json: bool, args: KeysEnrolArgs) -> anyho
             .map(|p| format!("the passphrase of {}", p.display())),
     );
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut passphrases = crate::commands::session::stdin_line_list(&names)?.into_iter();
+    let mut passphrases = secrets.lines(&names)?.into_iter();
     let issuing_pass = passphrases.next().unwrap_or_default();
     let (file, signer) = read_key(
         &args.issuing,

@@ -119,7 +119,12 @@ fn recipients(
 }
 
 /// Adds `count` History Members to the team's pool.
-pub(crate) async fn fill(deps: &Deps, json: bool, args: KeysHistoryArgs) -> anyhow::Result<()> {
+pub(crate) async fn fill(
+    deps: &Deps,
+    secrets: &mut super::Secrets,
+    json: bool,
+    args: KeysHistoryArgs,
+) -> anyhow::Result<()> {
     super::require_stdin(args.passphrase_stdin)?;
     let tenant = tenant_id(&args.tenant)?;
     let team: TeamId = args
@@ -127,12 +132,11 @@ pub(crate) async fn fill(deps: &Deps, json: bool, args: KeysHistoryArgs) -> anyh
         .parse()
         .map_err(|_| bad("--team must be a team id"))?;
     let team_row = deps.store.get_team(tenant, team).await?;
-    let tenant_row = deps.store.get_tenant(tenant).await?;
     let mut names = vec!["the issuing key's passphrase", "the team key's passphrase"];
     if args.archive_key.is_some() {
         names.push("the archive key's passphrase");
     }
-    let mut passes = crate::commands::session::stdin_line_list(&names)?.into_iter();
+    let mut passes = secrets.lines(&names)?.into_iter();
     let mut next = || SecretString::from(passes.next().unwrap_or_default());
     let (file, signer) = read_key(&args.issuing, tenant, "issuing", &next())?;
     let cert = base64_field(file.certificate.as_deref())?;
@@ -156,7 +160,9 @@ pub(crate) async fn fill(deps: &Deps, json: bool, args: KeysHistoryArgs) -> anyh
         tenant: issuer.tenant,
         roots: deps.store.root_keys(tenant).await?,
     };
-    let label = format!("{} message archive ({})", tenant_row.name, team_row.name);
+    // A History Member's label is its team's name: widgets show "<tenant> message archive
+    // (<label>)" (E2EE.md §4).
+    let label = team_row.name.to_string();
     let team_bytes = *team.as_uuid().as_bytes();
     let mut packages = Vec::new();
     for _ in 0..args.count {

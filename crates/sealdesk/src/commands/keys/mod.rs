@@ -23,9 +23,9 @@ use crate::cli::{KeysCertifyArgs, KeysCommand, KeysIssueArgs};
 use crate::exit::{DATA_ERR, Failure, NO_INPUT};
 use crate::output;
 
-mod enrol;
-mod history;
-mod sealing;
+pub(crate) mod enrol;
+pub(crate) mod history;
+pub(crate) mod sealing;
 
 pub(crate) use enrol::KeysEnrolArgs;
 pub(crate) use history::KeysHistoryArgs;
@@ -55,6 +55,39 @@ struct KeyFile {
 }
 
 const DAY: u64 = 86_400;
+
+/// Where key passphrases come from: standard input (the CLI), or given by the caller (the
+/// demo's own key ceremony). Never the command line.
+pub(crate) enum Secrets {
+    /// One line of standard input per passphrase.
+    Stdin,
+    /// Given in order.
+    Given(std::collections::VecDeque<String>),
+}
+
+impl Secrets {
+    /// One passphrase per entry of `what` (names for the error message).
+    pub(crate) fn lines(&mut self, what: &[&str]) -> anyhow::Result<Vec<String>> {
+        match self {
+            Secrets::Stdin => super::session::stdin_line_list(what),
+            Secrets::Given(given) => what
+                .iter()
+                .map(|name| {
+                    given
+                        .pop_front()
+                        .ok_or_else(|| anyhow::anyhow!("{name} was not given"))
+                })
+                .collect(),
+        }
+    }
+
+    /// Exactly `N` passphrases.
+    pub(crate) fn array<const N: usize>(&mut self, what: [&str; N]) -> anyhow::Result<[String; N]> {
+        self.lines(&what)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("wrong number of passphrases"))
+    }
+}
 
 fn bad(message: impl Into<String>) -> anyhow::Error {
     Failure::new(DATA_ERR, message).into()
@@ -193,25 +226,29 @@ fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
 }
 
 pub(crate) async fn run(deps: &Deps, cmd: KeysCommand, json: bool) -> anyhow::Result<()> {
+    let secrets = &mut Secrets::Stdin;
     match cmd {
         KeysCommand::Init {
             tenant,
             out,
             passphrase_stdin,
-        } => init(deps, json, tenant, out, passphrase_stdin).await,
-        KeysCommand::Issue(args) => issue(deps, json, args).await,
-        KeysCommand::Certify(args) => certify(deps, json, args).await,
-        KeysCommand::Enrol(args) => enrol::enrol(deps, json, args).await,
-        KeysCommand::HistoryPool(args) => history::fill(deps, json, args).await,
+        } => init(deps, secrets, json, tenant, out, passphrase_stdin).await,
+        KeysCommand::Issue(args) => issue(deps, secrets, json, args).await,
+        KeysCommand::Certify(args) => certify(deps, secrets, json, args).await,
+        KeysCommand::Enrol(args) => enrol::enrol(deps, secrets, json, args).await,
+        KeysCommand::HistoryPool(args) => history::fill(deps, secrets, json, args).await,
         KeysCommand::Devices { tenant, status } => enrol::devices(deps, json, tenant, status).await,
         KeysCommand::List { tenant } => list(deps, json, tenant).await,
-        KeysCommand::Archive(args) => sealing::create(deps, json, args, None).await,
-        KeysCommand::Team { team, args } => sealing::create(deps, json, args, Some(team)).await,
+        KeysCommand::Archive(args) => sealing::create(deps, secrets, json, args, None).await,
+        KeysCommand::Team { team, args } => {
+            sealing::create(deps, secrets, json, args, Some(team)).await
+        }
     }
 }
 
-async fn init(
+pub(crate) async fn init(
     deps: &Deps,
+    secrets: &mut Secrets,
     json: bool,
     tenant: String,
     out: PathBuf,
@@ -223,7 +260,7 @@ async fn init(
         .get_tenant(tenant)
         .await
         .map_err(|_| Failure::new(NO_INPUT, "no such tenant"))?;
-    let [pass] = super::session::stdin_lines(["the new root key's passphrase"])?;
+    let [pass] = secrets.array(["the new root key's passphrase"])?;
     let root = DeviceSigner::generate(|seed| deps.random.fill(seed))?;
     write_new(
         &out,
@@ -240,7 +277,12 @@ async fn init(
     report_key(json, "root key", &public, Some(&out))
 }
 
-async fn issue(deps: &Deps, json: bool, args: KeysIssueArgs) -> anyhow::Result<()> {
+pub(crate) async fn issue(
+    deps: &Deps,
+    secrets: &mut Secrets,
+    json: bool,
+    args: KeysIssueArgs,
+) -> anyhow::Result<()> {
     let KeysIssueArgs {
         tenant,
         root,
@@ -252,7 +294,7 @@ async fn issue(deps: &Deps, json: bool, args: KeysIssueArgs) -> anyhow::Result<(
     require_stdin(passphrase_stdin)?;
     let tenant = tenant_id(&tenant)?;
     let [root_pass, new_pass] =
-        super::session::stdin_lines(["the root key's passphrase", "the issuing key's passphrase"])?;
+        secrets.array(["the root key's passphrase", "the issuing key's passphrase"])?;
     let (_, root) = read_key(&root, tenant, "root", &SecretString::from(root_pass))?;
     let issuing = DeviceSigner::generate(|seed| deps.random.fill(seed))?;
     let now = unix_now(deps);
@@ -285,7 +327,12 @@ async fn issue(deps: &Deps, json: bool, args: KeysIssueArgs) -> anyhow::Result<(
     report_key(json, "issuing key", &issuing.public(), Some(&out))
 }
 
-async fn certify(deps: &Deps, json: bool, args: KeysCertifyArgs) -> anyhow::Result<()> {
+async fn certify(
+    deps: &Deps,
+    secrets: &mut Secrets,
+    json: bool,
+    args: KeysCertifyArgs,
+) -> anyhow::Result<()> {
     let KeysCertifyArgs {
         tenant,
         issuing,
@@ -298,7 +345,7 @@ async fn certify(deps: &Deps, json: bool, args: KeysCertifyArgs) -> anyhow::Resu
     } = args;
     require_stdin(passphrase_stdin)?;
     let tenant = tenant_id(&tenant)?;
-    let [pass] = super::session::stdin_lines(["the issuing key's passphrase"])?;
+    let [pass] = secrets.array(["the issuing key's passphrase"])?;
     let (file, signer) = read_key(&issuing, tenant, "issuing", &SecretString::from(pass))?;
     let issuing_cert = STANDARD
         .decode(file.certificate.as_deref().unwrap_or_default())

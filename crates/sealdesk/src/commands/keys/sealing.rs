@@ -42,8 +42,9 @@ pub(crate) struct KeysSealingArgs {
     pub(crate) passphrase_stdin: bool,
 }
 
-pub(super) async fn create(
+pub(crate) async fn create(
     deps: &Deps,
+    secrets: &mut super::Secrets,
     json: bool,
     args: KeysSealingArgs,
     team: Option<String>,
@@ -60,10 +61,8 @@ pub(super) async fn create(
         .map(|t| t.parse().map_err(|_| bad("--team must be a team id")))
         .transpose()?;
     let scope = team.map_or(KeyScope::Archive, KeyScope::Team);
-    let [root_pass, new_pass] = super::super::session::stdin_lines([
-        "the root key's passphrase",
-        "the new key's passphrase",
-    ])?;
+    let [root_pass, new_pass] =
+        secrets.array(["the root key's passphrase", "the new key's passphrase"])?;
     let (_, root_key) = read_key(&root, tenant, "root", &SecretString::from(root_pass))?;
     let roots = deps.store.root_keys(tenant).await?;
     let root_public: [u8; 32] = root_key
