@@ -94,6 +94,10 @@ describe("the agent console in Chromium", () => {
     // Certified: the chain checked against the pinned root, the team key opened, key packages published.
     await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
     expect(await page.locator("#device-line").textContent()).toContain(shown);
+    // Its key packages are published (the server checked each chain): above the low-water mark.
+    const stock = (await page.evaluate(() => fetch("/api/account/key-packages").then((r) => r.json()))) as { devices: Array<{ available: number }>; low_water: number };
+    expect(stock.devices.length).toBe(1);
+    expect(stock.devices[0]?.available).toBeGreaterThanOrEqual(stock.low_water);
     // The root it pinned, shown as the owner's CLI printed it.
     expect(await page.locator("#root-line").textContent()).toBe(world.rootFingerprint);
     expect(world.rootFingerprint).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
