@@ -286,6 +286,30 @@ pub async fn append_checked(state: &AppState, entry: NewEntry) -> Result<AppendO
     }
 }
 
+/// A commit by, or adding, a device the tenant revoked is refused, even with a key package
+/// fetched before the revocation (the directory no longer hands its packages out). Removing
+/// one is allowed: that is how members drop it.
+async fn refuse_revoked(
+    state: &AppState,
+    tenant: TenantId,
+    summary: &sealdesk_mls::ds::CommitSummary,
+) -> Result<(), ApiError> {
+    for leaf in std::iter::once(&summary.committer).chain(&summary.added) {
+        let Ok(key) = <[u8; 32]>::try_from(leaf.signature_key.as_slice()) else {
+            continue;
+        };
+        if let Some(device) = state.store().device_by_key(tenant, key).await?
+            && device.status == sealdesk_store::DeviceStatus::Revoked
+        {
+            return Err(ApiError::MlsRejected(format!(
+                "leaf {} is a revoked device",
+                leaf.leaf
+            )));
+        }
+    }
+    Ok(())
+}
+
 async fn handshake(
     state: &AppState,
     slot: &mut Slot,
@@ -305,6 +329,7 @@ async fn handshake(
         let staged = view.stage_commit(&entry.payload).map_err(refused)?;
         if let Some(anchor) = &anchor {
             policy::check_commit(&staged.summary, &view.leaves(), anchor, now).map_err(refused)?;
+            refuse_revoked(state, entry.tenant_id, &staged.summary).await?;
             own_history_member(
                 state,
                 entry.tenant_id,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use sealdesk_client::ws::WsClientError;
 use sealdesk_client::{Client, ClientError};
 use sealdesk_core::audit::AuditAction;
 use sealdesk_core::clock::Clock as _;
@@ -13,6 +14,7 @@ use sealdesk_mls::certs::{ChainCheck, Role, TrustAnchor};
 use sealdesk_mls::{Client as Mls, DeviceSigner, profile};
 use sealdesk_proto::ErrorCode;
 use sealdesk_proto::devices::{DeviceView, KeyWrapItem};
+use sealdesk_proto::ws::WireKind;
 use sealdesk_store::{KeyScope, SealingKey};
 use sealdesk_testkit::{TestApp, spawn_app};
 
@@ -184,7 +186,9 @@ async fn wraps_reach_certified_devices_and_a_revocation_removes_them() {
 
     // The certified device publishes key packages.
     let kp = key_package(&h, 3, &chain);
-    jane.publish_key_packages(&[kp], None).await.unwrap();
+    jane.publish_key_packages(std::slice::from_ref(&kp), None)
+        .await
+        .unwrap();
 
     // A team key version the tenant announced can be wrapped to the device; others cannot.
     app.store
@@ -247,6 +251,19 @@ async fn wraps_reach_certified_devices_and_a_revocation_removes_them() {
             .iter()
             .all(|d| d.available == 0 && !d.last_resort)
     );
+    // A key package fetched before the revocation no longer gets the device into a group.
+    let v = crate::conversations::visitor(&app, &acme).await;
+    let c = v.http.open_conversation(None).await.unwrap().id;
+    let mut vconn = crate::conversations::connect_visitor(&app, &v).await;
+    let mut group = crate::e2ee_policy::start_group(&mut vconn, c, 3, b"g-revoked").await;
+    let add = group.commit(&[kp], &[]).unwrap();
+    match vconn.send(c, "add", WireKind::Handshake, &add.commit).await {
+        Err(WsClientError::Server(e)) => {
+            assert_eq!(e.code, ErrorCode::MlsRejected);
+            assert!(e.message.contains("revoked"), "{}", e.message);
+        }
+        other => panic!("adding a revoked device must be refused: {other:?}"),
+    }
     let again = key_package(&h, 3, &chain);
     assert_eq!(
         error_of(jane.publish_key_packages(&[again], None).await).1,

@@ -27,7 +27,7 @@ impl CredentialCheck for Lenient {
 
 /// A (lenient) visitor's group for conversation `c`, announced to the server with its
 /// `GroupInfo`.
-async fn start_group(
+pub(crate) async fn start_group(
     vconn: &mut sealdesk_client::ws::Connection,
     c: sealdesk_proto::ConversationId,
     seed: u8,
