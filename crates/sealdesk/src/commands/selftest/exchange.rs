@@ -7,24 +7,22 @@
 //! the whole log from the REST API, as an archive reader would.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_client::Client;
 use sealdesk_client::ws::{Connection, Credential, Cursors, Received};
-use sealdesk_core::clock::Clock;
 use sealdesk_crypto::OsRandom;
-use sealdesk_mls::certs::{CertBody, ChainCheck, Role, TrustAnchor, VISITOR_MAGIC, encode_chain};
-use sealdesk_mls::seal::{self, HpkeKeys, SealContext};
-use sealdesk_mls::{Client as Mls, DeviceSigner, Processed, profile};
+use sealdesk_mls::certs::Role;
+use sealdesk_mls::payload::{Body, Payload};
+use sealdesk_mls::{Client as Mls, Processed, profile};
 use sealdesk_proto::auth::{ClientKind, LoginRequest, Secret};
 use sealdesk_proto::ws::{ServerFrame, WireKind};
 use sealdesk_proto::{ConversationId, TenantId};
-use sealdesk_server::app::tenancy::Deps;
 use url::Url;
 
+use super::keys::{fill_history_pool, open_history};
 use super::{Fixture, ROUNDS, WHILE_AWAY, step, wait_assigned};
 
 /// What the exchange measured and checked.
@@ -44,95 +42,24 @@ pub(super) struct Measured {
     pub(super) epoch: u64,
 }
 
-/// The throwaway tenant's key hierarchy (E2EE.md §3): a root key (its public half
-/// registered with the server, the private half dropped after signing) and an issuing key
-/// that certifies the agent's and the History Member's device keys.
-pub(super) struct Keys {
-    clock: Arc<dyn Clock>,
-    anchor: TrustAnchor,
-    issuing: DeviceSigner,
-    issuing_cert: Vec<u8>,
+/// Application payload v1 (`sealdesk_mls::payload`) carrying `text`.
+fn text_payload(text: &str, random: &dyn sealdesk_core::random::Random) -> anyhow::Result<Vec<u8>> {
+    let mut msg_id = [0u8; 16];
+    random.fill(&mut msg_id);
+    Ok(Payload {
+        msg_id,
+        sent_at_ms: 0,
+        body: Body::Text(text.to_owned()),
+    }
+    .encode()?)
 }
 
-/// Validity of the self-test's certificates.
-const VALIDITY_SECS: u64 = 3600;
-
-impl Keys {
-    pub(super) async fn generate(deps: &Deps, tenant: TenantId) -> anyhow::Result<Self> {
-        let root = DeviceSigner::generate(|seed| deps.random.fill(seed))?;
-        let issuing = DeviceSigner::generate(|seed| deps.random.fill(seed))?;
-        let now = unix_now(deps);
-        let tenant_bytes = *tenant.as_uuid().as_bytes();
-        let issuing_cert = CertBody {
-            role: Role::Issuing,
-            tenant: tenant_bytes,
-            team: [0; 16],
-            subject: public(&issuing)?,
-            not_before: now.saturating_sub(60),
-            not_after: now + VALIDITY_SECS,
-            label: "Self-test issuing key".into(),
-        }
-        .sign(&root)?;
-        let root_public = public(&root)?;
-        deps.store
-            .add_root_key(tenant, root_public, deps.clock.now())
-            .await?;
-        Ok(Self {
-            clock: deps.clock.clone(),
-            anchor: TrustAnchor {
-                tenant: tenant_bytes,
-                roots: vec![root_public],
-            },
-            issuing,
-            issuing_cert,
-        })
+/// The text of a decrypted payload, if it is one.
+fn text_of(plaintext: &[u8]) -> Option<String> {
+    match Payload::decode(plaintext).ok()?.body {
+        Body::Text(t) => Some(t),
+        _ => None,
     }
-
-    fn check(&self) -> Arc<ChainCheck> {
-        let clock = Arc::clone(&self.clock);
-        Arc::new(ChainCheck::new(self.anchor.clone(), move || {
-            u64::try_from(clock.now().unix_timestamp()).unwrap_or(0)
-        }))
-    }
-
-    /// A device client whose signature key this hierarchy certified for `role`.
-    fn device(&self, role: Role, label: &str, team: [u8; 16]) -> anyhow::Result<Mls> {
-        let mut client = Mls::new(b"uncertified", self.check())?;
-        let now = u64::try_from(self.clock.now().unix_timestamp())?;
-        let cert = CertBody {
-            role,
-            tenant: self.anchor.tenant,
-            team,
-            subject: client
-                .signature_key()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("an Ed25519 key is 32 bytes"))?,
-            not_before: now.saturating_sub(60),
-            not_after: now + VALIDITY_SECS - 120,
-            label: label.into(),
-        }
-        .sign(&self.issuing)?;
-        client.set_identity(&encode_chain(&cert, &self.issuing_cert)?);
-        Ok(client)
-    }
-
-    /// The visitor: a pseudonymous leaf.
-    fn visitor(&self, random: &[u8; 16]) -> anyhow::Result<Mls> {
-        let mut identity = VISITOR_MAGIC.to_vec();
-        identity.extend_from_slice(random);
-        Ok(Mls::new(&identity, self.check())?)
-    }
-}
-
-fn public(signer: &DeviceSigner) -> anyhow::Result<[u8; 32]> {
-    signer
-        .public()
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("an Ed25519 key is 32 bytes"))
-}
-
-fn unix_now(deps: &Deps) -> u64 {
-    u64::try_from(deps.clock.now().unix_timestamp()).unwrap_or(0)
 }
 
 /// One side of the conversation: its connection, cursors and MLS client.
@@ -180,6 +107,10 @@ pub(super) async fn exchange(
         cursors: Cursors::default(),
         mls: fixture.keys.visitor(conversation.as_uuid().as_bytes())?,
     };
+    let agent_device = fixture
+        .keys
+        .device(Role::Agent, "Self-test agent", [0; 16])?;
+    fill_history_pool(fixture, &agent_http, &agent_device).await?;
     let mut agent = Side {
         conn: step(
             "agent connect",
@@ -187,11 +118,8 @@ pub(super) async fn exchange(
         )
         .await?,
         cursors: Cursors::default(),
-        mls: fixture
-            .keys
-            .device(Role::Agent, "Self-test agent", [0; 16])?,
+        mls: agent_device.mls,
     };
-    let team_key = fill_history_pool(fixture, &agent_http).await?;
 
     let mut texts: Vec<String> = Vec::new();
     texts.push(message.unwrap_or("Sealdesk self-test").to_owned());
@@ -199,7 +127,7 @@ pub(super) async fn exchange(
     let mut sent_texts: HashMap<String, String> = HashMap::new();
 
     start_group(&mut visitor, &visitor_http, &mut agent.mls, conversation).await?;
-    let first = visitor.mls.send(texts[0].as_bytes())?;
+    let first = visitor.mls.send(&text_payload(&texts[0], &OsRandom)?)?;
     step(
         "first send",
         visitor
@@ -227,7 +155,7 @@ pub(super) async fn exchange(
     agent_joins(
         &mut agent,
         conversation,
-        texts[0].as_bytes(),
+        &texts[0],
         sent_first,
         &mut measured,
     )
@@ -253,7 +181,7 @@ pub(super) async fn exchange(
         &mut sent_texts,
     ))
     .await?;
-    let mut history = open_history(&agent_http, fixture, &team_key, conversation).await?;
+    let mut history = open_history(&agent_http, fixture, conversation).await?;
     measured.history_decrypted = replay_history(
         &agent_http,
         fixture.tenant,
@@ -294,7 +222,7 @@ async fn log_in_agent(http: &Client, fixture: &Fixture) -> anyhow::Result<String
 async fn agent_joins(
     agent: &mut Side,
     conversation: ConversationId,
-    first: &[u8],
+    first: &str,
     sent_first: Instant,
     measured: &mut Measured,
 ) -> anyhow::Result<()> {
@@ -309,7 +237,7 @@ async fn agent_joins(
                 measured
                     .latencies
                     .push(sent_first.elapsed().as_secs_f64() * 1000.0);
-                if plain == first {
+                if text_of(&plain).as_deref() == Some(first) {
                     measured.decrypted += 1;
                 }
                 break;
@@ -387,7 +315,7 @@ async fn ping_pong(
         } else {
             (&mut *agent, &mut *visitor, format!("st-a-{i}"))
         };
-        let ciphertext = from.mls.send(text.as_bytes())?;
+        let ciphertext = from.mls.send(&text_payload(text, &OsRandom)?)?;
         let started = Instant::now();
         from.conn
             .send_nowait(conversation, &id, WireKind::Application, &ciphertext)
@@ -399,7 +327,7 @@ async fn ping_pong(
             .latencies
             .push(started.elapsed().as_secs_f64() * 1000.0);
         measured.in_order &= arrived.payload == ciphertext;
-        if application(to.mls.process(&arrived.payload)?)? == text.as_bytes() {
+        if text_of(&application(to.mls.process(&arrived.payload)?)?).as_deref() == Some(text) {
             measured.decrypted += 1;
         }
         step("ack", from.conn.wait_ack(&id)).await?;
@@ -452,7 +380,7 @@ async fn resume(
     for i in 0..WHILE_AWAY {
         let id = format!("st-away-{i}");
         let body = format!("while you were away {i}");
-        let ciphertext = agent.mls.send(body.as_bytes())?;
+        let ciphertext = agent.mls.send(&text_payload(&body, &OsRandom)?)?;
         step(
             "send while away",
             agent
@@ -476,7 +404,7 @@ async fn resume(
             WireKind::Application => {
                 let plain = application(visitor.mls.process(&entry.payload)?)?;
                 let expected = entry.id.as_ref().and_then(|id| sent_texts.get(id));
-                if expected.is_some_and(|t| t.as_bytes() == plain.as_slice()) {
+                if expected.is_some_and(|t| text_of(&plain).as_deref() == Some(t.as_str())) {
                     measured.decrypted += 1;
                     messages += 1;
                 }
@@ -485,72 +413,6 @@ async fn resume(
         }
     }
     Ok(commits == 1 && messages == WHILE_AWAY)
-}
-
-/// The team key a team member's console would hold (HPKE, E2EE.md §3): the self-test makes
-/// one for its throwaway team and keeps it in memory.
-pub(super) struct TeamKey {
-    keys: HpkeKeys,
-    context: SealContext,
-}
-
-/// A History Member for the team's pool: its key package, and its private part sealed to the
-/// team key (`sealdesk_mls::seal`, signed by the issuing key) in a bundle the server cannot
-/// open. The replay below opens the bundle fetched back from the server, as a team member's
-/// console does.
-async fn fill_history_pool(fixture: &Fixture, agent_http: &Client) -> anyhow::Result<TeamKey> {
-    let team = *fixture.team.as_uuid().as_bytes();
-    let mut maker = fixture
-        .keys
-        .device(Role::History, "Self-test archive", team)?;
-    let key_package = maker.key_package(profile::HISTORY_KEY_PACKAGE_LIFETIME)?;
-    let secrets = zeroize::Zeroizing::new(serde_json::to_vec(&maker.export_last_key_package()?)?);
-    let mut ikm = zeroize::Zeroizing::new([0u8; 32]);
-    sealdesk_core::random::Random::fill(&OsRandom, ikm.as_mut_slice());
-    let keys = seal::derive_keys(ikm.as_slice())?;
-    let context = SealContext {
-        purpose: "history-bundle",
-        tenant: fixture.keys.anchor.tenant,
-        team,
-        key_version: 1,
-        recipient: keys.public,
-    };
-    let sealed = seal::seal(&keys.public, &context, &secrets, &fixture.keys.issuing)?;
-    step(
-        "history pool",
-        agent_http.publish_history_pool(fixture.tenant, fixture.team, &[(key_package, sealed)]),
-    )
-    .await?;
-    Ok(TeamKey { keys, context })
-}
-
-/// The History Member a team member's console would build: the conversation's sealed bundle
-/// fetched from the server, its seal checked against the issuing key and opened with the team
-/// key, its key package imported into a fresh client.
-async fn open_history(
-    agent_http: &Client,
-    fixture: &Fixture,
-    team_key: &TeamKey,
-    conversation: ConversationId,
-) -> anyhow::Result<Mls> {
-    let member = step(
-        "history bundle",
-        agent_http.history_member(fixture.tenant, conversation),
-    )
-    .await?;
-    let sealed = STANDARD
-        .decode(member.sealed_bundle.unwrap_or_default())
-        .map_err(|_| anyhow::anyhow!("the sealed bundle is not base64"))?;
-    let opened = seal::open(
-        &sealed,
-        &team_key.context,
-        &team_key.keys.private,
-        &public(&fixture.keys.issuing)?,
-    )?;
-    let secrets: sealdesk_mls::KeyPackageSecrets = serde_json::from_slice(&opened)?;
-    let mut history = Mls::new(b"history replay", fixture.keys.check())?;
-    history.import_key_package(&secrets)?;
-    Ok(history)
 }
 
 /// The History Member's replay of the whole log (REST, as an archive export reads it): join
@@ -588,7 +450,7 @@ async fn replay_history(
                 (WireKind::Application, true) => {
                     let plain = application(history.process(&payload)?)?;
                     let expected = entry.id.as_ref().and_then(|id| sent_texts.get(id));
-                    if expected.is_some_and(|t| t.as_bytes() == plain.as_slice()) {
+                    if expected.is_some_and(|t| text_of(&plain).as_deref() == Some(t.as_str())) {
                         decrypted += 1;
                     }
                 }

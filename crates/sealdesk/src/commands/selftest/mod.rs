@@ -6,6 +6,7 @@
 //! throwaway tenant unless `--keep`.
 
 mod exchange;
+mod keys;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -158,7 +159,7 @@ struct Fixture {
     team: sealdesk_proto::TeamId,
     agent_email: String,
     agent_password: String,
-    keys: exchange::Keys,
+    keys: keys::Keys,
 }
 
 /// A throwaway tenant whose agent logs in with a password only, with a key hierarchy of its
@@ -198,7 +199,7 @@ async fn provision(deps: &Deps) -> anyhow::Result<Fixture> {
     deps.store
         .add_team_member(tenant.id, team.id, agent.id)
         .await?;
-    let keys = exchange::Keys::generate(deps, tenant.id).await?;
+    let keys = keys::Keys::generate(deps, tenant.id, team.id).await?;
     Ok(Fixture {
         tenant: tenant.id,
         team: team.id,
