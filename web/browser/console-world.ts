@@ -22,6 +22,8 @@ const TEAM_PASS = "team key passphrase 42";
 export interface ConsoleWorld {
   /** The console's origin: `localhost`, a secure context where the `__Host-` cookie is kept. */
   url: string;
+  /** The same server by its loopback address, for Node clients. */
+  apiUrl: string;
   tenant: string;
   team: string;
   agent: { email: string; password: string; name: string };
@@ -115,13 +117,15 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
       child.on("exit", (code) => reject(new Error(`sealdesk serve exited (${code}): ${stderr}`)));
     });
     const url = address.replace("127.0.0.1", "localhost");
-    for (let i = 0; i < 300; i++) {
-      if (await fetch(new URL("/readyz", url)).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
+    let ready = false;
+    for (let i = 0; i < 300 && !ready; i++) {
+      ready = await fetch(new URL("/readyz", address)).then((r) => r.ok, () => false);
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
+    if (!ready) throw new Error(`server not ready after 30 s: ${stderr}`);
     // The administrator's set-up over REST: the agent in the team, manual routing, the inbox.
-    const login = await new RestClient(url).login(tenant, "owner@interop.localhost", adminPass);
-    const owner = new RestClient(url, login.token);
+    const login = await new RestClient(address).login(tenant, "owner@interop.localhost", adminPass);
+    const owner = new RestClient(address, login.token);
     await owner.addTeamMember(tenant, team, id(agentView));
     await owner.setRouting(tenant, team, "manual");
     await owner.setWidgetSettings(tenant, team, { privacy_notice: NOTICE, prechat_fields: FIELDS });
@@ -131,7 +135,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
     const enrol = (device: string, fingerprint: string) =>
       admin(["keys", "enrol", "--tenant", tenant, "--device", device, "--fingerprint", fingerprint, "--issuing", key("issuing.key"),
         "--team-key", key("team.key"), "--passphrase-stdin"], `${ISSUING_PASS}\n${TEAM_PASS}\n`);
-    return { url, tenant, team, agent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
+    return { url, apiUrl: address, tenant, team, agent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -9,6 +9,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeTransport } from "../shared/protocol/node-transport.js";
+import { RestClient } from "../shared/protocol/rest.js";
+import { SealdeskSocket } from "../shared/protocol/socket.js";
+import { fromBase64 } from "../shared/util/bytes.js";
 import { launch, watchedPage, type Browser, type Watched } from "./chromium.js";
 import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
 import { FIELDS, NOTICE } from "./fixture.js";
@@ -45,6 +49,30 @@ async function inert(w: Watched): Promise<void> {
   expect(w.dialogs).toEqual([]);
 }
 
+/**
+ * As the agent's own second session (a CLI login), sends into the agent's conversation a copy
+ * of the visitor's last message with one bit of its AEAD tag flipped, then an exact replay.
+ */
+async function forgeEntries(world: ConsoleWorld, id: string): Promise<void> {
+  const login = await new RestClient(world.apiUrl).login(world.tenant, world.agent.email, world.agent.password);
+  const token = login.token ?? "";
+  const rest = new RestClient(world.apiUrl, token);
+  const c = await rest.conversation(world.tenant, id);
+  const { entries } = await rest.entries(world.tenant, c.id);
+  const last = [...entries].reverse().find((e) => e.k === "application" && e.from.kind === "visitor");
+  if (last === undefined) throw new Error("no visitor message");
+  const socket = await SealdeskSocket.connect(nodeTransport, world.apiUrl, { via: "header", token });
+  try {
+    await socket.subscribe(c.id, c.last_seq);
+    const forged = fromBase64(last.p);
+    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
+    await socket.send(c.id, "application", forged);
+    await socket.send(c.id, "application", fromBase64(last.p));
+  } finally {
+    socket.close();
+  }
+}
+
 describe("the agent console in Chromium", () => {
   let world: ConsoleWorld;
   let browser: Browser;
@@ -62,6 +90,10 @@ describe("the agent console in Chromium", () => {
   it("signs in, enrols its device, previews, claims and chats end to end", async () => {
     const agent = await watchedPage(browser.context);
     const page = agent.page;
+    const refused: string[] = [];
+    page.on("response", (r) => {
+      if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+    });
     const res = await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
     // The page runs under the server's CSP: own scripts and styles only, no inline code.
     expect(res?.headers()["content-security-policy"]).toContain("script-src 'self'; style-src 'self'");
@@ -175,6 +207,15 @@ describe("the agent console in Chromium", () => {
     await expect.poll(() => page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Great, thanks!");
     expect(await page.locator("#conv-alert").textContent()).toBe("");
 
+    // Forged and replayed entries (what a malicious server could deliver): the console says a
+    // message could not be verified, shows nothing of it, and the conversation goes on.
+    await forgeEntries(world, (await page.locator("#mine li button").getAttribute("data-conversation")) ?? "");
+    await expect.poll(() => page.locator("#conv-alert").textContent(), { timeout: 15_000 }).toContain("could not be verified");
+    await box.fill("Still there?");
+    await box.press("Enter");
+    await expect.poll(() => page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Still there?");
+    expect(await page.locator("#log .text").count()).toBe(6);
+
     // Close: the conversation leaves the agent's list.
     await page.getByRole("button", { name: "Close conversation" }).click();
     await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
@@ -183,7 +224,12 @@ describe("the agent console in Chromium", () => {
     await expect.poll(() => page.locator("#login").isVisible(), { timeout: 15_000 }).toBe(true);
     expect(await page.evaluate(() => fetch("/api/auth/session").then((r) => r.status))).toBe(401);
 
-    // Only refused requests were logged (no session yet, the wrong password, after logout).
-    expect(agent.errors.filter((e) => !e.includes("status of 401"))).toEqual([]);
+    // No script error; the only refused requests: no session yet, the wrong password, after
+    // logout the console's own session check and the test's (and a preview tried before the
+    // widget took its History Member).
+    expect(agent.errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
+    expect(refused.filter((r) => !/^404 GET \/api\/tenants\/[^/]+\/conversations\/[^/]+\/history-member$/.test(r))).toEqual([
+      "401 GET /api/auth/session", "401 POST /api/auth/login", "401 GET /api/auth/session", "401 GET /api/auth/session",
+    ]);
   });
 });

@@ -14,6 +14,8 @@ import { policyFor, whoIs, type Who } from "./members.js";
 import type { Line } from "./preview.js";
 
 /** The browser's WebSocket with no token: the server reads the HttpOnly session cookie. */
+const SENT_KEPT = 256;
+
 const cookieTransport: TransportFactory = (url, options, events) => browserTransport(url, { protocol: options.protocol }, events);
 
 export interface ChatEvents {
@@ -28,6 +30,7 @@ export interface ChatEvents {
 export class LiveChat {
   private socket: SealdeskSocket | undefined;
   private group: MlsGroup | undefined;
+  /** Client ids of our sends (insertion order; the last SENT_KEPT are saved). */
   private readonly sent = new Set<string>();
   private stopped = false;
   cursor = 0;
@@ -61,7 +64,9 @@ export class LiveChat {
    * reload never reuses a message key (RFC 9420 §9.1: each generation's key is used once).
    */
   private async persist(): Promise<void> {
-    if (this.group !== undefined) await this.store.saveGroup(this.conversation, { group: toBase64(this.group.encode()), cursor: this.cursor });
+    if (this.group === undefined) return;
+    const sent = [...this.sent].slice(-SENT_KEPT);
+    await this.store.saveGroup(this.conversation, { group: toBase64(this.group.encode()), cursor: this.cursor, sent });
   }
 
   async start(): Promise<void> {
@@ -69,6 +74,7 @@ export class LiveChat {
     if (saved !== undefined) {
       this.group = await MlsGroup.decode(fromBase64(saved.group), policyFor(this.device.anchor));
       this.cursor = saved.cursor;
+      for (const id of saved.sent ?? []) this.sent.add(id);
       this.events.joined();
     }
     this.socket = await SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" });
@@ -120,10 +126,10 @@ export class LiveChat {
       }
       return;
     }
+    // Our own messages cannot be decrypted by us (their keys are deleted once used, RFC 9420
+    // §9.2): they are known by the client id we gave them. Anything else is processed, so a
+    // forged entry under our name is caught like any other.
     if (e.k === "welcome" || (e.id !== undefined && this.sent.has(e.id))) return;
-    // Our own application messages cannot be decrypted by us (RFC 9420 §6.3): skip them.
-    const me = this.socket?.me;
-    if (e.k === "application" && me?.kind === "staff" && e.from.kind === "staff" && e.from.id === me.id) return;
     if (peekMessage(bytes).wire === "group_info") return;
     const r = await this.group.process(bytes);
     this.group = r.group;
@@ -154,11 +160,12 @@ export class LiveChat {
       if (this.group === undefined) throw new Error("not in the conversation yet");
       const sent = await this.group.send(payload);
       this.group = sent.group;
+      const clientId = newClientId("c");
+      this.sent.add(clientId);
       await this.persist();
-      return { message: sent.message, id: newClientId("c") };
+      return { message: sent.message, id: clientId };
     });
     if (this.socket === undefined) throw new Error("not connected");
-    this.sent.add(id);
     const { seq } = await this.socket.send(this.conversation, "application", message, id);
     this.events.line({ seq, at: Date.now(), who: { kind: "staff", role: "agent", label: this.device.label, verified: true }, body }, true);
   }

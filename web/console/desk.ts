@@ -125,6 +125,8 @@ export class Desk {
   private async previewOf(c: ConversationView): Promise<Preview | undefined> {
     const known = this.previews.get(c.id);
     if (known !== undefined && known.lastSeq === c.last_seq) return known;
+    // Nothing in the log yet: the widget takes the History Member before its first entry.
+    if (c.last_seq === 0) return known;
     try {
       const r = await replayHistory(this.api, c.tenant_id, c.team_id, c.id, this.device);
       const p = { lastSeq: c.last_seq, ...r };

@@ -49,6 +49,8 @@ function tx<T>(db: IDBDatabase, store: string, mode: IDBTransactionMode, op: (s:
 export interface SavedGroup {
   group: string;
   cursor: number;
+  /** Client ids of our recent sends: a device cannot decrypt its own messages, so it skips them. */
+  sent?: string[];
 }
 
 export interface DeviceStore {
