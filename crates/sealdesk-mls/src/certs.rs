@@ -281,6 +281,19 @@ pub fn chain_device(identity: &[u8]) -> Option<CertBody> {
     Certificate::decode(r.take(len).ok()?).ok().map(|c| c.body)
 }
 
+/// The key that signed a chain's device certificate (its issuing key), read without checking
+/// trust: a device expects the seals of its own issuer (team-key wraps).
+pub fn chain_issuer(identity: &[u8]) -> Option<[u8; 32]> {
+    let mut r = Reader(identity);
+    if r.take(4).ok()? != CHAIN_MAGIC {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes(r.array().ok()?));
+    Certificate::decode(r.take(len).ok()?)
+        .ok()
+        .map(|c| c.issuer)
+}
+
 /// Who a verified member is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verified {

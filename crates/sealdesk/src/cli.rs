@@ -47,6 +47,10 @@ pub(crate) enum Command {
     /// admin access of the data directory, exchanges messages through the server, checks
     /// delivery, order and resume, and erases the tenant (unless --keep).
     Selftest(SelftestArgs),
+    /// The terminal agent: enrol this terminal as a device of yours, check its certificate
+    /// and team keys.
+    #[command(subcommand)]
+    Agent(crate::commands::agent::AgentCommand),
     /// The demo of `sealdesk serve --demo`: confirm the demo agent's console device.
     #[command(subcommand)]
     Demo(DemoCommand),

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+pub(crate) mod agent;
 pub(crate) mod archive;
 mod audit;
 mod bench;
@@ -55,6 +56,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Selftest(args) => selftest::run(config, data_dir, args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Archive(cmd) => archive::run(config, data_dir, cmd).await,
+        Command::Agent(cmd) => agent::run(cmd).await,
         Command::Demo(crate::cli::DemoCommand::Enrol { fingerprint }) => {
             let config = load_config(config, data_dir, Vec::new())?;
             let deps = deps(&config).await?;
