@@ -148,7 +148,15 @@ describe("the agent console in Chromium", () => {
     expect(await page.locator("#prechat dt").allTextContents()).toEqual([FIELDS[0]?.label, FIELDS[1]?.label]);
     await expect.poll(() => page.locator("#log .text").allTextContents()).toEqual([XSS.first]);
 
-    // Claim: the widget adds this device (Welcome), the console joins.
+    // The visitor writes again while the agent reads the preview: the open view is not live
+    // yet, so this message reaches the console only through the History Member after the join.
+    const box = visitor.page.getByRole("dialog").getByLabel("Your message");
+    await box.fill("Are you there?");
+    await box.press("Enter");
+    await expect.poll(() => item.locator(".preview").allTextContents(), { timeout: 30_000 }).toEqual(["Are you there?"]);
+    expect(await page.locator("#log .text").allTextContents()).toEqual([XSS.first]);
+
+    // Claim: the widget adds this device (Welcome), the console joins and fills the gap.
     await page.getByRole("button", { name: "Claim" }).click();
     await expect.poll(() => page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
     await expect.poll(() => page.locator("#members li").allTextContents()).toContain("You");
@@ -164,15 +172,14 @@ describe("the agent console in Chromium", () => {
     await expect.poll(() => visitor.page.locator(".typing").textContent(), { timeout: 15_000 }).toContain("is typing…");
     await page.locator("#reply").fill("Hi Ada, I am looking at order 1042 now.");
     await page.locator("#reply").press("Enter");
-    await expect.poll(() => visitor.page.locator(".log .text").allTextContents(), { timeout: 30_000 }).toEqual([XSS.first, "Hi Ada, I am looking at order 1042 now."]);
+    await expect.poll(() => visitor.page.locator(".log .text").allTextContents(), { timeout: 30_000 }).toEqual([XSS.first, "Are you there?", "Hi Ada, I am looking at order 1042 now."]);
 
-    const box = visitor.page.getByRole("dialog").getByLabel("Your message");
     await box.pressSequentially("Thanks");
     await expect.poll(() => page.locator("#typing").textContent()).toBe("The visitor is typing…");
     await box.fill("Thank you! <i>It</i> was sent on Monday.");
     await box.press("Enter");
     await expect.poll(() => page.locator("#log .text").allTextContents(), { timeout: 30_000 }).toEqual([
-      XSS.first, "Hi Ada, I am looking at order 1042 now.", "Thank you! <i>It</i> was sent on Monday.",
+      XSS.first, "Are you there?", "Hi Ada, I am looking at order 1042 now.", "Thank you! <i>It</i> was sent on Monday.",
     ]);
     expect(await page.locator("#log .msg.visitor .who").first().textContent()).toBe("Visitor");
     // The console read it: the visitor sees the read receipt.
@@ -197,7 +204,7 @@ describe("the agent console in Chromium", () => {
     await page.reload();
     await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 30_000 }).toBe(true);
     await page.locator("#mine li button").click();
-    await expect.poll(() => page.locator("#log .msg .who").allTextContents(), { timeout: 30_000 }).toEqual(["Visitor", "You", "Visitor"]);
+    await expect.poll(() => page.locator("#log .msg .who").allTextContents(), { timeout: 30_000 }).toEqual(["Visitor", "Visitor", "You", "Visitor"]);
     await expect.poll(() => page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
     await page.locator("#reply").fill("Back after a reload: your parcel arrives tomorrow.");
     await page.getByRole("button", { name: "Send" }).click();
@@ -214,7 +221,7 @@ describe("the agent console in Chromium", () => {
     await box.fill("Still there?");
     await box.press("Enter");
     await expect.poll(() => page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Still there?");
-    expect(await page.locator("#log .text").count()).toBe(6);
+    expect(await page.locator("#log .text").count()).toBe(7);
 
     // Close: the conversation leaves the agent's list.
     await page.getByRole("button", { name: "Close conversation" }).click();

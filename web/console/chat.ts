@@ -20,7 +20,8 @@ const cookieTransport: TransportFactory = (url, options, events) => browserTrans
 
 export interface ChatEvents {
   line(line: Line, mine: boolean): void;
-  joined(): void;
+  /** In the group; `welcomeSeq` is the Welcome's seq on a fresh join (absent on a resume). */
+  joined(welcomeSeq?: number): void;
   membersChanged(): void;
   typing(on: boolean): void;
   read(seq: number): void;
@@ -120,7 +121,7 @@ export class LiveChat {
         if (await isWelcomeFor(bytes, b.keyPackage)) {
           this.group = await MlsGroup.join(bytes, b, policyFor(this.device.anchor));
           await this.usedKeyPackage(b.keyPackage);
-          this.events.joined();
+          this.events.joined(e.seq);
           return;
         }
       }

@@ -43,6 +43,8 @@ export class Desk {
   private readonly previews = new Map<string, Preview>();
   private readonly fieldLabels = new Map<string, Map<string, string>>();
   private selected: ConversationView | undefined;
+  /** The last seq the open view shows (from its History Member replay). */
+  private shownUpTo = 0;
   private chat: LiveChat | undefined;
   private timer: number | undefined;
   private typingTimer: number | undefined;
@@ -174,6 +176,7 @@ export class Desk {
     this.chat?.stop();
     this.chat = undefined;
     this.selected = c;
+    this.shownUpTo = 0;
     show(byId("conv-empty"), false);
     show(byId("conv"), true);
     this.alert("");
@@ -189,6 +192,7 @@ export class Desk {
       this.alert("This conversation could not be decrypted with the team key on this device.");
       return;
     }
+    this.shownUpTo = p.last;
     byId("conv-title").textContent = visitorName(p, "Visitor");
     const labels = await this.labelsFor(c);
     for (const l of p.lines) this.addLine(l, l.mine === true, labels);
@@ -213,7 +217,10 @@ export class Desk {
     li.dataset.seq = String(l.seq);
     li.append(el("span", "meta who", mine ? "You" : whoText(l.who)));
     li.append(this.bodyElement(l.body));
-    byId("log").append(li);
+    // In log order, also when a gap is filled after later messages arrived.
+    const log = byId("log");
+    const later = Array.from(log.children).find((n) => Number((n as HTMLElement).dataset.seq) > l.seq);
+    log.insertBefore(li, later ?? null);
     li.scrollIntoView({ block: "end" });
   }
 
@@ -237,7 +244,8 @@ export class Desk {
         this.addLine(l, mine, labels);
         if (!mine && document.visibilityState === "visible") chat.read();
       },
-      joined: () => {
+      joined: (welcomeSeq) => {
+        if (welcomeSeq !== undefined && welcomeSeq > shownUpTo + 1) void this.fillGap(c, shownUpTo, welcomeSeq, labels);
         byId("typing").textContent = "";
         this.setComposer(true);
         this.renderMembers(chat);
@@ -253,6 +261,20 @@ export class Desk {
       await chat.start();
     } catch (e) {
       this.alert(`The live connection failed (${codeOf(e)}).`);
+    }
+  }
+
+  /**
+   * What was written after the preview and before this device was added cannot be decrypted
+   * by it (it was not a member yet): the History Member replay fills that gap.
+   */
+  private async fillGap(c: ConversationView, after: number, before: number, labels: Map<string, string>): Promise<void> {
+    try {
+      const r = await replayHistory(this.api, c.tenant_id, c.team_id, c.id, this.device);
+      if (this.selected?.id !== c.id) return;
+      for (const l of r.lines) if (l.seq > after && l.seq < before) this.addLine(l, l.mine === true, labels);
+    } catch {
+      this.alert("Messages written before you joined could not be decrypted.");
     }
   }
 
@@ -285,7 +307,7 @@ export class Desk {
       const claimed = await this.api.claim(c.tenant_id, c.id);
       this.selected = claimed;
       this.renderHead();
-      await this.openLive(claimed, this.previews.get(c.id)?.last ?? 0);
+      await this.openLive(claimed, this.shownUpTo);
       void this.refresh();
     } catch (e) {
       this.alert(`Not claimed (${codeOf(e)}).`);
