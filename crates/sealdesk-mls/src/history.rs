@@ -125,8 +125,9 @@ impl Replay {
     }
 }
 
-/// Whether the Welcome carries group secrets for the key package `own_ref`.
-fn addressed_to(welcome: &[u8], own_ref: &[u8]) -> Result<bool, MlsError> {
+/// Whether the Welcome carries group secrets for the key package `own_ref` (the reference of
+/// RFC 9420 §5.2): a device holding several key packages joins with the one it names.
+pub fn addressed_to(welcome: &[u8], own_ref: &[u8]) -> Result<bool, MlsError> {
     use openmls::prelude::tls_codec::Deserialize as _;
     use openmls::prelude::{MlsMessageBodyIn, MlsMessageIn};
     let message = MlsMessageIn::tls_deserialize_exact(welcome)

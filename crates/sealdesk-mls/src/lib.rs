@@ -28,7 +28,7 @@ mod wire;
 
 pub use client::{Client, CredentialCheck, EpochInfo, Member, Outgoing, Processed};
 pub use error::MlsError;
-pub use history::{LogItem, Replay, Replayed};
+pub use history::{LogItem, Replay, Replayed, addressed_to};
 pub use import::KeyPackageSecrets;
 pub use provider::Provider;
 pub use signer::DeviceSigner;

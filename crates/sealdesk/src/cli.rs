@@ -573,6 +573,18 @@ pub(crate) enum TeamCommand {
         /// Team id.
         id: String,
     },
+    /// Make a staff member a member of a team (idempotent): they see its queue.
+    AddMember {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Team id.
+        #[arg(long)]
+        team: String,
+        /// Staff id.
+        #[arg(long)]
+        staff: String,
+    },
 }
 
 /// `sealdesk admin staff …`.

@@ -275,6 +275,31 @@ async fn team(deps: &Deps, cmd: TeamCommand, json: bool) -> anyhow::Result<()> {
             .await
             .map_err(not_found("team"))?
             .view(),
+        TeamCommand::AddMember {
+            tenant,
+            team,
+            staff,
+        } => {
+            let (tenant, team): (TenantId, TeamId) = (parse_id(&tenant)?, parse_id(&team)?);
+            store
+                .add_team_member(tenant, team, parse_id::<StaffId>(&staff)?)
+                .await
+                .map_err(not_found("team or staff member"))?;
+            let details = [("member", staff)];
+            operator_audit(
+                deps,
+                AuditAction::TeamChanged,
+                Some(tenant),
+                format!("team:{team}"),
+                &details,
+            )
+            .await?;
+            store
+                .get_team(tenant, team)
+                .await
+                .map_err(not_found("team"))?
+                .view()
+        }
     };
     output::emit(json, &view, output::team)
 }

@@ -2,6 +2,17 @@
 //! keys stay sealed in the profile, the admin certifies it with the fingerprint the terminal
 //! printed, and the terminal then trusts only the root key it pinned and opens its team key.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sealdesk_client::Client;
+use sealdesk_client::ws::{Connection, Credential, Cursors};
+use sealdesk_core::clock::{Clock as _, SystemClock};
+use sealdesk_mls::certs::{ChainCheck, TrustAnchor, VISITOR_MAGIC};
+use sealdesk_mls::payload::{Body, Payload};
+use sealdesk_mls::{Client as Mls, Processed};
+use sealdesk_proto::ConversationId;
+use sealdesk_proto::ws::{WireKind, WireParty};
+
 use super::serve::{start, terminate};
 use super::{admin, admin_stdin, assert_fails, json, run, sealdesk};
 
@@ -47,7 +58,7 @@ async fn a_terminal_enrols_and_opens_its_team_key() {
         .as_str()
         .unwrap()
         .to_owned();
-    admin_stdin(
+    let kim = json(&admin_stdin(
         dir.path(),
         &[
             "staff",
@@ -62,6 +73,23 @@ async fn a_terminal_enrols_and_opens_its_team_key() {
             "--json",
         ],
         &format!("{PASSWORD}\n"),
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    admin(
+        dir.path(),
+        &[
+            "team",
+            "add-member",
+            "--tenant",
+            &tenant,
+            "--team",
+            &team,
+            "--staff",
+            &kim,
+            "--json",
+        ],
     );
     let root = json(&admin_stdin(
         dir.path(),
@@ -218,6 +246,8 @@ async fn a_terminal_enrols_and_opens_its_team_key() {
     assert!(!after.contains("team_keys"));
     assert_ne!(after, device_file);
 
+    conversation(dir.path(), &url, &tenant, &team, &pinned, &p).await;
+
     // A terminal that pinned another root refuses the same certificate.
     let mut file: serde_json::Value = serde_json::from_str(&after).unwrap();
     file["roots"] = serde_json::json!(["ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
@@ -228,4 +258,205 @@ async fn a_terminal_enrols_and_opens_its_team_key() {
     .unwrap();
     assert_fails(&status(&format!("{DEVICE_PASS}\n")), 65, "pinned root");
     assert!(terminate(&mut server).success());
+}
+
+fn text(t: &str) -> Vec<u8> {
+    Payload {
+        msg_id: [7; 16],
+        sent_at_ms: 0,
+        body: Body::Text(t.into()),
+    }
+    .encode()
+    .unwrap()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A visitor (Rust MLS client, as the widget does it) and the terminal agent: the queue's
+/// preview through the History Member, accept, the widget adding the device, messages both
+/// ways, each decrypted on the other side.
+#[allow(clippy::too_many_lines)]
+async fn conversation(
+    dir: &std::path::Path,
+    url: &str,
+    tenant: &str,
+    team: &str,
+    pinned: &str,
+    p: &dyn Fn(&str) -> String,
+) {
+    admin_stdin(
+        dir,
+        &[
+            "keys",
+            "history-pool",
+            "--tenant",
+            tenant,
+            "--team",
+            team,
+            "--issuing",
+            &p("issuing.key"),
+            "--team-key",
+            &p("team.key"),
+            "--count",
+            "2",
+            "--passphrase-stdin",
+            "--json",
+        ],
+        "issuing pass\nteam pass\n",
+    );
+    let root: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(
+            pinned
+                .trim_start_matches("data-sealdesk-tenant-key=")
+                .trim_matches('"')
+                .trim_start_matches("ed25519:"),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let tenant_id: sealdesk_proto::TenantId = tenant.parse().unwrap();
+    let anchor = TrustAnchor {
+        tenant: *tenant_id.as_uuid().as_bytes(),
+        roots: vec![root],
+    };
+    let check = std::sync::Arc::new(ChainCheck::new(anchor, || {
+        u64::try_from(SystemClock.now().unix_timestamp()).unwrap()
+    }));
+    let base = url::Url::parse(url).unwrap();
+    let http = Client::new(url).unwrap();
+    let ticket = http
+        .visitor_ticket(tenant_id, team.parse().unwrap(), None)
+        .await
+        .unwrap();
+    let visitor = http.clone().with_token(ticket.ticket.clone());
+    let c: ConversationId = visitor.open_conversation(None).await.unwrap().id;
+    let mut conn = Connection::connect(&base, &Credential::Ticket(ticket.ticket))
+        .await
+        .unwrap();
+    let mut cursors = Cursors::default();
+    conn.subscribe(c, 0).await.unwrap();
+    let mut identity = VISITOR_MAGIC.to_vec();
+    identity.extend_from_slice(&[9; 16]);
+    let mut mls = Mls::new(&identity, check).unwrap();
+    mls.create_group(c.to_string().as_bytes()).unwrap();
+    conn.send(c, "gi", WireKind::Handshake, &mls.group_info().unwrap())
+        .await
+        .unwrap();
+    let hm = STANDARD
+        .decode(visitor.visitor_history_member(c).await.unwrap().key_package)
+        .unwrap();
+    let add = mls.commit(&[hm], &[]).unwrap();
+    conn.send(c, "add-hm", WireKind::Handshake, &add.commit)
+        .await
+        .unwrap();
+    mls.merge().unwrap();
+    conn.send(c, "w-hm", WireKind::Welcome, &add.welcome.unwrap())
+        .await
+        .unwrap();
+    conn.send(
+        c,
+        "v1",
+        WireKind::Application,
+        &mls.send(&text("Hello, my parcel is late")).unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let id = c.to_string();
+    let agent_cmd = |args: &[&str], stdin: &str| {
+        let mut all = args.to_vec();
+        all.extend(["--conversation", id.as_str()]);
+        agent(dir, &all, stdin)
+    };
+    let queue = stdout(&agent(
+        dir,
+        &["queue", "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert!(queue.contains(&c.to_string()), "{queue}");
+    assert!(
+        queue.contains("visitor: Hello, my parcel is late"),
+        "{queue}"
+    );
+    stdout(&agent_cmd(
+        &["accept", "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    let before = stdout(&agent_cmd(
+        &["read", "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert!(before.contains("not a member yet"), "{before}");
+
+    // The widget's side: the assignee's device is added.
+    let kps = visitor.visitor_take_key_packages(c).await.unwrap();
+    assert_eq!(kps.key_packages.len(), 1);
+    let kp = STANDARD.decode(&kps.key_packages[0].key_package).unwrap();
+    let add = mls.commit(&[kp], &[]).unwrap();
+    conn.send(c, "add-agent", WireKind::Handshake, &add.commit)
+        .await
+        .unwrap();
+    mls.merge().unwrap();
+    conn.send(c, "w-agent", WireKind::Welcome, &add.welcome.unwrap())
+        .await
+        .unwrap();
+    conn.send(
+        c,
+        "v2",
+        WireKind::Application,
+        &mls.send(&text("Are you there? <b>hi</b>")).unwrap(),
+    )
+    .await
+    .unwrap();
+    let joined = stdout(&agent_cmd(
+        &["read", "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert!(joined.contains("(joined the conversation)"), "{joined}");
+    assert!(
+        joined.contains("visitor: Are you there? <b>hi</b>"),
+        "{joined}"
+    );
+    assert!(
+        !joined.contains("parcel"),
+        "messages before the device joined stay unreadable to it"
+    );
+
+    stdout(&agent_cmd(
+        &["send", "--stdin"],
+        &format!("{DEVICE_PASS}\nHi, I am on it\n"),
+    ));
+    let mut got = None;
+    while got.is_none() {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), conn.next())
+            .await
+            .unwrap()
+            .unwrap();
+        let Some(entry) = cursors.accept(&frame).unwrap() else {
+            continue;
+        };
+        if matches!(entry.from, WireParty::Visitor(_)) {
+            continue;
+        }
+        match (entry.kind, mls.process(&entry.payload)) {
+            (WireKind::Application, Ok(Processed::Application { plaintext, .. })) => {
+                got = Some(Payload::decode(&plaintext).unwrap().body);
+            }
+            (WireKind::Application, Err(e)) => panic!("the visitor could not decrypt: {e}"),
+            _ => {}
+        }
+    }
+    assert_eq!(got, Some(Body::Text("Hi, I am on it".into())));
+    let after = stdout(&agent_cmd(
+        &["read", "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert!(after.contains("you: Hi, I am on it"), "{after}");
 }

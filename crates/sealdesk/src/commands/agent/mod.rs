@@ -6,19 +6,20 @@
 //! enrolment, and opens the team keys wrapped to the device (checking each against its signed
 //! announcement).
 
+mod chat;
+mod device;
 mod state;
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sealdesk_core::clock::{Clock as _, SystemClock};
 use sealdesk_core::random::Random as _;
 use sealdesk_crypto::OsRandom;
 use sealdesk_mls::DeviceSigner;
 use sealdesk_mls::announce::Announcement;
 use sealdesk_mls::bundle::KeyKind;
-use sealdesk_mls::certs::{self, Role, TrustAnchor, Verified};
+use sealdesk_mls::certs::{self, TrustAnchor};
 use sealdesk_mls::seal::{self, SealContext};
 use sealdesk_server::app::devices::fingerprint;
 use secrecy::SecretString;
@@ -47,6 +48,53 @@ pub(crate) enum AgentCommand {
         /// Read the passphrase from standard input (required).
         #[arg(long)]
         passphrase_stdin: bool,
+    },
+    /// The queue of your teams, with a preview read through each conversation's History
+    /// Member. Standard input: the passphrase.
+    Queue {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Take a conversation from the queue. Standard input: the passphrase.
+    Accept {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Print a conversation's new messages (joining it once the visitor's widget added this
+    /// device). Standard input: the passphrase.
+    Read {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Send a message. Standard input: the passphrase, then the message (one line).
+    Send {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Read the passphrase and the message from standard input (required).
+        #[arg(long)]
+        stdin: bool,
     },
     /// Whether an admin certified this device; once certified, verify the certificate and
     /// open the team keys wrapped to it. Standard input: the passphrase.
@@ -103,6 +151,16 @@ fn root_keys(text: &str) -> anyhow::Result<Vec<[u8; 32]>> {
     Ok(keys)
 }
 
+fn conversation_id(raw: &str) -> anyhow::Result<sealdesk_proto::ConversationId> {
+    raw.parse()
+        .map_err(|_| bad("--conversation must be a conversation id"))
+}
+
+async fn opened(dir: &Path) -> anyhow::Result<device::Opened> {
+    let [pass] = stdin_lines(["this device's passphrase"])?;
+    device::Opened::open(dir, SecretString::from(pass)).await
+}
+
 pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
     match cmd {
         AgentCommand::Enrol {
@@ -113,6 +171,42 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
         } => {
             require_stdin(passphrase_stdin)?;
             enrol(&profile, &label, &tenant_key).await
+        }
+        AgentCommand::Queue {
+            profile,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let dev = opened(&profile).await?;
+            chat::queue(&dev).await
+        }
+        AgentCommand::Accept {
+            profile,
+            conversation,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let mut dev = opened(&profile).await?;
+            chat::accept(&mut dev, conversation_id(&conversation)?).await
+        }
+        AgentCommand::Read {
+            profile,
+            conversation,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let mut dev = opened(&profile).await?;
+            chat::read(&mut dev, conversation_id(&conversation)?).await
+        }
+        AgentCommand::Send {
+            profile,
+            conversation,
+            stdin,
+        } => {
+            require_stdin(stdin)?;
+            let [pass, text] = stdin_lines(["this device's passphrase", "the message"])?;
+            let mut dev = device::Opened::open(&profile, SecretString::from(pass)).await?;
+            chat::send(&mut dev, conversation_id(&conversation)?, &text).await
         }
         AgentCommand::Status {
             profile,
@@ -168,6 +262,8 @@ async fn enrol(dir: &Path, label: &str, tenant_key: &str) -> anyhow::Result<()> 
         signature_seed: STANDARD.encode(seed.as_slice()),
         wrap_ikm: STANDARD.encode(wrap_ikm.as_slice()),
         team_keys: Vec::new(),
+        key_packages: Vec::new(),
+        conversations: Vec::new(),
     };
     file.save(dir, &secrets, &pass, &OsRandom)?;
     let local = fingerprint(&signature_key, &wrap.public);
@@ -242,62 +338,33 @@ async fn open_wraps(
 }
 
 async fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
-    let mut file = DeviceFile::load(dir)?;
-    let (client, _) = client_for(dir)?;
-    let [pass] = stdin_lines(["this device's passphrase"])?;
-    let pass = SecretString::from(pass);
-    let mut secrets = file.open(&pass)?;
-    let devices = client.my_devices().await.map_err(fail)?;
-    let view = devices
-        .devices
-        .into_iter()
-        .find(|d| d.id == file.device_id)
-        .ok_or_else(|| bad("the server does not know this device any more"))?;
+    let mut dev = opened(dir).await?;
     let mut team_keys = 0;
-    if view.status == "certified" {
-        let chain = STANDARD
-            .decode(view.credential.as_deref().unwrap_or_default())
-            .map_err(|_| bad("the certificate is not base64"))?;
-        let anchor = TrustAnchor {
-            tenant: *file.tenant.as_uuid().as_bytes(),
-            roots: root_keys(&file.roots.join(","))?,
-        };
-        let key: [u8; 32] = STANDARD
-            .decode(&file.signature_key)
-            .ok()
-            .and_then(|k| k.try_into().ok())
-            .ok_or_else(|| bad("device.json is damaged"))?;
-        let now = u64::try_from(SystemClock.now().unix_timestamp()).unwrap_or(0);
-        match certs::verify_identity(&chain, &key, &anchor, now) {
-            Ok(Verified::Device(body)) if matches!(body.role, Role::Agent | Role::Supervisor) => {}
-            Ok(_) => return Err(bad("the certificate is not an agent's or a supervisor's")),
-            Err(e) => {
-                return Err(bad(format!(
-                    "the certificate does not verify under the pinned root: {e}"
-                )));
-            }
-        }
+    let mut key_packages = 0;
+    if let Some(chain) = dev.chain.clone() {
         let issuer =
             certs::chain_issuer(&chain).ok_or_else(|| bad("the certificate is malformed"))?;
-        let keys = open_wraps(&client, &file, &anchor, issuer, &secrets).await?;
+        let keys = open_wraps(&dev.http, &dev.file, &dev.anchor, issuer, &dev.secrets).await?;
         team_keys = keys.len();
-        if keys != secrets.team_keys {
-            secrets.team_keys = keys;
-            file.save(dir, &secrets, &pass, &OsRandom)?;
+        if keys != dev.secrets.team_keys {
+            dev.secrets.team_keys = keys;
+            dev.save()?;
         }
+        key_packages = dev.refill_key_packages().await?;
     }
     let summary = serde_json::json!({
-        "device": file.device_id,
-        "status": view.status,
-        "fingerprint": view.fingerprint,
+        "device": dev.file.device_id,
+        "status": dev.status,
+        "fingerprint": dev.fingerprint,
         "team_keys": team_keys,
+        "key_packages": key_packages,
     });
     if json {
         output::json(&summary)
     } else {
         output::line(&format!(
-            "device {} {} ({}); {team_keys} team key(s)",
-            file.device_id, view.status, view.fingerprint
+            "device {} {} ({}); {team_keys} team key(s), {key_packages} key package(s) published",
+            dev.file.device_id, dev.status, dev.fingerprint
         ));
         Ok(())
     }

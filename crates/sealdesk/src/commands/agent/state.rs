@@ -45,6 +45,35 @@ pub(crate) struct Secrets {
     /// Team keys received as wraps.
     #[serde(default)]
     pub(crate) team_keys: Vec<TeamKey>,
+    /// Key packages published and not used yet: each one's MLS client, saved.
+    #[serde(default)]
+    pub(crate) key_packages: Vec<PendingKeyPackage>,
+    /// Conversations this device is a member of.
+    #[serde(default)]
+    pub(crate) conversations: Vec<Conversation>,
+}
+
+/// A published key package waiting for a Welcome.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PendingKeyPackage {
+    /// Its reference (RFC 9420 §5.2), base64.
+    pub(crate) hash_ref: String,
+    /// The MLS client that made it (`sealdesk_mls::Client::save`), base64.
+    pub(crate) client: String,
+}
+
+/// This device's state in one conversation.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Conversation {
+    pub(crate) id: sealdesk_proto::ConversationId,
+    /// The MLS client in the conversation's group, saved (base64).
+    pub(crate) client: String,
+    /// The last log entry processed.
+    pub(crate) cursor: u64,
+    /// What this device sent, by client message id (its own messages cannot be decrypted
+    /// from the log: MLS senders do not hold their own message keys).
+    #[serde(default)]
+    pub(crate) sent: Vec<(String, String)>,
 }
 
 /// A team key the device opened from its wrap.
@@ -123,6 +152,15 @@ impl Drop for Secrets {
         self.wrap_ikm.zeroize();
         for key in &mut self.team_keys {
             key.ikm.zeroize();
+        }
+        for kp in &mut self.key_packages {
+            kp.client.zeroize();
+        }
+        for c in &mut self.conversations {
+            c.client.zeroize();
+            for (_, text) in &mut c.sent {
+                text.zeroize();
+            }
         }
     }
 }

@@ -1,0 +1,300 @@
+//! The terminal agent's conversations: the team queue with a preview read through the History
+//! Member, accepting one, reading it (joining from the Welcome that names one of this device's
+//! key packages, decrypting in log order) and sending end-to-end encrypted messages.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sealdesk_client::ws::{Connection, Credential};
+use sealdesk_core::random::Random as _;
+use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient, open_bundle};
+use sealdesk_mls::payload::{Body, Payload};
+use sealdesk_mls::{LogItem, Replay, Replayed, addressed_to};
+use sealdesk_mls::{Processed, certs, seal};
+use sealdesk_proto::ws::{WireKind, WireParty};
+use sealdesk_proto::{ConversationId, StaffId};
+
+use super::device::{Opened, now};
+use super::state::Conversation;
+use crate::commands::session::fail;
+use crate::exit::{DATA_ERR, Failure};
+use crate::output;
+
+fn bad(message: impl Into<String>) -> anyhow::Error {
+    Failure::new(DATA_ERR, message).into()
+}
+
+/// How a decrypted payload reads in the terminal (text only: markup is not interpreted).
+fn render(plaintext: &[u8]) -> Option<String> {
+    match Payload::decode(plaintext).ok()?.body {
+        Body::Text(t) => Some(t),
+        Body::Prechat(fields) => Some(
+            fields
+                .iter()
+                .map(|(k, v)| format!("[{k}] {v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Body::File(f) => Some(format!("[file {} bytes, {}]", f.size, f.media_type)),
+        Body::Typing(_) | Body::Read(_) | Body::LeaveRequest => None,
+    }
+}
+
+/// Terminal output must not carry control characters from a message (escape sequences).
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn label(identity: &[u8]) -> String {
+    if identity.starts_with(certs::VISITOR_MAGIC.as_slice()) {
+        return "visitor".into();
+    }
+    certs::chain_device(identity).map_or_else(|| "unknown".into(), |b| b.label)
+}
+
+/// The queue of the caller's teams, each with the first lines the History Member can read.
+pub(crate) async fn queue(dev: &Opened) -> anyhow::Result<()> {
+    dev.chain()?;
+    let tenant = dev.profile.tenant_id;
+    let list = dev
+        .http
+        .conversations(tenant, "state=queued")
+        .await
+        .map_err(fail)?;
+    if list.conversations.is_empty() {
+        output::line("the queue is empty");
+    }
+    for c in &list.conversations {
+        let preview = preview(dev, c.id)
+            .await
+            .unwrap_or_else(|e| vec![format!("(no preview: {e})")]);
+        output::line(&format!("{}  queued since {}", c.id, c.created_at));
+        for line in preview.iter().take(3) {
+            output::line(&format!("    {}", printable(line)));
+        }
+    }
+    Ok(())
+}
+
+/// The conversation read through its History Member: bundle opened with a team key this
+/// device holds, the log replayed.
+async fn preview(dev: &Opened, id: ConversationId) -> anyhow::Result<Vec<String>> {
+    let tenant = dev.profile.tenant_id;
+    let member = dev.http.history_member(tenant, id).await.map_err(fail)?;
+    let sealed = STANDARD
+        .decode(member.sealed_bundle.unwrap_or_default())
+        .map_err(|_| bad("the bundle is not base64"))?;
+    let mut secrets = None;
+    for key in &dev.secrets.team_keys {
+        let ikm = STANDARD
+            .decode(&key.ikm)
+            .map_err(|_| bad("device.json is damaged"))?;
+        let pair = seal::derive_keys(&ikm)?;
+        let opening = OpeningKey {
+            recipient: Recipient {
+                kind: KeyKind::Team,
+                key_version: key.version,
+                public: pair.public,
+            },
+            private: &pair.private,
+        };
+        if let Ok(s) = open_bundle(&sealed, &opening, &dev.anchor, now()) {
+            secrets = Some(s);
+            break;
+        }
+    }
+    let secrets = secrets.ok_or_else(|| bad("none of this device's team keys opens it"))?;
+    let mut replay = Replay::new(&secrets, dev.anchor.clone())?;
+    let page = dev.http.entries(tenant, id, 0, 500).await.map_err(fail)?;
+    let mut lines = Vec::new();
+    for e in &page.entries {
+        let bytes = STANDARD
+            .decode(&e.p)
+            .map_err(|_| bad("an entry is not base64"))?;
+        let item = match e.k {
+            WireKind::Welcome => LogItem::Welcome(&bytes),
+            WireKind::Handshake => LogItem::Handshake(&bytes),
+            WireKind::Application => LogItem::Application(&bytes),
+            WireKind::System => continue,
+        };
+        let at = u64::try_from(e.at / 1000).unwrap_or(0);
+        if let Replayed::Message { plaintext, sender } = replay.feed(item, at)?
+            && let Some(text) = render(&plaintext)
+        {
+            lines.push(format!("{}: {text}", label(&sender)));
+        }
+    }
+    Ok(lines)
+}
+
+/// Claims a conversation; the visitor's widget then adds this device.
+pub(crate) async fn accept(dev: &mut Opened, id: ConversationId) -> anyhow::Result<()> {
+    dev.chain()?;
+    let available = dev.refill_key_packages().await?;
+    let view = dev
+        .http
+        .claim(dev.profile.tenant_id, id)
+        .await
+        .map_err(fail)?;
+    output::line(&format!(
+        "{} is yours ({}); the visitor's widget adds this device ({available} key packages ready). \
+         Then: sealdesk agent read --conversation {}",
+        view.id, view.state, view.id
+    ));
+    Ok(())
+}
+
+/// Reads the conversation's new entries: joins from the Welcome naming one of this device's
+/// key packages, processes commits, prints messages. Returns nothing; the state is saved.
+pub(crate) async fn read(dev: &mut Opened, id: ConversationId) -> anyhow::Result<()> {
+    dev.chain()?;
+    let tenant = dev.profile.tenant_id;
+    let me: StaffId = dev.staff;
+    let index = dev.secrets.conversations.iter().position(|c| c.id == id);
+    let mut state = match index {
+        Some(i) => Some(dev.secrets.conversations.remove(i)),
+        None => None,
+    };
+    let mut client = match &state {
+        Some(s) => Some(dev.restore(&s.client)?),
+        None => None,
+    };
+    let mut cursor = state.as_ref().map_or(0, |s| s.cursor);
+    let sent = state
+        .as_mut()
+        .map(|s| std::mem::take(&mut s.sent))
+        .unwrap_or_default();
+    let mut removed = false;
+    loop {
+        let page = dev
+            .http
+            .entries(tenant, id, cursor, 500)
+            .await
+            .map_err(fail)?;
+        for e in &page.entries {
+            cursor = e.seq;
+            let bytes = STANDARD
+                .decode(&e.p)
+                .map_err(|_| bad("an entry is not base64"))?;
+            match (e.k, client.as_mut()) {
+                (WireKind::Welcome, None) => {
+                    if let Some(joined) = join(dev, &bytes)? {
+                        client = Some(joined);
+                        output::line("(joined the conversation)");
+                    }
+                }
+                (WireKind::Handshake, Some(c)) => {
+                    if let Processed::Commit {
+                        removed_self: true, ..
+                    } = c.process(&bytes)?
+                    {
+                        removed = true;
+                    }
+                }
+                (WireKind::Application, Some(c)) => {
+                    let own = e.from == WireParty::Staff(me)
+                        && e.id
+                            .as_ref()
+                            .is_some_and(|i| sent.iter().any(|(s, _)| s == i));
+                    if own {
+                        if let Some((_, text)) = sent.iter().find(|(s, _)| Some(s) == e.id.as_ref())
+                        {
+                            output::line(&format!("you: {}", printable(text)));
+                        }
+                        continue;
+                    }
+                    match c.process(&bytes) {
+                        Ok(Processed::Application { plaintext, sender }) => {
+                            if let Some(text) = render(&plaintext) {
+                                let who = c
+                                    .member_identity(sender)
+                                    .map_or_else(|| "?".into(), |i| label(&i));
+                                output::line(&format!("{who}: {}", printable(&text)));
+                            }
+                        }
+                        Ok(Processed::Commit { .. }) => {}
+                        Err(e) => output::line(&format!("(a message could not be verified: {e})")),
+                    }
+                }
+                (WireKind::System, _) => output::line("(conversation event)"),
+                _ => {}
+            }
+        }
+        if page.entries.len() < 500 {
+            break;
+        }
+    }
+    match client {
+        Some(c) if !removed => dev.secrets.conversations.push(Conversation {
+            id,
+            client: STANDARD.encode(c.save()?),
+            cursor,
+            sent,
+        }),
+        Some(_) => output::line("(this device was removed from the conversation)"),
+        None => output::line("(not a member yet: the visitor's widget has not added this device)"),
+    }
+    dev.save()
+}
+
+/// The client of the key package a Welcome names, joined; the package leaves the pending list.
+fn join(dev: &mut Opened, welcome: &[u8]) -> anyhow::Result<Option<sealdesk_mls::Client>> {
+    let mut found = None;
+    for (i, kp) in dev.secrets.key_packages.iter().enumerate() {
+        let hash_ref = STANDARD
+            .decode(&kp.hash_ref)
+            .map_err(|_| bad("device.json is damaged"))?;
+        if addressed_to(welcome, &hash_ref)? {
+            found = Some(i);
+            break;
+        }
+    }
+    let Some(i) = found else {
+        return Ok(None);
+    };
+    let pending = dev.secrets.key_packages.remove(i);
+    let mut client = dev.restore(&pending.client)?;
+    client.join(welcome)?;
+    Ok(Some(client))
+}
+
+/// Sends `text` to a conversation this device is in (read it first to catch up).
+pub(crate) async fn send(dev: &mut Opened, id: ConversationId, text: &str) -> anyhow::Result<()> {
+    dev.chain()?;
+    let index = dev
+        .secrets
+        .conversations
+        .iter()
+        .position(|c| c.id == id)
+        .ok_or_else(|| bad("not a member of this conversation yet: `sealdesk agent read` first"))?;
+    let mut client = dev.restore(&dev.secrets.conversations[index].client)?;
+    let mut msg_id = [0u8; 16];
+    sealdesk_crypto::OsRandom.fill(&mut msg_id);
+    let payload = Payload {
+        msg_id,
+        sent_at_ms: now() * 1000,
+        body: Body::Text(text.to_owned()),
+    }
+    .encode()?;
+    let ciphertext = client.send(&payload)?;
+    let client_id = format!("ta-{}", hex::encode(msg_id));
+    let url = url::Url::parse(&dev.profile.server)?;
+    let mut conn =
+        Connection::connect(&url, &Credential::Bearer(dev.profile.token.clone())).await?;
+    conn.send(id, &client_id, WireKind::Application, &ciphertext)
+        .await?;
+    conn.close().await.ok();
+    let state = &mut dev.secrets.conversations[index];
+    state.client = STANDARD.encode(client.save()?);
+    state.sent.push((client_id, text.to_owned()));
+    dev.save()?;
+    output::line("sent");
+    Ok(())
+}
