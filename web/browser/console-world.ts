@@ -35,6 +35,8 @@ export interface ConsoleWorld {
   admin(args: string[], stdin?: string): Promise<Record<string, unknown>>;
   /** The administrator certifies a device after comparing `fingerprint` (as read on the screen). */
   enrol(device: string, fingerprint: string): Promise<Record<string, unknown>>;
+  /** The administrator revokes a device over REST (`DELETE /api/tenants/{t}/devices/{id}`). */
+  revoke(device: string): Promise<void>;
   snippet(): string;
   stop(): Promise<void>;
 }
@@ -135,7 +137,11 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
     const enrol = (device: string, fingerprint: string) =>
       admin(["keys", "enrol", "--tenant", tenant, "--device", device, "--fingerprint", fingerprint, "--issuing", key("issuing.key"),
         "--team-key", key("team.key"), "--passphrase-stdin"], `${ISSUING_PASS}\n${TEAM_PASS}\n`);
-    return { url, apiUrl: address, tenant, team, agent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
+    const revoke = async (device: string): Promise<void> => {
+      const res = await fetch(new URL(`/api/tenants/${tenant}/devices/${device}`, address), { method: "DELETE", headers: { authorization: `Bearer ${login.token}` } });
+      if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
+    };
+    return { url, apiUrl: address, revoke, tenant, team, agent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -226,6 +226,20 @@ describe("the agent console in Chromium", () => {
     // Close: the conversation leaves the agent's list.
     await page.getByRole("button", { name: "Close conversation" }).click();
     await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
+    // The administrator revokes the device: the console stops and deletes its keys here.
+    await world.revoke(device.id);
+    await expect.poll(() => page.locator("#enrol-error").textContent(), { timeout: 30_000 }).toContain("revoked");
+    expect(await page.locator("#desk").isVisible()).toBe(false);
+    const left = await page.evaluate(() => new Promise<number>((resolve, reject) => {
+      const r = indexedDB.open("sealdesk-console");
+      r.onerror = () => reject(r.error);
+      r.onsuccess = () => {
+        const count = r.result.transaction("records").objectStore("records").count();
+        count.onsuccess = () => resolve(count.result);
+      };
+    }));
+    expect(left).toBe(0);
+
     // Log out: the session ends on the server, and the console asks to sign in again.
     await page.getByRole("button", { name: "Log out" }).click();
     await expect.poll(() => page.locator("#login").isVisible(), { timeout: 15_000 }).toBe(true);

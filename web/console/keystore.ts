@@ -88,7 +88,9 @@ export async function openDeviceStore(tenant: string, staff: string): Promise<De
   return {
     load: async () => (await read(name)) as DeviceRecord | undefined,
     save: (record) => write(name, record),
+    /** Deletes the device's keys and every conversation state it saved. */
     async clear() {
+      await tx(db, RECORDS, "readwrite", (s) => s.delete(IDBKeyRange.bound(`${name}/group/`, `${name}/group/\uffff`)));
       await tx(db, RECORDS, "readwrite", (s) => s.delete(name));
     },
     loadGroup: async (conversation) => (await read(`${name}/group/${conversation}`)) as SavedGroup | undefined,

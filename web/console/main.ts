@@ -11,6 +11,7 @@ import { openDeviceStore } from "./keystore.js";
 
 const api = new ConsoleApi();
 const ENROL_POLL_MS = 2_000;
+const DEVICE_CHECK_MS = 5_000;
 const SCREENS = ["booting", "login", "enrol", "desk"] as const;
 let desk: Desk | undefined;
 
@@ -106,7 +107,23 @@ async function afterLogin(session: SessionInfo): Promise<void> {
             byId("login-error").textContent = "Your session ended. Sign in again.";
           });
           desk.start();
-          window.setInterval(() => void refillKeyPackages(api, store, record, device).catch(() => undefined), 60_000);
+          const refill = window.setInterval(() => void refillKeyPackages(api, store, record, device).catch(() => undefined), 60_000);
+          // A device an administrator revoked stops at once: its keys and conversation states
+          // are deleted from this browser (NIST SP 800-57 Pt 1 §8.3.5, key destruction).
+          const watch = window.setInterval(() => {
+            void deviceStatus(api, record, fingerprint).then(async (v) => {
+              if (v.status !== "revoked") return;
+              window.clearInterval(watch);
+              window.clearInterval(refill);
+              desk?.stop();
+              desk = undefined;
+              await store.clear();
+              screen("enrol");
+              byId("fingerprint").textContent = "";
+              byId("enrol-status").textContent = "";
+              byId("enrol-error").textContent = "An administrator revoked this browser's device; its keys were deleted here. Sign in again to enrol it anew.";
+            }, () => undefined);
+          }, DEVICE_CHECK_MS);
           return;
         } catch (e) {
           if (!(e instanceof EnrolmentError) || !e.message.startsWith("no team key")) throw e;
