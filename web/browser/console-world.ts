@@ -27,6 +27,8 @@ export interface ConsoleWorld {
   tenant: string;
   team: string;
   agent: { email: string; password: string; name: string };
+  /** A second agent, for the sign-in with an authentication code. */
+  totpAgent: { email: string; password: string };
   tenantKey: string;
   /** The root key's fingerprint as `keys init` printed it. */
   rootFingerprint: string;
@@ -79,12 +81,14 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const key = (name: string) => join(dir, name);
   const adminPass = `${crypto.randomUUID()}-Zq7!`;
   const agent = { email: "jane@interop.localhost", password: `${crypto.randomUUID()}-Zq7!`, name: "" };
+  const totpAgent = { email: "omar@interop.localhost", password: `${crypto.randomUUID()}-Zq7!` };
 
   const tenant = id(await admin(["tenant", "create", "--name", "Interop", "--domain", "interop.localhost", "--no-require-2fa", "--origin", host.origin]));
   const team = id(await admin(["team", "create", "--tenant", tenant, "--name", "Support"]));
   await admin(["staff", "create", "--tenant", tenant, "--email", "owner@interop.localhost", "--role", "admin", "--password-stdin"], `${adminPass}\n`);
   const agentView = await admin(["staff", "create", "--tenant", tenant, "--email", agent.email, "--role", "agent", "--password-stdin"], `${agent.password}\n`);
   agent.name = String(agentView.display_name ?? "");
+  await admin(["staff", "create", "--tenant", tenant, "--email", totpAgent.email, "--role", "agent", "--password-stdin"], `${totpAgent.password}\n`);
   const root = await admin(["keys", "init", "--tenant", tenant, "--out", key("root.key"), "--passphrase-stdin"], `${ROOT_PASS}\n`);
   const rootFingerprint = String(root.fingerprint);
   const tenantKey = String(root.snippet).replace(/^data-sealdesk-tenant-key="(.*)"$/, "$1");
@@ -141,7 +145,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
       const res = await fetch(new URL(`/api/tenants/${tenant}/devices/${device}`, address), { method: "DELETE", headers: { authorization: `Bearer ${login.token}` } });
       if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
     };
-    return { url, apiUrl: address, revoke, tenant, team, agent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
+    return { url, apiUrl: address, revoke, tenant, team, agent, totpAgent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -14,6 +14,7 @@ import { RestClient } from "../shared/protocol/rest.js";
 import { SealdeskSocket } from "../shared/protocol/socket.js";
 import { fromBase64 } from "../shared/util/bytes.js";
 import { launch, watchedPage, type Browser, type Watched } from "./chromium.js";
+import { totpCode } from "./console-totp.js";
 import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
 import { FIELDS, NOTICE } from "./fixture.js";
 import { shopPage } from "./pages.js";
@@ -252,5 +253,38 @@ describe("the agent console in Chromium", () => {
     expect(refused.filter((r) => !/^404 GET \/api\/tenants\/[^/]+\/conversations\/[^/]+\/history-member$/.test(r))).toEqual([
       "401 GET /api/auth/session", "401 POST /api/auth/login", "401 GET /api/auth/session", "401 GET /api/auth/session",
     ]);
+  });
+
+  it("asks for the authentication code when the account has one, and signs in with it", async () => {
+    // The agent turns TOTP on (from the terminal, here over REST): enrol, confirm with a code.
+    const { token } = await new RestClient(world.apiUrl).login(world.tenant, world.totpAgent.email, world.totpAgent.password);
+    const call = async (path: string, body?: unknown) => {
+      const res = await fetch(new URL(path, world.apiUrl), {
+        method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body ?? {}),
+      });
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const { secret } = (await call("/api/account/totp")) as { secret: string };
+    await call("/api/account/totp/confirm", { code: totpCode(secret) });
+
+    const { page } = await watchedPage(browser.context);
+    await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
+    expect(await page.getByLabel("Authentication code").isVisible()).toBe(false);
+    await page.getByLabel("E-mail").fill(world.totpAgent.email);
+    await page.getByLabel("Password").fill(world.totpAgent.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    // The password alone is refused with the one stable code; the console offers the code field.
+    await expect.poll(() => page.locator("#login-error").textContent()).toContain("authenticator app");
+    await expect.poll(() => page.getByLabel("Authentication code").isVisible()).toBe(true);
+    await page.getByLabel("Authentication code").fill("000000" === totpCode(secret) ? "111111" : "000000");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator("#login-error").textContent()).toContain("not right");
+    // The next step's code (the confirmation spent this one; ±1 step is accepted).
+    await page.getByLabel("Password").fill(world.totpAgent.password);
+    await page.getByLabel("Authentication code").fill(totpCode(secret, Date.now() + 30_000));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator("#fingerprint").textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+    expect(await page.locator("#who").textContent()).toContain("agent");
   });
 });
