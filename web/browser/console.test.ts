@@ -135,6 +135,16 @@ describe("the agent console in Chromium", () => {
     expect(await page.locator("#root-line").textContent()).toBe(world.rootFingerprint);
     expect(world.rootFingerprint).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
 
+    // Availability: away, then online again (a PUT the server accepts with the CSRF token).
+    for (const value of ["away", "online"]) {
+      const [put] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/api/account/availability") && r.request().method() === "PUT"),
+        page.getByLabel("Status").selectOption(value),
+      ]);
+      expect(put.status()).toBe(204);
+      expect(put.request().postDataJSON()).toEqual({ availability: value });
+    }
+
     // The visitor, on the shop's site, in another tab.
     const visitor = await watchedPage(browser.context);
     await visitor.page.goto(`${world.host.origin}/`);
@@ -199,6 +209,10 @@ describe("the agent console in Chromium", () => {
     await page.getByRole("button", { name: "Cancel" }).click();
     expect(await page.locator("#link-dialog").isVisible()).toBe(false);
     await shot(page, "conversation");
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.locator("#reply").scrollIntoViewIfNeeded();
+    await shot(page, "phone");
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // A reload: the session (cookie, CSRF token in the tab), the device and the conversation's
     // MLS state come back; the history shows who wrote what, and the chat goes on.
