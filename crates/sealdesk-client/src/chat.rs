@@ -82,6 +82,19 @@ impl Client {
         self.get("/api/visitor/conversations").await
     }
 
+    /// `POST /api/visitor/conversations/{id}/erasure`: the visitor asks for the conversation
+    /// to be deleted.
+    pub async fn visitor_request_erasure(
+        &self,
+        id: ConversationId,
+    ) -> Result<ConversationView, ClientError> {
+        self.post(
+            &format!("/api/visitor/conversations/{id}/erasure"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     /// `POST /api/visitor/conversations/{id}/close`.
     pub async fn visitor_close(&self, id: ConversationId) -> Result<ConversationView, ClientError> {
         self.post(

@@ -71,6 +71,8 @@ pub enum AuditAction {
     Exported,
     /// Data was erased.
     Erased,
+    /// A visitor asked for their conversation to be deleted.
+    ErasureRequested,
     /// Data was deleted by retention.
     RetentionDeleted,
 }

@@ -191,6 +191,9 @@ pub struct ConversationView {
     /// The privacy-notice version the visitor accepted when opening it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_notice: Option<String>,
+    /// When the visitor asked for it to be deleted (the next retention sweep deletes it).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub erasure_requested_at: Option<OffsetDateTime>,
 }
 
 /// A page of conversations.

@@ -319,14 +319,23 @@ pub struct Deleted {
 /// Retention: hard deletion of conversations.
 #[async_trait]
 pub trait RetentionRepo: Send + Sync {
-    /// Up to `limit` conversations of the tenant that were closed before `closed_before`,
-    /// oldest first.
+    /// Up to `limit` closed conversations of the tenant that are due for deletion: closed
+    /// before `closed_before`, or whose visitor asked for their deletion; oldest first.
     async fn expired_conversations(
         &self,
         tenant: TenantId,
         closed_before: OffsetDateTime,
         limit: u32,
     ) -> StoreResult<Vec<ConversationId>>;
+    /// Records the visitor's request to delete a closed conversation (idempotent: the first
+    /// request's time is kept). `NotFound` if it is not the tenant's; `Conflict`
+    /// (`ConversationState`) if it is not closed.
+    async fn request_erasure(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+        at: OffsetDateTime,
+    ) -> StoreResult<Conversation>;
     /// Deletes a conversation with its log, notes, participants and attachment references
     /// in one transaction. `NotFound` if it is not the tenant's. Conversations that link to
     /// it (`reopened_from`) keep existing with the link cleared.

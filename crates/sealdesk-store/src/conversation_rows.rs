@@ -23,7 +23,7 @@ pub(crate) const VISITOR_COLUMNS: &str =
 /// The columns of a `conversations` row, in [`ConversationRow`] order.
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, tenant_id, team_id, visitor_id, state, \
      assignee_id, reopened_from, last_seq, created_at_ms, updated_at_ms, closed_at_ms, \
-     consent_notice";
+     consent_notice, erasure_requested_at_ms";
 
 /// The largest page `list_conversations` returns.
 pub(crate) const MAX_CONVERSATIONS: u32 = 500;
@@ -112,6 +112,7 @@ pub(crate) struct ConversationRow {
     pub(crate) updated_at_ms: i64,
     pub(crate) closed_at_ms: Option<i64>,
     pub(crate) consent_notice: Option<String>,
+    pub(crate) erasure_requested_at_ms: Option<i64>,
 }
 
 impl ConversationRow {
@@ -131,6 +132,7 @@ impl ConversationRow {
             updated_at: from_unix_ms(self.updated_at_ms),
             closed_at: self.closed_at_ms.map(from_unix_ms),
             consent_notice: self.consent_notice,
+            erasure_requested_at: self.erasure_requested_at_ms.map(from_unix_ms),
         })
     }
 }
@@ -150,6 +152,7 @@ pub(crate) fn created_conversation(new: &NewConversation) -> Conversation {
         created_at: stored_time(new.created_at),
         updated_at: stored_time(new.created_at),
         closed_at: None,
+        erasure_requested_at: None,
     }
 }
 

@@ -106,6 +106,8 @@ pub struct Conversation {
     pub updated_at: OffsetDateTime,
     /// When it was closed.
     pub closed_at: Option<OffsetDateTime>,
+    /// When the visitor asked for it to be deleted (the next retention sweep deletes it).
+    pub erasure_requested_at: Option<OffsetDateTime>,
 }
 
 /// A guarded change of a conversation's routing state, applied atomically by the store:
@@ -424,6 +426,7 @@ mod tests {
             assignee,
             reopened_from: None,
             consent_notice: None,
+            erasure_requested_at: None,
             last_seq: 0,
             created_at: at,
             updated_at: at,

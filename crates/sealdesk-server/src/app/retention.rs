@@ -113,6 +113,11 @@ async fn delete_expired(
     id: ConversationId,
     report: &mut SweepReport,
 ) -> StoreResult<()> {
+    let requested = match state.store().get_conversation(tenant, id).await {
+        Ok(c) => c.erasure_requested_at.is_some(),
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e),
+    };
     let deleted = match state.store().delete_conversation(tenant, id).await {
         Ok(deleted) => deleted,
         // Deleted meanwhile (a concurrent sweep, or the tenant's erasure): nothing to do.
@@ -129,7 +134,12 @@ async fn delete_expired(
     state
         .bus()
         .publish(Topic::Conversation(id), Event::Access(id));
-    audit::event(state, AuditAction::RetentionDeleted, Actor::System)
+    let action = if requested {
+        AuditAction::Erased
+    } else {
+        AuditAction::RetentionDeleted
+    };
+    audit::event(state, action, Actor::System)
         .tenant(tenant)
         .target(format!("conversation:{id}"))
         .detail("entries", deleted.entries.to_string())

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use sealdesk_core::ValidationError;
+use sealdesk_core::audit::{Actor, AuditAction};
 use sealdesk_core::clock::to_unix_ms;
 use sealdesk_core::domain::{
     Conversation, ConversationState, ExternalId, NewConversation, NewVisitor, Team, Tenant,
@@ -252,4 +253,32 @@ pub async fn open_conversation(
             created_at: state.clock().now(),
         })
         .await?)
+}
+
+/// The visitor's request to delete one of their conversations: closed first if it was not,
+/// then marked for the next retention sweep, which deletes it whatever the tenant's retention
+/// period. Audited without content.
+pub async fn request_erasure(
+    state: &AppState,
+    caller: &super::conversations::Caller,
+    id: ConversationId,
+) -> Result<Conversation, ApiError> {
+    let super::conversations::Caller::Visitor { visitor, .. } = caller else {
+        return Err(ApiError::Forbidden);
+    };
+    match super::conversations::close(state, caller, id).await {
+        Ok(_) | Err(ApiError::ConversationClosed) => {}
+        Err(e) => return Err(e),
+    }
+    let requested = state
+        .store()
+        .request_erasure(caller.tenant(), id, state.clock().now())
+        .await?;
+    super::audit::event(state, AuditAction::ErasureRequested, Actor::Anonymous)
+        .tenant(caller.tenant())
+        .target(format!("conversation:{id}"))
+        .detail("visitor", visitor.to_string())
+        .record(state)
+        .await;
+    Ok(requested)
 }

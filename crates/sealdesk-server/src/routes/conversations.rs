@@ -45,6 +45,7 @@ pub fn conversation_view(c: &Conversation) -> ConversationView {
         updated_at: c.updated_at,
         closed_at: c.closed_at,
         consent_notice: c.consent_notice.clone(),
+        erasure_requested_at: c.erasure_requested_at,
     }
 }
 

@@ -132,6 +132,10 @@ fn chat_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             widget(post(visitors::close)),
         ),
         (
+            "/api/visitor/conversations/{id}/erasure",
+            widget(post(visitors::request_erasure)),
+        ),
+        (
             "/api/tenants/{tenant}/conversations",
             get(conversations::list),
         ),

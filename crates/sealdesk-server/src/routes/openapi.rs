@@ -23,7 +23,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::admin::audit_log, super::admin::get_settings, super::admin::put_settings, super::admin::teams, super::admin::create_team,
         super::admin::create_api_token, super::admin::revoke_api_token,
         crate::ws::upgrade, super::visitors::widget_config, super::visitors::ticket, super::visitors::open,
-        super::visitors::list, super::visitors::close,
+        super::visitors::list, super::visitors::close, super::visitors::request_erasure,
         super::conversations::list, super::conversations::get, super::conversations::entries,
         super::conversations::claim, super::conversations::transfer, super::conversations::join,
         super::conversations::close, super::conversations::set_availability,

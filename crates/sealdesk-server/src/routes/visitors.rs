@@ -264,6 +264,22 @@ pub async fn list(
     }))
 }
 
+/// Asks for one of the visitor's conversations to be deleted (GDPR art. 17): it is closed if
+/// it was not, and the next retention sweep deletes it with everything it holds.
+#[utoipa::path(post, path = "/api/visitor/conversations/{id}/erasure", tag = "widget",
+    security(("bearer" = [])),
+    params(("id" = ConversationId, Path, description = "Conversation id")),
+    responses((status = 200, description = "Requested; deleted at the next retention sweep", body = ConversationView),
+        (status = 404, description = "Not one of the visitor's conversations", body = sealdesk_proto::ErrorBody)))]
+pub async fn request_erasure(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let requested = visitors::request_erasure(&state, &visitor.caller(), id).await?;
+    Ok(Json(conversation_view(&requested)))
+}
+
 /// Closes one of the visitor's conversations.
 #[utoipa::path(post, path = "/api/visitor/conversations/{id}/close", tag = "widget",
     security(("bearer" = [])),

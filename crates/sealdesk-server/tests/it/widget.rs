@@ -209,3 +209,56 @@ async fn only_admins_of_the_tenant_change_settings_and_bad_ones_name_the_field()
         InboxWidgetSettings::default()
     );
 }
+
+/// "Delete this conversation" from the widget: the conversation closes, staff see the
+/// request, and the next retention sweep deletes it although the tenant keeps conversations
+/// for 30 days; nobody else can ask for it.
+#[tokio::test]
+async fn a_visitor_can_have_their_conversation_deleted() {
+    let app = spawn_app().await;
+    let desk = desk(&app, "Acme", "acme.example", &["jane@acme.example"]).await;
+    let tenant = desk.tenant.id;
+    let v = visitor(&app, &desk).await;
+    let c = v.http.open_conversation(None).await.unwrap().id;
+    let kept = v.http.open_conversation(None).await.unwrap().id;
+    v.http.visitor_close(kept).await.unwrap();
+    let stranger = visitor(&app, &desk).await;
+    assert_eq!(
+        error_of(stranger.http.visitor_request_erasure(c).await).1,
+        ErrorCode::NotFound
+    );
+
+    let requested = v.http.visitor_request_erasure(c).await.unwrap();
+    assert_eq!(requested.state, "closed");
+    assert!(requested.erasure_requested_at.is_some());
+    // Asking again changes nothing.
+    let again = v.http.visitor_request_erasure(c).await.unwrap();
+    assert_eq!(again.erasure_requested_at, requested.erasure_requested_at);
+    assert_eq!(
+        app.store
+            .get_conversation(tenant, c)
+            .await
+            .unwrap()
+            .erasure_requested_at
+            .map(time::OffsetDateTime::unix_timestamp),
+        requested
+            .erasure_requested_at
+            .map(time::OffsetDateTime::unix_timestamp)
+    );
+
+    let report = sealdesk_server::app::retention::sweep(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.conversations, 1);
+    assert!(matches!(
+        app.store.get_conversation(tenant, c).await,
+        Err(sealdesk_store::StoreError::NotFound)
+    ));
+    // The other closed conversation waits for its retention period.
+    app.store.get_conversation(tenant, kept).await.unwrap();
+    let audit = app.store.list_audit(Some(tenant), 0, 100).await.unwrap();
+    let actions: Vec<AuditAction> = audit.iter().map(|r| r.event.action).collect();
+    assert!(actions.contains(&AuditAction::ErasureRequested));
+    assert!(actions.contains(&AuditAction::Erased));
+    assert!(!actions.contains(&AuditAction::RetentionDeleted));
+}

@@ -87,6 +87,7 @@ pub use recovery::{
     recovery_codes_keep_their_key_version, recovery_codes_replace_use_once_and_count,
 };
 pub use retention::{
+    an_erasure_request_makes_a_closed_conversation_due,
     attachments_are_referenced_per_conversation, deleting_a_conversation_removes_what_it_owns,
     expired_conversations_oldest_first,
 };
@@ -369,6 +370,7 @@ macro_rules! store_contract_tests {
             canned_responses_belong_to_a_team,
             attachments_are_referenced_per_conversation,
             expired_conversations_oldest_first,
+            an_erasure_request_makes_a_closed_conversation_due,
             deleting_a_conversation_removes_what_it_owns,
             delete_tenant_erases_only_that_tenant,
             inbox_identity_round_trip,

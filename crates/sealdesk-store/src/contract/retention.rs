@@ -5,9 +5,9 @@ use sealdesk_core::domain::ConversationChange;
 use sealdesk_proto::ConversationId;
 use time::Duration;
 
-use super::assert_not_found;
 use super::data::ms;
 use super::desk::{Desk, staff, visitor};
+use super::{assert_conflict, assert_not_found};
 use crate::{Attachment, Store, Uploader};
 
 /// A reference of a blob from a conversation is idempotent, read back per conversation and
@@ -277,5 +277,65 @@ pub async fn deleting_a_conversation_removes_what_it_owns(store: &dyn Store) {
             .await
             .unwrap(),
         theirs
+    );
+}
+
+/// A visitor's erasure request: only for a closed conversation of the tenant, kept at its
+/// first time, and it makes the conversation due at once whatever the retention period.
+pub async fn an_erasure_request_makes_a_closed_conversation_due(store: &dyn Store) {
+    let desk = Desk::new(store).await;
+    let open = desk.open(store, desk.acme, desk.sales, desk.alice).await.id;
+    let other = desk.open(store, desk.acme, desk.sales, desk.bob).await.id;
+    assert_conflict(
+        store.request_erasure(desk.acme, open, desk.tick()).await,
+        &crate::Constraint::ConversationState,
+    );
+    for id in [open, other] {
+        store
+            .change_conversation(desk.acme, id, &ConversationChange::close(desk.tick()), None)
+            .await
+            .unwrap();
+    }
+    // Retention of 30 days: nothing closed just now is due.
+    let cutoff = desk.now() - Duration::days(30);
+    assert!(
+        store
+            .expired_conversations(desk.acme, cutoff, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = desk.tick();
+    let requested = store.request_erasure(desk.acme, open, first).await.unwrap();
+    assert_eq!(
+        requested.erasure_requested_at,
+        Some(sealdesk_core::clock::from_unix_ms(
+            sealdesk_core::clock::to_unix_ms(first)
+        ))
+    );
+    let again = store
+        .request_erasure(desk.acme, open, desk.tick())
+        .await
+        .unwrap();
+    assert_eq!(again.erasure_requested_at, requested.erasure_requested_at);
+    assert_eq!(
+        store.get_conversation(desk.acme, open).await.unwrap(),
+        again
+    );
+    assert_eq!(
+        store
+            .expired_conversations(desk.acme, cutoff, 100)
+            .await
+            .unwrap(),
+        [open]
+    );
+    // Another tenant can neither request it nor see it due.
+    assert_not_found(store.request_erasure(desk.globex, other, desk.tick()).await);
+    assert!(
+        store
+            .expired_conversations(desk.globex, cutoff, 100)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -318,5 +318,6 @@ pub(super) fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> 
         updated_at_ms: row.try_get("updated_at_ms").map_err(db_err)?,
         closed_at_ms: row.try_get("closed_at_ms").map_err(db_err)?,
         consent_notice: row.try_get("consent_notice").map_err(db_err)?,
+        erasure_requested_at_ms: row.try_get("erasure_requested_at_ms").map_err(db_err)?,
     })
 }

@@ -12,6 +12,32 @@ use crate::{Deleted, RetentionRepo, StoreError, StoreResult};
 
 #[async_trait]
 impl RetentionRepo for SqliteStore {
+    async fn request_erasure(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+        at: OffsetDateTime,
+    ) -> StoreResult<sealdesk_core::domain::Conversation> {
+        let updated = sqlx::query(
+            "UPDATE conversations
+             SET erasure_requested_at_ms = COALESCE(erasure_requested_at_ms, ?3)
+             WHERE tenant_id = ?1 AND id = ?2 AND state = 'closed'",
+        )
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .bind(ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let conversation = crate::ConversationRepo::get_conversation(self, tenant, id).await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                constraint: crate::Constraint::ConversationState,
+            });
+        }
+        Ok(conversation)
+    }
+
     async fn expired_conversations(
         &self,
         tenant: TenantId,
@@ -20,7 +46,8 @@ impl RetentionRepo for SqliteStore {
     ) -> StoreResult<Vec<ConversationId>> {
         sqlx::query(
             "SELECT id FROM conversations
-             WHERE tenant_id = ?1 AND closed_at_ms IS NOT NULL AND closed_at_ms < ?2
+             WHERE tenant_id = ?1 AND closed_at_ms IS NOT NULL
+               AND (closed_at_ms < ?2 OR erasure_requested_at_ms IS NOT NULL)
              ORDER BY closed_at_ms, id LIMIT ?3",
         )
         .bind(tenant.to_string())
