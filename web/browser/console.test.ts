@@ -32,16 +32,16 @@ const XSS = {
   first: `Hello <b>there</b><img src=x onerror="window.__xss=3"> see https://evil.example/login?next=<svg/onload=alert(1)>`,
 };
 
-async function visitorStarts(page: Page): Promise<void> {
+async function visitorStarts(page: Page, name = XSS.name, first = XSS.first): Promise<void> {
   await page.getByRole("button", { name: "Open chat" }).click();
   const dialog = page.getByRole("dialog");
   await expect.poll(() => dialog.getByText(NOTICE.text).count()).toBe(1);
   await dialog.getByRole("button", { name: "I agree, start the chat" }).click();
-  await dialog.getByLabel(`${FIELDS[0]?.label} (required)`).fill(XSS.name);
-  await dialog.getByLabel(FIELDS[1]?.label ?? "").fill(XSS.order);
+  await dialog.getByLabel(`${FIELDS[0]?.label} (required)`).fill(name);
+  await dialog.getByLabel(FIELDS[1]?.label ?? "").fill(name === XSS.name ? XSS.order : "");
   await dialog.getByRole("button", { name: "Continue" }).click();
   const box = dialog.getByLabel("Your message");
-  await box.fill(XSS.first);
+  await box.fill(first);
   await box.press("Enter");
 }
 
@@ -231,7 +231,8 @@ describe("the agent console in Chromium", () => {
 
     // Forged and replayed entries (what a malicious server could deliver): the console says a
     // message could not be verified, shows nothing of it, and the conversation goes on.
-    await forgeEntries(world, (await page.locator("#mine li button").getAttribute("data-conversation")) ?? "");
+    const convId = (await page.locator("#mine li button").getAttribute("data-conversation")) ?? "";
+    await forgeEntries(world, convId);
     await expect.poll(() => page.locator("#conv-alert").textContent(), { timeout: 15_000 }).toContain("could not be verified");
     await box.fill("Still there?");
     await box.press("Enter");
@@ -241,6 +242,29 @@ describe("the agent console in Chromium", () => {
     // Close: the conversation leaves the agent's list.
     await page.getByRole("button", { name: "Close conversation" }).click();
     await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
+    expect(await page.locator("#typing").textContent()).toBe("This conversation is closed.");
+    expect(await page.locator("#reply").isDisabled()).toBe(true);
+    // A second visitor, who ends the chat from the widget: the server's closed entry reaches
+    // the console, which stops the conversation.
+    const other = await launch();
+    try {
+      const v2 = await watchedPage(other.context);
+      await v2.page.goto(`${world.host.origin}/`);
+      await visitorStarts(v2.page, "Bob", "Hello again");
+      const item2 = page.locator("#queue li button");
+      await expect.poll(() => item2.locator(".preview").allTextContents(), { timeout: 30_000 }).toEqual(["Hello again"]);
+      await item2.click();
+      await page.getByRole("button", { name: "Claim" }).click();
+      await expect.poll(() => page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
+      await v2.page.getByRole("button", { name: "End chat" }).click();
+      await expect.poll(() => page.locator("#typing").textContent(), { timeout: 15_000 }).toBe("The visitor ended the conversation.");
+      expect(await page.locator("#reply").isDisabled()).toBe(true);
+      expect(await page.getByRole("button", { name: "Close conversation" }).isVisible()).toBe(false);
+      await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
+    } finally {
+      await other.close();
+    }
+
     // The administrator revokes the device: the console stops and deletes its keys here.
     await world.revoke(device.id);
     await expect.poll(() => page.locator("#enrol-error").textContent(), { timeout: 30_000 }).toContain("revoked");

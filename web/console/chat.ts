@@ -7,7 +7,7 @@ import { isWelcomeFor, MlsGroup, peekMessage, type KeyPackageBundle } from "../s
 import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
 import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
-import { fromBase64, toBase64 } from "../shared/util/bytes.js";
+import { fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
 import type { ReadyDevice } from "./device.js";
 import type { DeviceStore } from "./keystore.js";
 import { policyFor, whoIs, type Who } from "./members.js";
@@ -26,6 +26,8 @@ export interface ChatEvents {
   typing(on: boolean): void;
   read(seq: number): void;
   problem(text: string): void;
+  /** The server's `closed` entry: by the visitor, or by staff. */
+  closed(byVisitor: boolean): void;
 }
 
 export class LiveChat {
@@ -113,7 +115,12 @@ export class LiveChat {
   }
 
   private async handle(e: EntryFrame): Promise<void> {
-    if (e.k === "system") return;
+    if (e.k === "system") {
+      // Content-free routing events in JSON (docs/protocol.md); only `closed` matters here.
+      const event = JSON.parse(fromUtf8(fromBase64(e.p))) as { event?: string; by?: { kind?: string } };
+      if (event.event === "closed") this.events.closed(event.by?.kind === "visitor");
+      return;
+    }
     const bytes = fromBase64(e.p);
     if (this.group === undefined) {
       if (e.k !== "welcome") return;

@@ -14,6 +14,10 @@ import type { Who } from "./members.js";
 import { replayHistory, type Line } from "./preview.js";
 
 const POLL_MS = 2_000;
+const EMPTY: Record<string, string> = {
+  queue: "Nobody is waiting.",
+  mine: "No conversation assigned to you.",
+};
 
 interface Preview {
   lastSeq: number;
@@ -102,7 +106,8 @@ export class Desk {
 
   private async refresh(): Promise<void> {
     try {
-      const [queued, assigned] = await Promise.all([this.api.conversations(this.me.tenant_id, "queued"), this.api.conversations(this.me.tenant_id, "assigned", true)]);
+      const t = this.me.tenant_id;
+      const [queued, assigned] = await Promise.all([this.api.conversations(t, "queued"), this.api.conversations(t, "assigned", true)]);
       const mine = assigned.conversations.filter((c) => c.assignee === this.me.id);
       await this.renderList("queue", queued.conversations);
       await this.renderList("mine", mine);
@@ -112,6 +117,7 @@ export class Desk {
         if (fresh !== undefined && fresh.state !== sel.state) {
           this.selected = fresh;
           this.renderHead();
+          if (fresh.state === "closed") this.ended();
         }
       }
     } catch (e) {
@@ -122,6 +128,14 @@ export class Desk {
       }
       byId("queue").replaceChildren(el("li", "empty", `The queue could not be loaded (${codeOf(e)}).`));
     }
+  }
+
+  /** The open conversation was closed (here, by the visitor or by a colleague). */
+  private ended(text = "This conversation is closed."): void {
+    this.chat?.stop();
+    this.chat = undefined;
+    this.setComposer(false);
+    byId("typing").textContent = text;
   }
 
   private async previewOf(c: ConversationView): Promise<Preview | undefined> {
@@ -153,7 +167,7 @@ export class Desk {
       li.append(b);
       items.push(li);
     }
-    if (items.length === 0) items.push(el("li", "empty", id === "queue" ? "Nobody is waiting." : "No conversation assigned to you."));
+    if (items.length === 0) items.push(el("li", "empty", EMPTY[id] ?? ""));
     byId(id).replaceChildren(...items);
   }
 
@@ -255,6 +269,13 @@ export class Desk {
       typing: (on) => (byId("typing").textContent = on ? "The visitor is typing…" : ""),
       read: () => undefined,
       problem: (text) => this.alert(text),
+      closed: (byVisitor) => {
+        if (this.selected?.id !== c.id) return;
+        this.selected = { ...c, state: "closed" };
+        this.renderHead();
+        this.ended(byVisitor ? "The visitor ended the conversation." : "This conversation is closed.");
+        void this.refresh();
+      },
     });
     this.chat = chat;
     try {
@@ -319,10 +340,8 @@ export class Desk {
     if (c === undefined) return;
     try {
       this.selected = await this.api.close(c.tenant_id, c.id);
-      this.chat?.stop();
-      this.setComposer(false);
       this.renderHead();
-      byId("typing").textContent = "Conversation closed.";
+      this.ended();
       void this.refresh();
     } catch (e) {
       this.alert(`Not closed (${codeOf(e)}).`);
