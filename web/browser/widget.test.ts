@@ -198,6 +198,11 @@ describe("the customer widget in Chromium", () => {
     await expect.poll(() => page.locator(".log .ended").textContent()).toBe("This conversation has ended.");
     expect(await page.getByRole("dialog").getByLabel("Your message").isHidden()).toBe(true);
     expect((await world.server.staff.conversation(world.server.tenant, c)).state).toBe("closed");
+    // "Delete conversation", confirmed: the server records the request, the browser forgets.
+    await page.getByRole("button", { name: "Delete conversation" }).click();
+    await page.getByRole("button", { name: "Delete for good?" }).click();
+    await expect.poll(() => page.locator(".log .ended").textContent()).toContain("will be deleted from our servers");
+    expect((await world.server.staff.conversation(world.server.tenant, c)).erasure_requested_at).toBeTruthy();
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();

@@ -165,6 +165,24 @@ export class VisitorSession extends SessionLog {
     }
   }
 
+  /**
+   * "Delete this conversation" (GDPR art. 17): the server closes it and deletes it at its next
+   * retention sweep; this browser forgets it at once (its encrypted record included).
+   */
+  async deleteChat(): Promise<boolean> {
+    if (this.group === undefined || this.visitor === undefined) return false;
+    try {
+      await this.visitor.requestErasure(this.group.conversation);
+    } catch {
+      this.update({ error: "network" });
+      return false;
+    }
+    this.socket?.close();
+    await this.options.store?.clear().catch(() => undefined);
+    this.update({ phase: "closed", items: [], answers: [], members: [], deleted: true });
+    return true;
+  }
+
   /** Whether there is a conversation to end. */
   get hasConversation(): boolean {
     return this.group !== undefined;

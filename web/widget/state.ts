@@ -77,11 +77,13 @@ export interface WidgetState {
   attachmentMax: number;
   /** A short error code for the view ("network", "consent_changed", …), or null. */
   error: string | null;
+  /** The visitor asked for the conversation to be deleted; it is gone from this browser. */
+  deleted: boolean;
 }
 
 export function initialState(): WidgetState {
   return {
     phase: "loading", tenantName: "", teamName: "", notice: null, fields: [], answers: [], items: [], members: [],
-    blocked: null, keyMismatch: false, staffTyping: false, starting: false, error: null, attachmentMax: 0,
+    blocked: null, keyMismatch: false, staffTyping: false, starting: false, error: null, attachmentMax: 0, deleted: false,
   };
 }

@@ -34,6 +34,7 @@ export class WidgetView {
   private readonly fileInput: HTMLInputElement;
   private readonly tools: HTMLElement;
   private readonly endButton: HTMLButtonElement;
+  private readonly deleteButton: HTMLButtonElement;
   private state: WidgetState | undefined;
   private log: HTMLUListElement | undefined;
   private readonly rendered = new Map<string, HTMLLIElement>();
@@ -69,7 +70,16 @@ export class WidgetView {
     this.sendButton = el("button", { type: "submit" }, s.send);
     const save = el("button", { type: "button" }, s.downloadTranscript);
     this.endButton = el("button", { type: "button" }, s.endChat);
-    this.tools = el("div", { class: "tools" }, save, this.endButton);
+    this.deleteButton = el("button", { type: "button" }, s.deleteChat);
+    this.tools = el("div", { class: "tools" }, save, this.endButton, this.deleteButton);
+    // Two steps, so a slip of the finger deletes nothing: the first click asks, the second deletes.
+    this.deleteButton.addEventListener("click", () => {
+      if (this.deleteButton.dataset.confirm === "1") void this.session.deleteChat();
+      else {
+        this.deleteButton.dataset.confirm = "1";
+        this.deleteButton.textContent = s.deleteConfirm;
+      }
+    });
     save.addEventListener("click", () => {
       if (this.state !== undefined) download(transcriptText(this.state, this.s), "chat-transcript.txt");
     });
@@ -158,6 +168,7 @@ export class WidgetView {
     this.state = st;
     this.tools.hidden = !((st.phase === "chat" || st.phase === "closed") && st.items.length > 0);
     this.endButton.hidden = st.phase !== "chat" || !this.session.hasConversation;
+    this.deleteButton.hidden = st.deleted || !this.session.hasConversation;
     const vars = { team: st.teamName || st.tenantName, tenant: st.tenantName };
     replace(this.title, t(this.s, "title", vars), el("span", { class: "sub" }, icon(ICONS.lock, 12), " ", this.s.encrypted));
     replace(this.badges, ...st.members.flatMap((m) => {
@@ -263,7 +274,10 @@ export class WidgetView {
       // Scroll the transcript only (scrollIntoView could scroll the host page too).
       this.body.scrollTop = this.body.scrollHeight;
     }
-    if (st.phase === "closed" && log.querySelector(".ended") === null) log.append(el("li", { class: "event ended" }, this.s.closed));
+    if (st.phase === "closed") {
+      const ended = log.querySelector(".ended") ?? log.appendChild(el("li", { class: "event ended" }));
+      ended.textContent = st.deleted ? this.s.deleted : this.s.closed;
+    }
   }
 
   private item(item: ChatItem, st: WidgetState): HTMLLIElement {

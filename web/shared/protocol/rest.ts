@@ -179,6 +179,11 @@ export class RestClient {
     return this.call("POST", `/api/visitor/conversations/${conversation}/close`);
   }
 
+  /** The visitor asks for the conversation to be deleted (closed now, deleted at the next retention sweep). */
+  requestErasure(conversation: string): Promise<ConversationView> {
+    return this.call("POST", `/api/visitor/conversations/${conversation}/erasure`);
+  }
+
   /** One key package per device of the assignee that is not yet in the group. */
   takeKeyPackages(conversation: string): Promise<{ key_packages: KeyPackageView[] }> {
     return this.call("POST", `/api/visitor/conversations/${conversation}/key-packages`, {});

@@ -99,6 +99,8 @@ export interface ConversationView {
   last_seq: number;
   /** The privacy notice version the visitor accepted (servers with privacy notices). */
   consent_notice?: string;
+  /** When the visitor asked for the conversation to be deleted (RFC 3339), if they did. */
+  erasure_requested_at?: string | null;
 }
 
 export interface EntryView {
