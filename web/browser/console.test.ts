@@ -307,6 +307,8 @@ describe("the agent console in Chromium", () => {
     await call("/api/account/totp/confirm", { code: totpCode(secret) });
 
     const { page } = await watchedPage(browser.context);
+    // The page's clock is Playwright's, so the idle timeout can be reached without waiting.
+    await page.clock.install();
     await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
     expect(await page.getByLabel("Authentication code").isVisible()).toBe(false);
     await page.getByLabel("E-mail").fill(world.totpAgent.email);
@@ -324,5 +326,13 @@ describe("the agent console in Chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => page.locator("#fingerprint").textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
     expect(await page.locator("#who").textContent()).toContain("agent");
+
+    // Left alone past the tenant's idle limit (30 minutes by default), the console signs out,
+    // although its polling kept the server's idle expiry moving.
+    await page.clock.fastForward("29:00");
+    expect(await page.locator("#enrol").isVisible()).toBe(true);
+    await page.clock.fastForward("02:00");
+    await expect.poll(() => page.locator("#login-error").textContent(), { timeout: 15_000 }).toBe("You were signed out after a while without activity.");
+    expect(await page.evaluate(() => fetch("/api/auth/session").then((r) => r.status))).toBe(401);
   });
 });

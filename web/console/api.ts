@@ -22,6 +22,8 @@ export interface SessionInfo {
   staff: StaffInfo;
   restricted: boolean;
   second_factor: boolean;
+  /** When the session lapses without activity (RFC 3339), if it has an idle limit. */
+  idle_expires_at?: string | null;
 }
 
 export interface DeviceView {

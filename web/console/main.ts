@@ -7,11 +7,13 @@ import { Desk, codeOf } from "./desk.js";
 import { deviceStatus, EnrolmentError, readyDevice, refillKeyPackages, registerDevice } from "./device.js";
 import { byId, show } from "./dom.js";
 import { keyFingerprint } from "../shared/keys/fingerprint.js";
+import { rememberIdleLimit, watchIdle } from "./idle.js";
 import { openDeviceStore } from "./keystore.js";
 
 const api = new ConsoleApi();
 const ENROL_POLL_MS = 2_000;
 const DEVICE_CHECK_MS = 5_000;
+const SIGNED_OUT_KEY = "sealdesk-console-signed-out";
 const SCREENS = ["booting", "login", "enrol", "desk"] as const;
 let desk: Desk | undefined;
 
@@ -61,6 +63,7 @@ async function onLogin(ev: SubmitEvent): Promise<void> {
   }
   try {
     const session = await api.login(tenant, email, password.value, totp.value.trim());
+    rememberIdleLimit(session.idle_expires_at);
     localStorage.setItem("sealdesk-console-tenant", tenant);
     password.value = "";
     totp.value = "";
@@ -74,6 +77,7 @@ async function onLogin(ev: SubmitEvent): Promise<void> {
 
 async function afterLogin(session: SessionInfo): Promise<void> {
   byId("who").textContent = `${session.staff.display_name} · ${session.staff.role}`;
+  watchIdle(() => signOut("You were signed out after a while without activity."));
   if (session.restricted) {
     screen("enrol");
     byId("enrol-error").textContent = "Your workspace requires a second factor. Set one up with the terminal client (sealdesk account), then sign in again.";
@@ -140,6 +144,14 @@ async function afterLogin(session: SessionInfo): Promise<void> {
   }
 }
 
+/** Ends the session on the server, then starts the page afresh (with `reason` shown). */
+function signOut(reason?: string): void {
+  desk?.stop();
+  desk = undefined;
+  if (reason !== undefined) sessionStorage.setItem(SIGNED_OUT_KEY, reason);
+  void api.logout().catch(() => undefined).finally(() => location.reload());
+}
+
 let pendingLink = "";
 function confirmLink(url: string): void {
   pendingLink = url;
@@ -154,11 +166,7 @@ function wire(): void {
     show(byId("totp-row"), true);
     byId("totp").focus();
   });
-  byId("logout").addEventListener("click", () => {
-    desk?.stop();
-    desk = undefined;
-    void api.logout().catch(() => undefined).finally(() => location.reload());
-  });
+  byId("logout").addEventListener("click", () => signOut());
   byId("link-cancel").addEventListener("click", () => show(byId("link-dialog"), false));
   byId("link-open").addEventListener("click", () => {
     show(byId("link-dialog"), false);
@@ -178,6 +186,9 @@ async function boot(): Promise<void> {
     await afterLogin(session);
   } catch {
     showLogin();
+    const reason = sessionStorage.getItem(SIGNED_OUT_KEY);
+    sessionStorage.removeItem(SIGNED_OUT_KEY);
+    if (reason !== null) byId("login-error").textContent = reason;
   }
 }
 
