@@ -416,6 +416,10 @@ pub(crate) enum KeysCommand {
     /// their private halves sealed to the team key (and the archive key). Standard input:
     /// the issuing key's passphrase, the team key's, then the archive key's.
     HistoryPool(crate::commands::keys::KeysHistoryArgs),
+    /// Wrap a team key (after a rotation: its new version) to every certified device of the
+    /// team's current members, and nobody else. Standard input: the issuing key's passphrase,
+    /// then the team key's.
+    Rewrap(crate::commands::keys::KeysRewrapArgs),
     /// Devices of the tenant (pending ones wait for `enrol`), with their fingerprints.
     Devices {
         /// Tenant id.

@@ -237,3 +237,230 @@ async fn a_device_is_enrolled_only_with_its_fingerprint_and_gets_its_team_key() 
     // Once certified, a second enrolment is refused.
     assert_fails(&enrol(&fingerprint), 65, "not pending");
 }
+
+/// A member leaves: the next team key version is wrapped to the remaining members' devices
+/// only, the leaver's device keeps just the old version.
+#[tokio::test]
+#[allow(clippy::too_many_lines)] // one rotation: two devices, a leaver, v2, rewrap
+async fn a_rotated_team_key_reaches_only_the_remaining_members() {
+    use sealdesk_store::RoutingRepo as _;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let tenant = id_of(&admin(
+        dir.path(),
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Rot Shop",
+            "--domain",
+            "rot.example",
+            "--json",
+        ],
+    ));
+    let team = id_of(&admin(
+        dir.path(),
+        &[
+            "team", "create", "--tenant", &tenant, "--name", "Support", "--json",
+        ],
+    ));
+    let mut staff = Vec::new();
+    for email in ["kim@rot.example", "lee@rot.example"] {
+        let id = id_of(&admin_stdin(
+            dir.path(),
+            &[
+                "staff",
+                "create",
+                "--tenant",
+                &tenant,
+                "--email",
+                email,
+                "--role",
+                "agent",
+                "--password-stdin",
+                "--json",
+            ],
+            "a long enough passphrase\n",
+        ));
+        admin(
+            dir.path(),
+            &[
+                "team",
+                "add-member",
+                "--tenant",
+                &tenant,
+                "--team",
+                &team,
+                "--staff",
+                &id,
+            ],
+        );
+        staff.push(id);
+    }
+    admin_stdin(
+        dir.path(),
+        &[
+            "keys",
+            "init",
+            "--tenant",
+            &tenant,
+            "--out",
+            &p("root.key"),
+            "--passphrase-stdin",
+            "--json",
+        ],
+        "root pass, long\n",
+    );
+    admin_stdin(
+        dir.path(),
+        &[
+            "keys",
+            "issue",
+            "--tenant",
+            &tenant,
+            "--root",
+            &p("root.key"),
+            "--out",
+            &p("issuing.key"),
+            "--passphrase-stdin",
+            "--json",
+        ],
+        "root pass, long\nissuing pass\n",
+    );
+    let team_key = |out: &str| {
+        admin_stdin(
+            dir.path(),
+            &[
+                "keys",
+                "team",
+                "--team",
+                &team,
+                "--tenant",
+                &tenant,
+                "--root",
+                &p("root.key"),
+                "--out",
+                &p(out),
+                "--passphrase-stdin",
+                "--json",
+            ],
+            "root pass, long\nteam pass\n",
+        )
+    };
+    team_key("team1.key");
+    let tenant_id: TenantId = tenant.parse().unwrap();
+    let store = sealdesk_store::sqlite::open(&dir.path().join("data/sealdesk.db"))
+        .await
+        .unwrap();
+    let mut devices = Vec::new();
+    for (i, who) in staff.iter().enumerate() {
+        let seed = u8::try_from(i).unwrap() + 1;
+        let signer = DeviceSigner::from_seed(&[seed; 32]).unwrap();
+        let wrap = seal::derive_keys(&[seed + 10; 32]).unwrap();
+        let device = store
+            .add_device(
+                &NewDevice {
+                    id: uuid::Uuid::now_v7(),
+                    tenant_id,
+                    staff_id: who.parse::<StaffId>().unwrap(),
+                    label: format!("Laptop {i}"),
+                    signature_key: signer.public().try_into().unwrap(),
+                    wrap_key: wrap.public,
+                    requested_at: SystemClock.now(),
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        let fingerprint =
+            sealdesk_server::app::devices::fingerprint(&device.signature_key, &device.wrap_key);
+        admin_stdin(
+            dir.path(),
+            &[
+                "keys",
+                "enrol",
+                "--tenant",
+                &tenant,
+                "--device",
+                &device.id.to_string(),
+                "--fingerprint",
+                &fingerprint,
+                "--issuing",
+                &p("issuing.key"),
+                "--team-key",
+                &p("team1.key"),
+                "--passphrase-stdin",
+                "--json",
+            ],
+            "issuing pass\nteam pass\n",
+        );
+        devices.push((device, wrap));
+    }
+    // Lee leaves the team; the owner makes version 2 and wraps it.
+    let team_id: TeamId = team.parse().unwrap();
+    store
+        .remove_team_member(tenant_id, team_id, staff[1].parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(json(&team_key("team2.key"))["version"], 2);
+    let rewrapped = json(&admin_stdin(
+        dir.path(),
+        &[
+            "keys",
+            "rewrap",
+            "--tenant",
+            &tenant,
+            "--team",
+            &team,
+            "--issuing",
+            &p("issuing.key"),
+            "--team-key",
+            &p("team2.key"),
+            "--passphrase-stdin",
+            "--json",
+        ],
+        "issuing pass\nteam pass\n",
+    ));
+    assert_eq!(
+        (rewrapped["version"].as_u64(), rewrapped["devices"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let versions = |i: usize| {
+        let store = &store;
+        let id = devices[i].0.id;
+        async move {
+            store
+                .key_wraps(tenant_id, id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|w| w.version)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(versions(0).await, [1, 2]);
+    assert_eq!(versions(1).await, [1]);
+    // Kim's device opens version 2 with its own key.
+    let wraps = store.key_wraps(tenant_id, devices[0].0.id).await.unwrap();
+    let issuing: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("issuing.key")).unwrap()).unwrap();
+    let issuing_public: [u8; 32] = STANDARD
+        .decode(issuing["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let context = SealContext {
+        purpose: "team-key-wrap",
+        tenant: *tenant_id.as_uuid().as_bytes(),
+        team: *team_id.as_uuid().as_bytes(),
+        key_version: 2,
+        recipient: devices[0].1.public,
+    };
+    seal::open(
+        &wraps[1].sealed,
+        &context,
+        &devices[0].1.private,
+        &issuing_public,
+    )
+    .unwrap();
+}

@@ -25,10 +25,12 @@ use crate::output;
 
 pub(crate) mod enrol;
 pub(crate) mod history;
+mod rewrap;
 pub(crate) mod sealing;
 
 pub(crate) use enrol::KeysEnrolArgs;
 pub(crate) use history::KeysHistoryArgs;
+pub(crate) use rewrap::KeysRewrapArgs;
 
 pub(crate) use sealing::{KeysSealingArgs, read_sealing_key};
 
@@ -237,6 +239,7 @@ pub(crate) async fn run(deps: &Deps, cmd: KeysCommand, json: bool) -> anyhow::Re
         KeysCommand::Certify(args) => certify(deps, secrets, json, args).await,
         KeysCommand::Enrol(args) => enrol::enrol(deps, secrets, json, args).await,
         KeysCommand::HistoryPool(args) => history::fill(deps, secrets, json, args).await,
+        KeysCommand::Rewrap(args) => rewrap::rewrap(deps, secrets, json, args).await,
         KeysCommand::Devices { tenant, status } => enrol::devices(deps, json, tenant, status).await,
         KeysCommand::List { tenant } => list(deps, json, tenant).await,
         KeysCommand::Archive(args) => sealing::create(deps, secrets, json, args, None).await,
