@@ -13,6 +13,7 @@ use sealdesk_mls::{Client as Mls, Processed};
 use sealdesk_proto::ConversationId;
 use sealdesk_proto::ws::{WireKind, WireParty};
 
+use super::owner::Owner;
 use super::serve::{start, terminate};
 use super::{admin, admin_stdin, assert_fails, json, run, sealdesk};
 
@@ -32,114 +33,12 @@ fn agent(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Out
 #[allow(clippy::too_many_lines)] // one terminal's story: login, enrol, confirm, status, refusals
 async fn a_terminal_enrols_and_opens_its_team_key() {
     let dir = tempfile::tempdir().unwrap();
-    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let tenant = json(&admin(
-        dir.path(),
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Term Shop",
-            "--domain",
-            "term.example",
-            "--no-require-2fa",
-            "--json",
-        ],
-    ))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let team = json(&admin(
-        dir.path(),
-        &[
-            "team", "create", "--tenant", &tenant, "--name", "Support", "--json",
-        ],
-    ))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let kim = json(&admin_stdin(
-        dir.path(),
-        &[
-            "staff",
-            "create",
-            "--tenant",
-            &tenant,
-            "--email",
-            "kim@term.example",
-            "--role",
-            "agent",
-            "--password-stdin",
-            "--json",
-        ],
-        &format!("{PASSWORD}\n"),
-    ))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    admin(
-        dir.path(),
-        &[
-            "team",
-            "add-member",
-            "--tenant",
-            &tenant,
-            "--team",
-            &team,
-            "--staff",
-            &kim,
-            "--json",
-        ],
-    );
-    let root = json(&admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "init",
-            "--tenant",
-            &tenant,
-            "--out",
-            &p("root.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\n",
-    ));
-    let pinned = root["snippet"].as_str().unwrap().to_owned();
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "issue",
-            "--tenant",
-            &tenant,
-            "--root",
-            &p("root.key"),
-            "--out",
-            &p("issuing.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\nissuing pass\n",
-    );
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "team",
-            "--team",
-            &team,
-            "--tenant",
-            &tenant,
-            "--root",
-            &p("root.key"),
-            "--out",
-            &p("team.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\nteam pass\n",
-    );
+    let owner = Owner::new(dir.path(), "Term Shop", "term.example", true);
+    let p = |name: &str| owner.path(name);
+    let (tenant, team) = (owner.tenant.clone(), owner.team.clone());
+    owner.agent("kim@term.example", PASSWORD, &team);
+    let pinned = owner.root_and_issuing();
+    owner.team_key(&team, "team.key", "team pass");
     let (mut server, url) = start(dir.path(), &[]);
     let mut login = sealdesk(dir.path());
     login

@@ -11,99 +11,19 @@ use sealdesk_mls::seal::{self, SealContext};
 use sealdesk_proto::{StaffId, TeamId, TenantId};
 use sealdesk_store::{DeviceRepo as _, DeviceStatus, NewDevice, TenantRepo as _};
 
+use super::owner::Owner;
 use super::{admin, admin_stdin, assert_fails, json};
-
-fn id_of(out: &std::process::Output) -> String {
-    json(out)["id"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one device's story: request, wrong fingerprint, enrol, open
 async fn a_device_is_enrolled_only_with_its_fingerprint_and_gets_its_team_key() {
     let dir = tempfile::tempdir().unwrap();
-    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let tenant = id_of(&admin(
-        dir.path(),
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Enrol Shop",
-            "--domain",
-            "enrol.example",
-            "--json",
-        ],
-    ));
-    let team = id_of(&admin(
-        dir.path(),
-        &[
-            "team", "create", "--tenant", &tenant, "--name", "Support", "--json",
-        ],
-    ));
-    let staff = id_of(&admin_stdin(
-        dir.path(),
-        &[
-            "staff",
-            "create",
-            "--tenant",
-            &tenant,
-            "--email",
-            "kim@enrol.example",
-            "--role",
-            "agent",
-            "--password-stdin",
-            "--json",
-        ],
-        "a long enough passphrase\n",
-    ));
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "init",
-            "--tenant",
-            &tenant,
-            "--out",
-            &p("root.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\n",
-    );
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "issue",
-            "--tenant",
-            &tenant,
-            "--root",
-            &p("root.key"),
-            "--out",
-            &p("issuing.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\nissuing pass\n",
-    );
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "team",
-            "--team",
-            &team,
-            "--tenant",
-            &tenant,
-            "--root",
-            &p("root.key"),
-            "--out",
-            &p("team.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\nteam pass\n",
-    );
+    let owner = Owner::new(dir.path(), "Enrol Shop", "enrol.example", false);
+    let p = |name: &str| owner.path(name);
+    let (tenant, team) = (owner.tenant.clone(), owner.team.clone());
+    let staff = owner.agent("kim@enrol.example", "a long enough passphrase", &team);
+    owner.root_and_issuing();
+    owner.team_key(&team, "team.key", "team pass");
 
     // The device's side (its REST request is tested in sealdesk-server): both keys made on
     // the device, only the public halves registered.
@@ -245,108 +165,15 @@ async fn a_device_is_enrolled_only_with_its_fingerprint_and_gets_its_team_key() 
 async fn a_rotated_team_key_reaches_only_the_remaining_members() {
     use sealdesk_store::RoutingRepo as _;
     let dir = tempfile::tempdir().unwrap();
-    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let tenant = id_of(&admin(
-        dir.path(),
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Rot Shop",
-            "--domain",
-            "rot.example",
-            "--json",
-        ],
-    ));
-    let team = id_of(&admin(
-        dir.path(),
-        &[
-            "team", "create", "--tenant", &tenant, "--name", "Support", "--json",
-        ],
-    ));
-    let mut staff = Vec::new();
-    for email in ["kim@rot.example", "lee@rot.example"] {
-        let id = id_of(&admin_stdin(
-            dir.path(),
-            &[
-                "staff",
-                "create",
-                "--tenant",
-                &tenant,
-                "--email",
-                email,
-                "--role",
-                "agent",
-                "--password-stdin",
-                "--json",
-            ],
-            "a long enough passphrase\n",
-        ));
-        admin(
-            dir.path(),
-            &[
-                "team",
-                "add-member",
-                "--tenant",
-                &tenant,
-                "--team",
-                &team,
-                "--staff",
-                &id,
-            ],
-        );
-        staff.push(id);
-    }
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "init",
-            "--tenant",
-            &tenant,
-            "--out",
-            &p("root.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\n",
-    );
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "issue",
-            "--tenant",
-            &tenant,
-            "--root",
-            &p("root.key"),
-            "--out",
-            &p("issuing.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\nissuing pass\n",
-    );
-    let team_key = |out: &str| {
-        admin_stdin(
-            dir.path(),
-            &[
-                "keys",
-                "team",
-                "--team",
-                &team,
-                "--tenant",
-                &tenant,
-                "--root",
-                &p("root.key"),
-                "--out",
-                &p(out),
-                "--passphrase-stdin",
-                "--json",
-            ],
-            "root pass, long\nteam pass\n",
-        )
-    };
+    let owner = Owner::new(dir.path(), "Rot Shop", "rot.example", false);
+    let p = |name: &str| owner.path(name);
+    let (tenant, team) = (owner.tenant.clone(), owner.team.clone());
+    let staff: Vec<String> = ["kim@rot.example", "lee@rot.example"]
+        .iter()
+        .map(|email| owner.agent(email, "a long enough passphrase", &team))
+        .collect();
+    owner.root_and_issuing();
+    let team_key = |out: &str| owner.team_key(&team, out, "team pass");
     team_key("team1.key");
     let tenant_id: TenantId = tenant.parse().unwrap();
     let store = sealdesk_store::sqlite::open(&dir.path().join("data/sealdesk.db"))
@@ -402,7 +229,7 @@ async fn a_rotated_team_key_reaches_only_the_remaining_members() {
         .remove_team_member(tenant_id, team_id, staff[1].parse().unwrap())
         .await
         .unwrap();
-    assert_eq!(json(&team_key("team2.key"))["version"], 2);
+    assert_eq!(team_key("team2.key")["version"], 2);
     let rewrapped = json(&admin_stdin(
         dir.path(),
         &[

@@ -12,11 +12,8 @@ use sealdesk_store::{
     ConversationRepo as _, HistoryPoolRepo as _, TenantRepo as _, VisitorRepo as _,
 };
 
-use super::{admin, admin_stdin, assert_fails, json};
-
-fn id_of(out: &std::process::Output) -> String {
-    json(out)["id"].as_str().unwrap().to_owned()
-}
+use super::owner::Owner;
+use super::{admin_stdin, assert_fails, json};
 
 /// The X25519 private key a key file holds, for the test to play the key's holder.
 fn keys_of(dir: &std::path::Path, file: &str, pass: &str) -> sealdesk_mls::seal::HpkeKeys {
@@ -37,90 +34,14 @@ fn keys_of(dir: &std::path::Path, file: &str, pass: &str) -> sealdesk_mls::seal:
 #[allow(clippy::too_many_lines)] // one pool's story: keys, fill, take, open, refuse
 async fn history_members_filled_offline_open_with_the_team_and_archive_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let tenant = id_of(&admin(
-        dir.path(),
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Pool Shop",
-            "--domain",
-            "pool.example",
-            "--json",
-        ],
-    ));
-    let team = id_of(&admin(
-        dir.path(),
-        &[
-            "team", "create", "--tenant", &tenant, "--name", "Billing", "--json",
-        ],
-    ));
-    let other_team = id_of(&admin(
-        dir.path(),
-        &[
-            "team", "create", "--tenant", &tenant, "--name", "Sales", "--json",
-        ],
-    ));
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "init",
-            "--tenant",
-            &tenant,
-            "--out",
-            &p("root.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\n",
-    );
-    admin_stdin(
-        dir.path(),
-        &[
-            "keys",
-            "issue",
-            "--tenant",
-            &tenant,
-            "--root",
-            &p("root.key"),
-            "--out",
-            &p("issuing.key"),
-            "--passphrase-stdin",
-            "--json",
-        ],
-        "root pass, long\nissuing pass\n",
-    );
-    for (what, file, pass) in [
-        (
-            vec!["team", "--team", team.as_str()],
-            "team.key",
-            "team pass",
-        ),
-        (
-            vec!["team", "--team", other_team.as_str()],
-            "sales.key",
-            "sales pass",
-        ),
-        (vec!["archive"], "archive.key", "archive pass"),
-    ] {
-        let mut args = vec!["keys"];
-        args.extend(what);
-        let out = p(file);
-        let root = p("root.key");
-        args.extend([
-            "--tenant",
-            &tenant,
-            "--root",
-            &root,
-            "--out",
-            &out,
-            "--passphrase-stdin",
-            "--json",
-        ]);
-        admin_stdin(dir.path(), &args, &format!("root pass, long\n{pass}\n"));
-    }
+    let owner = Owner::new(dir.path(), "Pool Shop", "pool.example", false);
+    let p = |name: &str| owner.path(name);
+    let (tenant, team) = (owner.tenant.clone(), owner.team.clone());
+    let other_team = owner.new_team("Sales");
+    owner.root_and_issuing();
+    owner.team_key(&team, "team.key", "team pass");
+    owner.team_key(&other_team, "sales.key", "sales pass");
+    owner.archive_key("archive.key", "archive pass");
 
     let fill = |team_key: &str, stdin: &str| {
         admin_stdin(

@@ -15,6 +15,7 @@ mod delivery;
 mod enrol;
 mod history_pool;
 mod keys;
+mod owner;
 mod serve;
 
 use std::path::Path;
