@@ -43,7 +43,13 @@ pub(crate) fn save(dir: &Path, profile: &Profile) -> anyhow::Result<()> {
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot create profile directory {}", dir.display()))?;
-    let tmp = dir.join(".session.json.tmp");
+    write_private(dir, "session.json", &serde_json::to_vec_pretty(profile)?)
+}
+
+/// Writes `dir/name` atomically and readable by its owner only (mode 0600): a temporary
+/// file, fsync, rename.
+pub(crate) fn write_private(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -51,9 +57,9 @@ pub(crate) fn save(dir: &Path, profile: &Profile) -> anyhow::Result<()> {
         .mode(0o600)
         .open(&tmp)
         .with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(&serde_json::to_vec_pretty(profile)?)?;
+    f.write_all(bytes)?;
     f.sync_all()?;
-    std::fs::rename(&tmp, file(dir))?;
+    std::fs::rename(&tmp, dir.join(name))?;
     Ok(())
 }
 

@@ -3,8 +3,6 @@
 //! sealed under the person's passphrase (Argon2id + XChaCha20-Poly1305,
 //! `sealdesk_crypto::passphrase`), so a copied profile gives nothing without it.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -129,18 +127,7 @@ impl DeviceFile {
         let sealed = passphrase::seal(&plain, pass, Cost::RECOMMENDED, random)
             .map_err(|e| anyhow::anyhow!("cannot seal the device's keys: {e}"))?;
         self.sealed = STANDARD.encode(sealed);
-        let tmp = dir.join(".device.json.tmp");
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(&serde_json::to_vec_pretty(self)?)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path(dir))?;
-        Ok(())
+        crate::profile::write_private(dir, "device.json", &serde_json::to_vec_pretty(self)?)
     }
 }
 
