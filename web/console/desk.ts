@@ -2,15 +2,14 @@
 // conversation, claiming, and the end-to-end encrypted chat. Every name and message is
 // rendered as text (dom.ts).
 
-import type { Body } from "../shared/mls/payload.js";
 import type { ConversationView, PrechatField } from "../shared/protocol/types.js";
 import { toBase64 } from "../shared/util/bytes.js";
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
 import { LiveChat } from "./chat.js";
 import { bundleOf, type ReadyDevice } from "./device.js";
-import { byId, el, messageText, show } from "./dom.js";
+import { byId, el, show } from "./dom.js";
+import { addLine, previewText, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
-import type { Who } from "./members.js";
 import { replayHistory, type Line } from "./preview.js";
 
 const POLL_MS = 2_000;
@@ -24,23 +23,6 @@ interface Preview {
   lines: Line[];
   last: number;
   failed: number;
-}
-
-function whoText(who: Who): string {
-  if (who.kind === "visitor") return "Visitor";
-  if (who.kind === "staff") return `${who.label} — verified ${who.role}`;
-  return "Unverified member";
-}
-
-function previewText(p: Preview | undefined): string {
-  if (p === undefined) return "Decrypting…";
-  const last = [...p.lines].reverse().find((l) => l.body.kind === "text");
-  return last !== undefined && last.body.kind === "text" ? last.body.text : "No message yet";
-}
-
-function visitorName(p: Preview | undefined, fallback: string): string {
-  for (const l of p?.lines ?? []) if (l.body.kind === "prechat") for (const [k, v] of l.body.fields) if (k === "name" && v.trim() !== "") return v;
-  return fallback;
 }
 
 export class Desk {
@@ -161,7 +143,7 @@ export class Desk {
       b.type = "button";
       b.dataset.conversation = c.id;
       b.setAttribute("aria-current", String(this.selected?.id === c.id));
-      b.append(el("span", "title", visitorName(p, `Visitor ${c.visitor_id.slice(0, 8)}`)), el("span", "preview", previewText(p)));
+      b.append(el("span", "title", visitorName(p?.lines, `Visitor ${c.visitor_id.slice(0, 8)}`)), el("span", "preview", previewText(p?.lines)));
       b.addEventListener("click", () => void this.select(c));
       const li = el("li");
       li.append(b);
@@ -207,9 +189,9 @@ export class Desk {
       return;
     }
     this.shownUpTo = p.last;
-    byId("conv-title").textContent = visitorName(p, "Visitor");
+    byId("conv-title").textContent = visitorName(p.lines, "Visitor");
     const labels = await this.labelsFor(c);
-    for (const l of p.lines) this.addLine(l, l.mine === true, labels);
+    for (const l of p.lines) addLine(l, l.mine === true, labels, this.confirmLink);
     if (p.failed > 0) this.alert(`${p.failed} message(s) could not be verified and are not shown.`);
     if (c.state === "assigned" && c.assignee === this.me.id) await this.openLive(c, p.last);
   }
@@ -219,30 +201,6 @@ export class Desk {
     if (c === undefined) return;
     show(byId("claim"), c.state === "queued");
     show(byId("close"), c.state === "assigned" && c.assignee === this.me.id);
-  }
-
-  private addLine(l: Line, mine: boolean, labels: Map<string, string>): void {
-    if (l.body.kind === "prechat") {
-      const dl = byId("prechat");
-      for (const [name, value] of l.body.fields) dl.append(el("dt", "", labels.get(name) ?? name), el("dd", "", value));
-      return;
-    }
-    const li = el("li", `msg ${mine ? "mine" : l.who.kind}`);
-    li.dataset.seq = String(l.seq);
-    li.append(el("span", "meta who", mine ? "You" : whoText(l.who)));
-    li.append(this.bodyElement(l.body));
-    // In log order, also when a gap is filled after later messages arrived.
-    const log = byId("log");
-    const later = Array.from(log.children).find((n) => Number((n as HTMLElement).dataset.seq) > l.seq);
-    log.insertBefore(li, later ?? null);
-    li.scrollIntoView({ block: "end" });
-  }
-
-  private bodyElement(body: Body): HTMLElement {
-    if (body.kind === "text") return messageText(body.text, this.confirmLink);
-    if (body.kind === "file") return el("p", "text", `Attachment: ${body.file.name} (open it in the terminal client; not in the console yet)`);
-    if (body.kind === "leave_request") return el("p", "text", "The visitor asked to end the conversation.");
-    return el("p", "text", "");
   }
 
   private setComposer(on: boolean): void {
@@ -255,7 +213,7 @@ export class Desk {
     byId("typing").textContent = "Waiting for the visitor's browser to add this device…";
     const chat = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, shownUpTo, {
       line: (l, mine) => {
-        this.addLine(l, mine, labels);
+        addLine(l, mine, labels, this.confirmLink);
         if (!mine && document.visibilityState === "visible") chat.read();
       },
       joined: (welcomeSeq) => {
@@ -293,7 +251,7 @@ export class Desk {
     try {
       const r = await replayHistory(this.api, c.tenant_id, c.team_id, c.id, this.device);
       if (this.selected?.id !== c.id) return;
-      for (const l of r.lines) if (l.seq > after && l.seq < before) this.addLine(l, l.mine === true, labels);
+      for (const l of r.lines) if (l.seq > after && l.seq < before) addLine(l, l.mine === true, labels, this.confirmLink);
     } catch {
       this.alert("Messages written before you joined could not be decrypted.");
     }

@@ -1,0 +1,51 @@
+// How a conversation reads in the console: who wrote each line (checked credentials only),
+// the visitor's form, messages as text in log order. Text nodes only (dom.ts).
+
+import type { Body } from "../shared/mls/payload.js";
+import { byId, el, messageText } from "./dom.js";
+import type { Who } from "./members.js";
+import type { Line } from "./preview.js";
+
+export function whoText(who: Who): string {
+  if (who.kind === "visitor") return "Visitor";
+  if (who.kind === "staff") return `${who.label} — verified ${who.role}`;
+  return "Unverified member";
+}
+
+/** The last text line, for the queue. */
+export function previewText(lines: readonly Line[] | undefined): string {
+  if (lines === undefined) return "Decrypting…";
+  const last = [...lines].reverse().find((l) => l.body.kind === "text");
+  return last !== undefined && last.body.kind === "text" ? last.body.text : "No message yet";
+}
+
+/** The name the visitor typed in the form, if the inbox asks for one. */
+export function visitorName(lines: readonly Line[] | undefined, fallback: string): string {
+  for (const l of lines ?? []) if (l.body.kind === "prechat") for (const [k, v] of l.body.fields) if (k === "name" && v.trim() !== "") return v;
+  return fallback;
+}
+
+function bodyElement(body: Body, confirmLink: (url: string) => void): HTMLElement {
+  if (body.kind === "text") return messageText(body.text, confirmLink);
+  if (body.kind === "file") return el("p", "text", `Attachment: ${body.file.name} (open it in the terminal client; not in the console yet)`);
+  if (body.kind === "leave_request") return el("p", "text", "The visitor asked to end the conversation.");
+  return el("p", "text", "");
+}
+
+/** Adds a line to the open conversation: the form to #prechat, messages to #log in seq order. */
+export function addLine(l: Line, mine: boolean, labels: Map<string, string>, confirmLink: (url: string) => void): void {
+  if (l.body.kind === "prechat") {
+    const dl = byId("prechat");
+    for (const [name, value] of l.body.fields) dl.append(el("dt", "", labels.get(name) ?? name), el("dd", "", value));
+    return;
+  }
+  const li = el("li", `msg ${mine ? "mine" : l.who.kind}`);
+  li.dataset.seq = String(l.seq);
+  li.append(el("span", "meta who", mine ? "You" : whoText(l.who)));
+  li.append(bodyElement(l.body, confirmLink));
+  // In log order, also when a gap is filled after later messages arrived.
+  const log = byId("log");
+  const later = Array.from(log.children).find((n) => Number((n as HTMLElement).dataset.seq) > l.seq);
+  log.insertBefore(li, later ?? null);
+  li.scrollIntoView({ block: "end" });
+}
