@@ -282,6 +282,23 @@ impl Client {
         .await
     }
 
+    /// `PUT /api/tenants/{tenant}/widget-origins`.
+    pub async fn set_widget_origins(
+        &self,
+        tenant: TenantId,
+        origins: &[&str],
+    ) -> Result<sealdesk_proto::widget::WidgetOrigins, ClientError> {
+        let body = sealdesk_proto::widget::WidgetOrigins {
+            origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+        };
+        decode_put(
+            self,
+            &format!("/api/tenants/{tenant}/widget-origins"),
+            &body,
+        )
+        .await
+    }
+
     /// The bearer token this client carries, if any.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()

@@ -68,3 +68,12 @@ pub struct Consent {
     /// The version accepted: must be the inbox's current one.
     pub notice_version: String,
 }
+
+/// `GET`/`PUT /api/tenants/{tenant}/widget-origins`: the pages allowed to embed the widget.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetOrigins {
+    /// Origins such as `https://shop.example.com` (no path, no wildcard; at most 50). A
+    /// browser page elsewhere gets no visitor ticket and no connection.
+    pub origins: Vec<String>,
+}

@@ -188,6 +188,10 @@ fn chat_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(widget::get_widget).put(widget::set_widget),
         ),
         (
+            "/api/tenants/{tenant}/widget-origins",
+            get(widget::get_origins).put(widget::set_origins),
+        ),
+        (
             "/api/tenants/{tenant}/visitors/{id}",
             get(conversations::visitor),
         ),

@@ -262,3 +262,78 @@ async fn a_visitor_can_have_their_conversation_deleted() {
     assert!(actions.contains(&AuditAction::Erased));
     assert!(!actions.contains(&AuditAction::RetentionDeleted));
 }
+
+/// The origins allowed to embed the widget: admins replace them (normalised, audited), the
+/// ticket endpoint follows at once, bad origins name the field, agents cannot.
+#[tokio::test]
+async fn admins_choose_the_pages_that_may_embed_the_widget() {
+    let app = spawn_app().await;
+    let desk = desk(&app, "Acme", "acme.example", &["jane@acme.example"]).await;
+    let admin = admin(&app, &desk).await;
+    let tenant = desk.tenant.id;
+    let ticket_from = |origin: &'static str| {
+        let url = format!("{}/api/widget/{}/{}/tickets", app.url, tenant, desk.team.id);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("origin", origin)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(ticket_from("https://shop.acme.example").await, 403);
+    let stored = admin
+        .set_widget_origins(
+            tenant,
+            &["https://SHOP.acme.example", "https://shop.acme.example"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.origins, ["https://shop.acme.example"]);
+    assert_eq!(ticket_from("https://shop.acme.example").await, 200);
+    assert_eq!(ticket_from("https://evil.example").await, 403);
+
+    for bad in [
+        "https://*.acme.example",
+        "https://shop.acme.example/page",
+        "ftp:/x",
+    ] {
+        assert_eq!(
+            error_of(admin.set_widget_origins(tenant, &[bad]).await).1,
+            ErrorCode::InvalidInput,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        error_of(
+            desk.agents[0]
+                .1
+                .set_widget_origins(tenant, &["https://x.example"])
+                .await
+        )
+        .1,
+        ErrorCode::Forbidden
+    );
+    // Emptied: no browser page may embed it any more.
+    admin.set_widget_origins(tenant, &[]).await.unwrap();
+    assert_eq!(ticket_from("https://shop.acme.example").await, 403);
+    let changes = app
+        .store
+        .list_audit(Some(tenant), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| {
+            r.event
+                .details
+                .get("changed")
+                .is_some_and(|c| c == "widget_origins")
+        })
+        .count();
+    assert_eq!(changes, 2);
+}
