@@ -29,6 +29,8 @@ export interface ConsoleWorld {
   agent: { email: string; password: string; name: string };
   /** A second agent, for the sign-in with an authentication code. */
   totpAgent: { email: string; password: string };
+  /** A supervisor of the team. */
+  supervisor: { email: string; password: string };
   tenantKey: string;
   /** The root key's fingerprint as `keys init` printed it. */
   rootFingerprint: string;
@@ -36,7 +38,7 @@ export interface ConsoleWorld {
   /** `sealdesk admin … --json` on the server's data directory. */
   admin(args: string[], stdin?: string): Promise<Record<string, unknown>>;
   /** The administrator certifies a device after comparing `fingerprint` (as read on the screen). */
-  enrol(device: string, fingerprint: string): Promise<Record<string, unknown>>;
+  enrol(device: string, fingerprint: string, role?: "agent" | "supervisor"): Promise<Record<string, unknown>>;
   /** The administrator revokes a device over REST (`DELETE /api/tenants/{t}/devices/{id}`). */
   revoke(device: string): Promise<void>;
   snippet(): string;
@@ -82,6 +84,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const adminPass = `${crypto.randomUUID()}-Zq7!`;
   const agent = { email: "jane@interop.localhost", password: `${crypto.randomUUID()}-Zq7!`, name: "" };
   const totpAgent = { email: "omar@interop.localhost", password: `${crypto.randomUUID()}-Zq7!` };
+  const supervisor = { email: "sara@interop.localhost", password: `${crypto.randomUUID()}-Zq7!` };
 
   const tenant = id(await admin(["tenant", "create", "--name", "Interop", "--domain", "interop.localhost", "--no-require-2fa", "--origin", host.origin]));
   const team = id(await admin(["team", "create", "--tenant", tenant, "--name", "Support"]));
@@ -89,6 +92,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const agentView = await admin(["staff", "create", "--tenant", tenant, "--email", agent.email, "--role", "agent", "--password-stdin"], `${agent.password}\n`);
   agent.name = String(agentView.display_name ?? "");
   await admin(["staff", "create", "--tenant", tenant, "--email", totpAgent.email, "--role", "agent", "--password-stdin"], `${totpAgent.password}\n`);
+  const supervisorView = await admin(["staff", "create", "--tenant", tenant, "--email", supervisor.email, "--role", "supervisor", "--password-stdin"], `${supervisor.password}\n`);
   const root = await admin(["keys", "init", "--tenant", tenant, "--out", key("root.key"), "--passphrase-stdin"], `${ROOT_PASS}\n`);
   const rootFingerprint = String(root.fingerprint);
   const tenantKey = String(root.snippet).replace(/^data-sealdesk-tenant-key="(.*)"$/, "$1");
@@ -133,19 +137,20 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
     const login = await new RestClient(address).login(tenant, "owner@interop.localhost", adminPass);
     const owner = new RestClient(address, login.token);
     await owner.addTeamMember(tenant, team, id(agentView));
+    await owner.addTeamMember(tenant, team, id(supervisorView));
     await owner.setRouting(tenant, team, "manual");
     await owner.setWidgetSettings(tenant, team, { privacy_notice: NOTICE, prechat_fields: FIELDS });
     const snippet = () =>
       `<script type="module" src="${host.origin}/sealdesk-widget.js" crossorigin="anonymous" ` +
       `data-sealdesk-inbox="${tenant}/${team}" data-sealdesk-tenant-key="${tenantKey}" data-sealdesk-server="${address}"></script>`;
-    const enrol = (device: string, fingerprint: string) =>
-      admin(["keys", "enrol", "--tenant", tenant, "--device", device, "--fingerprint", fingerprint, "--issuing", key("issuing.key"),
+    const enrol = (device: string, fingerprint: string, role: "agent" | "supervisor" = "agent") =>
+      admin(["keys", "enrol", "--tenant", tenant, "--device", device, "--fingerprint", fingerprint, "--issuing", key("issuing.key"), "--role", role,
         "--team-key", key("team.key"), "--passphrase-stdin"], `${ISSUING_PASS}\n${TEAM_PASS}\n`);
     const revoke = async (device: string): Promise<void> => {
       const res = await fetch(new URL(`/api/tenants/${tenant}/devices/${device}`, address), { method: "DELETE", headers: { authorization: `Bearer ${login.token}` } });
       if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
     };
-    return { url, apiUrl: address, revoke, tenant, team, agent, totpAgent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
+    return { url, apiUrl: address, revoke, tenant, team, agent, totpAgent, supervisor, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;

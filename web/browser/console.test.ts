@@ -45,6 +45,22 @@ async function visitorStarts(page: Page, name = XSS.name, first = XSS.first): Pr
   await box.press("Enter");
 }
 
+/** Signs in on a fresh browser and has the administrator certify its device (CLI, fingerprint from the screen). */
+async function signInAndEnrol(page: Page, world: ConsoleWorld, who: { email: string; password: string }, role: "agent" | "supervisor"): Promise<void> {
+  await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
+  await page.getByLabel("E-mail").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const fp = page.locator("#fingerprint");
+  await expect.poll(() => fp.textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+  const shown = (await fp.textContent()) ?? "";
+  const { devices } = (await world.admin(["keys", "devices", "--tenant", world.tenant, "--status", "pending"])) as { devices: Array<{ id: string; fingerprint: string }> };
+  const mine = devices.find((d) => d.fingerprint === shown);
+  if (mine === undefined) throw new Error("the device on the screen is not pending");
+  await world.enrol(mine.id, shown, role);
+  await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
+}
+
 async function inert(w: Watched): Promise<void> {
   expect(await w.page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
   expect(w.dialogs).toEqual([]);
@@ -238,6 +254,36 @@ describe("the agent console in Chromium", () => {
     await box.press("Enter");
     await expect.poll(() => page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Still there?");
     expect(await page.locator("#log .text").count()).toBe(7);
+
+    // A supervisor joins from their own console (another browser): the agent's console adds
+    // the supervisor's device, checked for a supervisor certificate, in one commit.
+    const supBrowser = await launch();
+    try {
+      const sup = await watchedPage(supBrowser.context);
+      await signInAndEnrol(sup.page, world, world.supervisor, "supervisor");
+      const teamItem = sup.page.locator("#team li button");
+      await expect.poll(() => teamItem.count(), { timeout: 30_000 }).toBe(1);
+      await teamItem.click();
+      await expect.poll(() => sup.page.locator("#log .text").count(), { timeout: 30_000 }).toBe(7);
+      await sup.page.getByRole("button", { name: "Join" }).click();
+      await expect.poll(() => sup.page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
+      await expect.poll(() => page.locator("#members li[data-role=supervisor]").count(), { timeout: 15_000 }).toBe(1);
+      expect(await page.locator("#members li.unverified").count()).toBe(0);
+      await sup.page.locator("#reply").fill("Supervisor here, all good.");
+      await sup.page.locator("#reply").press("Enter");
+      await expect.poll(() => visitor.page.locator(".log .text").last().textContent(), { timeout: 30_000 }).toBe("Supervisor here, all good.");
+      await expect.poll(() => visitor.page.locator(".badges li[data-role=supervisor]").count(), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Supervisor here, all good.");
+      expect(await page.locator("#log .msg .who").last().textContent()).toMatch(/— verified supervisor$/);
+      await page.locator("#reply").fill("Thanks for joining.");
+      await page.locator("#reply").press("Enter");
+      await expect.poll(() => sup.page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Thanks for joining.");
+      expect(await sup.page.locator("#log .msg .who").last().textContent()).toMatch(/— verified agent$/);
+      await shot(sup.page, "supervisor");
+      await inert(sup);
+    } finally {
+      await supBrowser.close();
+    }
 
     // Close: the conversation leaves the agent's list.
     await page.getByRole("button", { name: "Close conversation" }).click();

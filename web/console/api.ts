@@ -151,6 +151,16 @@ export class ConsoleApi {
     return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/claim`);
   }
 
+  /** A supervisor joins a conversation (the assignee's console then adds its devices). */
+  join(tenant: string, id: string): Promise<ConversationView> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/join`);
+  }
+
+  /** One key package per device of `staff` not yet in the conversation's group. */
+  takeKeyPackages(tenant: string, id: string, staff: string): Promise<{ key_packages: Array<{ device_key: string; key_package: string }> }> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/key-packages`, { staff });
+  }
+
   close(tenant: string, id: string): Promise<ConversationView> {
     return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/close`);
   }

@@ -9,8 +9,8 @@ import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } 
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
 import { fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
 import type { ReadyDevice } from "./device.js";
-import type { DeviceStore } from "./keystore.js";
-import { policyFor, whoIs, type Who } from "./members.js";
+import type { DeviceStore, SavedGroup } from "./keystore.js";
+import { keyPackageWho, policyFor, whoIs, type Who } from "./members.js";
 import type { Line } from "./preview.js";
 
 /** The browser's WebSocket with no token: the server reads the HttpOnly session cookie. */
@@ -28,6 +28,8 @@ export interface ChatEvents {
   problem(text: string): void;
   /** The server's `closed` entry: by the visitor, or by staff. */
   closed(byVisitor: boolean): void;
+  /** The server's `supervisor_joined` entry (the assignee's console adds the supervisor). */
+  supervisorJoined(staff: string): void;
 }
 
 export class LiveChat {
@@ -40,6 +42,8 @@ export class LiveChat {
 
   /** One change of the group at a time: a send and a received commit must never interleave. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Our commit in flight (saved with the group: the journal). */
+  private pending: SavedGroup["pending"];
 
   constructor(
     readonly conversation: string,
@@ -69,7 +73,9 @@ export class LiveChat {
   private async persist(): Promise<void> {
     if (this.group === undefined) return;
     const sent = [...this.sent].slice(-SENT_KEPT);
-    await this.store.saveGroup(this.conversation, { group: toBase64(this.group.encode()), cursor: this.cursor, sent });
+    const saved: SavedGroup = { group: toBase64(this.group.encode()), cursor: this.cursor, sent };
+    if (this.pending !== undefined) saved.pending = this.pending;
+    await this.store.saveGroup(this.conversation, saved);
   }
 
   async start(): Promise<void> {
@@ -78,6 +84,7 @@ export class LiveChat {
       this.group = await MlsGroup.decode(fromBase64(saved.group), policyFor(this.device.anchor));
       this.cursor = saved.cursor;
       for (const id of saved.sent ?? []) this.sent.add(id);
+      this.pending = saved.pending;
       this.events.joined();
     }
     this.socket = await SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" });
@@ -116,9 +123,10 @@ export class LiveChat {
 
   private async handle(e: EntryFrame): Promise<void> {
     if (e.k === "system") {
-      // Content-free routing events in JSON (docs/protocol.md); only `closed` matters here.
-      const event = JSON.parse(fromUtf8(fromBase64(e.p))) as { event?: string; by?: { kind?: string } };
+      // Content-free routing events in JSON (docs/protocol.md).
+      const event = JSON.parse(fromUtf8(fromBase64(e.p))) as { event?: string; by?: { kind?: string }; staff?: string };
       if (event.event === "closed") this.events.closed(event.by?.kind === "visitor");
+      if (event.event === "supervisor_joined" && typeof event.staff === "string" && e.seq > this.shownUpTo) this.events.supervisorJoined(event.staff);
       return;
     }
     const bytes = fromBase64(e.p);
@@ -132,6 +140,11 @@ export class LiveChat {
           return;
         }
       }
+      return;
+    }
+    // Our own commit, sequenced: its group is the next one (also after a reload).
+    if (this.pending !== undefined && e.id === this.pending.id) {
+      await this.adoptPending();
       return;
     }
     // Our own messages cannot be decrypted by us (their keys are deleted once used, RFC 9420
@@ -159,6 +172,55 @@ export class LiveChat {
     const group = this.group;
     if (group === undefined) return [];
     return Promise.all(group.leaves().map(async (l) => ({ who: await whoIs(l, this.device.anchor), self: l.leaf === group.ownLeaf })));
+  }
+
+  private async adoptPending(): Promise<void> {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.group = await MlsGroup.decode(fromBase64(p.group), policyFor(this.device.anchor));
+    this.pending = undefined;
+    await this.persist();
+    this.events.membersChanged();
+    // The Welcome after its commit; a resend with the same client id is a no-op.
+    if (p.welcome !== undefined && this.socket !== undefined && !this.socket.isClosed) {
+      await this.socket.send(this.conversation, "welcome", fromBase64(p.welcome), p.welcomeId);
+    }
+  }
+
+  /**
+   * Adds staff devices (a supervisor who joined) in one commit, after checking every key
+   * package's chain against the pinned roots for one of `roles` (RFC 9420 §12.1.1: the
+   * committer validates the KeyPackages it adds; shared/design/E2EE.md §5.5). The commit is
+   * journaled before it is sent and the new group adopted only once the server sequenced it
+   * (RFC 9420 §14: the delivery service orders commits; a refused one is discarded).
+   */
+  async addStaffDevices(keyPackages: Uint8Array[], roles: readonly string[]): Promise<void> {
+    if (keyPackages.length === 0) return;
+    for (const kp of keyPackages) {
+      const who = await keyPackageWho(kp, this.device.anchor);
+      if (who.kind !== "staff" || !roles.includes(who.role)) throw new Error(`refused to add a device: ${who.kind === "unverified" ? who.reason : `not a ${roles.join(" or ")}`}`);
+    }
+    await this.exclusive(async () => {
+      if (this.group === undefined || this.socket === undefined) throw new Error("not in the conversation");
+      const { commit, welcome, pending } = await this.group.commit({ add: keyPackages });
+      this.pending = { id: newClientId("c"), group: toBase64(pending.encode()), welcomeId: newClientId("w") };
+      if (welcome !== null) this.pending.welcome = toBase64(welcome);
+      this.sent.add(this.pending.id);
+      this.sent.add(this.pending.welcomeId);
+      await this.persist();
+      try {
+        await this.socket.send(this.conversation, "handshake", commit, this.pending.id);
+      } catch (e) {
+        // Refused (another commit won the epoch, say): the current group stays. Lost with the
+        // connection: the journal settles it from the log.
+        if (!this.socket.isClosed) {
+          this.pending = undefined;
+          await this.persist();
+        }
+        throw e;
+      }
+      await this.adoptPending();
+    });
   }
 
   async say(text: string): Promise<void> {

@@ -3,7 +3,8 @@
 // rendered as text (dom.ts).
 
 import type { ConversationView, PrechatField } from "../shared/protocol/types.js";
-import { toBase64 } from "../shared/util/bytes.js";
+import { SocketError } from "../shared/protocol/socket.js";
+import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
 import { LiveChat } from "./chat.js";
 import { bundleOf, type ReadyDevice } from "./device.js";
@@ -16,7 +17,10 @@ const POLL_MS = 2_000;
 const EMPTY: Record<string, string> = {
   queue: "Nobody is waiting.",
   mine: "No conversation assigned to you.",
+  team: "No colleague is in a conversation.",
 };
+const SUPERVISING_ROLES = ["supervisor", "admin", "owner"];
+const ADD_ATTEMPTS = 4;
 
 interface Preview {
   lastSeq: number;
@@ -27,6 +31,7 @@ interface Preview {
 
 export class Desk {
   private readonly previews = new Map<string, Preview>();
+  private readonly listSignatures = new Map<string, string>();
   private readonly fieldLabels = new Map<string, Map<string, string>>();
   private selected: ConversationView | undefined;
   /** The last seq the open view shows (from its History Member replay). */
@@ -46,7 +51,14 @@ export class Desk {
     private readonly sessionEnded: () => void,
   ) {}
 
+  private get supervises(): boolean {
+    return SUPERVISING_ROLES.includes(this.me.role);
+  }
+
   start(): void {
+    show(byId("team-title"), this.supervises);
+    show(byId("team"), this.supervises);
+    byId("join").addEventListener("click", () => void this.join());
     byId<HTMLSelectElement>("availability").addEventListener("change", (ev) => {
       const v = (ev.target as HTMLSelectElement).value === "away" ? "away" : "online";
       void this.api.setAvailability(v).catch((e) => this.alert(`Status not changed (${codeOf(e)}).`));
@@ -89,13 +101,18 @@ export class Desk {
   private async refresh(): Promise<void> {
     try {
       const t = this.me.tenant_id;
-      const [queued, assigned] = await Promise.all([this.api.conversations(t, "queued"), this.api.conversations(t, "assigned", true)]);
+      const [queued, assigned, all] = await Promise.all([
+        this.api.conversations(t, "queued"), this.api.conversations(t, "assigned", true),
+        this.supervises ? this.api.conversations(t, "assigned") : Promise.resolve({ conversations: [] }),
+      ]);
       const mine = assigned.conversations.filter((c) => c.assignee === this.me.id);
+      const team = all.conversations.filter((c) => c.assignee !== this.me.id);
       await this.renderList("queue", queued.conversations);
       await this.renderList("mine", mine);
+      if (this.supervises) await this.renderList("team", team);
       const sel = this.selected;
       if (sel !== undefined) {
-        const fresh = [...queued.conversations, ...mine].find((c) => c.id === sel.id);
+        const fresh = [...queued.conversations, ...mine, ...team].find((c) => c.id === sel.id);
         if (fresh !== undefined && fresh.state !== sel.state) {
           this.selected = fresh;
           this.renderHead();
@@ -136,19 +153,26 @@ export class Desk {
   }
 
   private async renderList(id: string, list: ConversationView[]): Promise<void> {
-    const items: HTMLElement[] = [];
+    const rows: Array<{ c: ConversationView; title: string; preview: string }> = [];
     for (const c of list) {
       const p = await this.previewOf(c);
+      rows.push({ c, title: visitorName(p?.lines, `Visitor ${c.visitor_id.slice(0, 8)}`), preview: previewText(p?.lines) });
+    }
+    // Rebuilt only when something shown changed, so a click never lands on a replaced button.
+    const signature = JSON.stringify([this.selected?.id, rows.map((r) => [r.c.id, r.c.state, r.c.assignee, r.c.last_seq, r.title, r.preview])]);
+    if (this.listSignatures.get(id) === signature) return;
+    this.listSignatures.set(id, signature);
+    const items = rows.map(({ c, title, preview }) => {
       const b = el("button");
       b.type = "button";
       b.dataset.conversation = c.id;
       b.setAttribute("aria-current", String(this.selected?.id === c.id));
-      b.append(el("span", "title", visitorName(p?.lines, `Visitor ${c.visitor_id.slice(0, 8)}`)), el("span", "preview", previewText(p?.lines)));
+      b.append(el("span", "title", title), el("span", "preview", preview));
       b.addEventListener("click", () => void this.select(c));
       const li = el("li");
       li.append(b);
-      items.push(li);
-    }
+      return li;
+    });
     if (items.length === 0) items.push(el("li", "empty", EMPTY[id] ?? ""));
     byId(id).replaceChildren(...items);
   }
@@ -194,12 +218,15 @@ export class Desk {
     for (const l of p.lines) addLine(l, l.mine === true, labels, this.confirmLink);
     if (p.failed > 0) this.alert(`${p.failed} message(s) could not be verified and are not shown.`);
     if (c.state === "assigned" && c.assignee === this.me.id) await this.openLive(c, p.last);
+    // A supervisor who joined earlier resumes from the saved group.
+    else if (c.state === "assigned" && (await this.store.loadGroup(c.id)) !== undefined) await this.openLive(c, p.last);
   }
 
   private renderHead(): void {
     const c = this.selected;
     if (c === undefined) return;
     show(byId("claim"), c.state === "queued");
+    show(byId("join"), this.supervises && c.state === "assigned" && c.assignee !== this.me.id && this.chat === undefined);
     show(byId("close"), c.state === "assigned" && c.assignee === this.me.id);
   }
 
@@ -208,9 +235,9 @@ export class Desk {
     byId<HTMLButtonElement>("send").disabled = !on;
   }
 
-  private async openLive(c: ConversationView, shownUpTo: number): Promise<void> {
+  private async openLive(c: ConversationView, shownUpTo: number, waiting = "Waiting for the visitor's browser to add this device…"): Promise<void> {
     const labels = await this.labelsFor(c);
-    byId("typing").textContent = "Waiting for the visitor's browser to add this device…";
+    byId("typing").textContent = waiting;
     const chat = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, shownUpTo, {
       line: (l, mine) => {
         addLine(l, mine, labels, this.confirmLink);
@@ -227,6 +254,9 @@ export class Desk {
       typing: (on) => (byId("typing").textContent = on ? "The visitor is typing…" : ""),
       read: () => undefined,
       problem: (text) => this.alert(text),
+      supervisorJoined: (staff) => {
+        if (c.assignee === this.me.id) void this.addSupervisor(chat, c, staff);
+      },
       closed: (byVisitor) => {
         if (this.selected?.id !== c.id) return;
         this.selected = { ...c, state: "closed" };
@@ -277,6 +307,40 @@ export class Desk {
     const b64 = toBase64(kp);
     this.record.keyPackages = this.record.keyPackages.filter((k) => k.keyPackage !== b64);
     await this.store.save(this.record);
+  }
+
+  /**
+   * The assignee's console adds a supervisor who joined (shared/design/E2EE.md §5.5): its
+   * devices' key packages, each checked for a supervisor certificate, in one commit; retried
+   * when another commit won the epoch.
+   */
+  private async addSupervisor(chat: LiveChat, c: ConversationView, staff: string): Promise<void> {
+    for (let attempt = 1; attempt <= ADD_ATTEMPTS; attempt++) {
+      try {
+        const { key_packages } = await this.api.takeKeyPackages(c.tenant_id, c.id, staff);
+        await chat.addStaffDevices(key_packages.map((k) => fromBase64(k.key_package)), ["supervisor"]);
+        return;
+      } catch (e) {
+        if (attempt === ADD_ATTEMPTS || !(e instanceof SocketError)) {
+          this.alert(`A supervisor could not be added (${codeOf(e)}).`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
+  /** A supervisor joins a colleague's conversation; the assignee's console adds this device. */
+  private async join(): Promise<void> {
+    const c = this.selected;
+    if (c === undefined) return;
+    try {
+      await this.api.join(c.tenant_id, c.id);
+      await this.openLive(c, this.shownUpTo, "Waiting for the agent's console to add this device…");
+      this.renderHead();
+    } catch (e) {
+      this.alert(`Not joined (${codeOf(e)}).`);
+    }
   }
 
   private async claim(): Promise<void> {

@@ -51,6 +51,11 @@ export interface SavedGroup {
   cursor: number;
   /** Client ids of our recent sends: a device cannot decrypt its own messages, so it skips them. */
   sent?: string[];
+  /**
+   * A commit of ours not known to be sequenced (the journal): its group is adopted when the
+   * log shows its client id, so a reload in between cannot fork the group.
+   */
+  pending?: { id: string; group: string; welcomeId: string; welcome?: string };
 }
 
 export interface DeviceStore {

@@ -2,7 +2,7 @@
 // against the device's pinned roots (RFC 9420 §5.3.1: the application validates credentials;
 // shared/design/E2EE.md §4). The same check gates joins and commits through the MLS policy.
 
-import type { Leaf, MlsPolicy } from "../shared/mls/adapter.js";
+import { keyPackageInfo, type Leaf, type MlsPolicy } from "../shared/mls/adapter.js";
 import { verifyIdentity, type TrustAnchor } from "../shared/mls/certs.js";
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -31,6 +31,16 @@ export async function whoIs(leaf: Leaf | undefined, anchor: TrustAnchor): Promis
     const v = await verifyIdentity(leaf.identity, leaf.signatureKey, anchor, now());
     if (v.kind === "visitor") return { kind: "visitor" };
     return { kind: "staff", role: v.body.role, label: v.body.label, verified: true };
+  } catch (e) {
+    return { kind: "unverified", reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Who a key package would add (its credential checked like a member's). */
+export async function keyPackageWho(keyPackage: Uint8Array, anchor: TrustAnchor): Promise<Who> {
+  try {
+    const info = keyPackageInfo(keyPackage);
+    return await whoIs({ leaf: -1, identity: info.identity, signatureKey: info.signatureKey }, anchor);
   } catch (e) {
     return { kind: "unverified", reason: e instanceof Error ? e.message : String(e) };
   }
