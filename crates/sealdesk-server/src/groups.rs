@@ -62,6 +62,9 @@ enum Group {
 struct Slot {
     group: Group,
     recent: VecDeque<(Party, String)>,
+    /// Whether the tenant registered a root key, read once per slot: such a tenant's
+    /// conversations carry nothing but MLS, so a message before the group is refused.
+    e2ee_required: Option<bool>,
 }
 
 /// The views of this process, by conversation.
@@ -279,6 +282,24 @@ pub async fn append_checked(state: &AppState, entry: NewEntry) -> Result<AppendO
         (EntryKind::Welcome, _) => Err(ApiError::MlsRejected(
             "a Welcome needs a group: send its GroupInfo first".into(),
         )),
+        (EntryKind::Application, Group::None | Group::Unloaded) => {
+            let required = if let Some(required) = slot.e2ee_required {
+                required
+            } else {
+                let required = anchor(state, entry.tenant_id).await?.is_some();
+                slot.e2ee_required = Some(required);
+                required
+            };
+            if required {
+                return Err(ApiError::MlsRejected(
+                    "this tenant requires end-to-end encryption: start the conversation's \
+                     group (its GroupInfo) before any message"
+                        .into(),
+                ));
+            }
+            drop(slot);
+            Ok(state.committer().append(entry).await?)
+        }
         _ => {
             drop(slot);
             Ok(state.committer().append(entry).await?)

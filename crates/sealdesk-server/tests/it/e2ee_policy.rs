@@ -352,3 +352,49 @@ async fn the_history_pool_gives_each_conversation_its_member() {
         .await
         .unwrap();
 }
+
+/// A tenant that registered its root key carries nothing but MLS: a message before the
+/// conversation's group is refused and not stored; once the group exists, its ciphertext is.
+/// (A tenant without a root key still carries opaque entries: the load generator's case.)
+#[tokio::test]
+async fn a_keyed_tenant_refuses_messages_outside_a_group() {
+    let app = spawn_app().await;
+    let keyed = desk(&app, "Keyed Shop", "keyed.example", &[]).await;
+    crate::hierarchy::Hierarchy::register(&app, keyed.tenant.id).await;
+    let v = visitor(&app, &keyed).await;
+    let c = v.http.open_conversation(None).await.unwrap().id;
+    let mut vconn = connect_visitor(&app, &v).await;
+    match vconn
+        .send(
+            c,
+            "plain",
+            WireKind::Application,
+            b"my card is 4111 1111 1111 1111",
+        )
+        .await
+    {
+        Err(WsClientError::Server(e)) => {
+            assert_eq!(e.code, ErrorCode::MlsRejected);
+            assert!(e.message.contains("end-to-end encryption"), "{}", e.message);
+        }
+        other => panic!("a plaintext message must be refused: {other:?}"),
+    }
+    let log = app.store.read_log(keyed.tenant.id, c, 0, 10).await.unwrap();
+    assert!(log.is_empty(), "nothing was stored");
+    let mut group = start_group(&mut vconn, c, 4, b"g-keyed-plain").await;
+    let ciphertext = group.send(b"hello").unwrap();
+    vconn
+        .send(c, "sealed", WireKind::Application, &ciphertext)
+        .await
+        .unwrap();
+
+    // Without a root key, opaque entries are still carried.
+    let open = desk(&app, "Open Shop", "open.example", &[]).await;
+    let w = visitor(&app, &open).await;
+    let d = w.http.open_conversation(None).await.unwrap().id;
+    let mut wconn = connect_visitor(&app, &w).await;
+    wconn
+        .send(d, "opaque", WireKind::Application, b"opaque bytes")
+        .await
+        .unwrap();
+}
