@@ -2,21 +2,20 @@
 // with the session cookie and CSRF token, device enrolment certified by the admin CLI with the
 // fingerprint read off the console's screen, the team queue with a History Member preview,
 // claim, and an end-to-end encrypted conversation with a visitor in the widget (a second
-// page), with markup in the visitor's fields and messages rendered inert.
+// page) and a supervisor in another browser, with markup in the visitor's fields and messages
+// rendered inert; then a TOTP sign-in and the idle timeout.
 
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeTransport } from "../shared/protocol/node-transport.js";
 import { RestClient } from "../shared/protocol/rest.js";
-import { SealdeskSocket } from "../shared/protocol/socket.js";
-import { fromBase64 } from "../shared/util/bytes.js";
-import { launch, watchedPage, type Browser, type Watched } from "./chromium.js";
+import { launch, watchedPage, type Browser } from "./chromium.js";
+import { forgeEntries, inert, signInAndEnrol, visitorStarts, XSS } from "./console-steps.js";
 import { totpCode } from "./console-totp.js";
 import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
-import { FIELDS, NOTICE } from "./fixture.js";
+import { FIELDS } from "./fixture.js";
 import { shopPage } from "./pages.js";
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
@@ -24,70 +23,6 @@ const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screensh
 async function shot(page: Page, name: string): Promise<void> {
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
-}
-
-const XSS = {
-  name: `<img src=x onerror="window.__xss=1">Ada`,
-  order: `<script>window.__xss=2</script>`,
-  first: `Hello <b>there</b><img src=x onerror="window.__xss=3"> see https://evil.example/login?next=<svg/onload=alert(1)>`,
-};
-
-async function visitorStarts(page: Page, name = XSS.name, first = XSS.first): Promise<void> {
-  await page.getByRole("button", { name: "Open chat" }).click();
-  const dialog = page.getByRole("dialog");
-  await expect.poll(() => dialog.getByText(NOTICE.text).count()).toBe(1);
-  await dialog.getByRole("button", { name: "I agree, start the chat" }).click();
-  await dialog.getByLabel(`${FIELDS[0]?.label} (required)`).fill(name);
-  await dialog.getByLabel(FIELDS[1]?.label ?? "").fill(name === XSS.name ? XSS.order : "");
-  await dialog.getByRole("button", { name: "Continue" }).click();
-  const box = dialog.getByLabel("Your message");
-  await box.fill(first);
-  await box.press("Enter");
-}
-
-/** Signs in on a fresh browser and has the administrator certify its device (CLI, fingerprint from the screen). */
-async function signInAndEnrol(page: Page, world: ConsoleWorld, who: { email: string; password: string }, role: "agent" | "supervisor"): Promise<void> {
-  await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
-  await page.getByLabel("E-mail").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  const fp = page.locator("#fingerprint");
-  await expect.poll(() => fp.textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
-  const shown = (await fp.textContent()) ?? "";
-  const { devices } = (await world.admin(["keys", "devices", "--tenant", world.tenant, "--status", "pending"])) as { devices: Array<{ id: string; fingerprint: string }> };
-  const mine = devices.find((d) => d.fingerprint === shown);
-  if (mine === undefined) throw new Error("the device on the screen is not pending");
-  await world.enrol(mine.id, shown, role);
-  await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
-}
-
-async function inert(w: Watched): Promise<void> {
-  expect(await w.page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
-  expect(w.dialogs).toEqual([]);
-}
-
-/**
- * As the agent's own second session (a CLI login), sends into the agent's conversation a copy
- * of the visitor's last message with one bit of its AEAD tag flipped, then an exact replay.
- */
-async function forgeEntries(world: ConsoleWorld, id: string): Promise<void> {
-  const login = await new RestClient(world.apiUrl).login(world.tenant, world.agent.email, world.agent.password);
-  const token = login.token ?? "";
-  const rest = new RestClient(world.apiUrl, token);
-  const c = await rest.conversation(world.tenant, id);
-  const { entries } = await rest.entries(world.tenant, c.id);
-  const last = [...entries].reverse().find((e) => e.k === "application" && e.from.kind === "visitor");
-  if (last === undefined) throw new Error("no visitor message");
-  const socket = await SealdeskSocket.connect(nodeTransport, world.apiUrl, { via: "header", token });
-  try {
-    await socket.subscribe(c.id, c.last_seq);
-    const forged = fromBase64(last.p);
-    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
-    await socket.send(c.id, "application", forged);
-    await socket.send(c.id, "application", fromBase64(last.p));
-  } finally {
-    socket.close();
-  }
 }
 
 describe("the agent console in Chromium", () => {

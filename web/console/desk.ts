@@ -9,29 +9,17 @@ import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
 import { LiveChat } from "./chat.js";
 import { bundleOf, type ReadyDevice } from "./device.js";
 import { byId, el, show } from "./dom.js";
-import { addLine, previewText, visitorName, whoText } from "./lines.js";
+import { addLine, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
-import { replayHistory, type Line } from "./preview.js";
+import { replayHistory } from "./preview.js";
+import { Lists } from "./queue.js";
 
 const POLL_MS = 2_000;
-const EMPTY: Record<string, string> = {
-  queue: "Nobody is waiting.",
-  mine: "No conversation assigned to you.",
-  team: "No colleague is in a conversation.",
-};
 const SUPERVISING_ROLES = ["supervisor", "admin", "owner"];
 const ADD_ATTEMPTS = 4;
 
-interface Preview {
-  lastSeq: number;
-  lines: Line[];
-  last: number;
-  failed: number;
-}
-
 export class Desk {
-  private readonly previews = new Map<string, Preview>();
-  private readonly listSignatures = new Map<string, string>();
+  private readonly lists: Lists;
   private readonly fieldLabels = new Map<string, Map<string, string>>();
   private selected: ConversationView | undefined;
   /** The last seq the open view shows (from its History Member replay). */
@@ -49,7 +37,9 @@ export class Desk {
     private readonly confirmLink: (url: string) => void,
     /** The server no longer knows the session (expired, revoked, logged out elsewhere). */
     private readonly sessionEnded: () => void,
-  ) {}
+  ) {
+    this.lists = new Lists(api, device);
+  }
 
   private get supervises(): boolean {
     return SUPERVISING_ROLES.includes(this.me.role);
@@ -107,9 +97,10 @@ export class Desk {
       ]);
       const mine = assigned.conversations.filter((c) => c.assignee === this.me.id);
       const team = all.conversations.filter((c) => c.assignee !== this.me.id);
-      await this.renderList("queue", queued.conversations);
-      await this.renderList("mine", mine);
-      if (this.supervises) await this.renderList("team", team);
+      const pick = (c: ConversationView): void => void this.select(c);
+      await this.lists.render("queue", queued.conversations, this.selected?.id, pick);
+      await this.lists.render("mine", mine, this.selected?.id, pick);
+      if (this.supervises) await this.lists.render("team", team, this.selected?.id, pick);
       const sel = this.selected;
       if (sel !== undefined) {
         const fresh = [...queued.conversations, ...mine, ...team].find((c) => c.id === sel.id);
@@ -135,46 +126,6 @@ export class Desk {
     this.chat = undefined;
     this.setComposer(false);
     byId("typing").textContent = text;
-  }
-
-  private async previewOf(c: ConversationView): Promise<Preview | undefined> {
-    const known = this.previews.get(c.id);
-    if (known !== undefined && known.lastSeq === c.last_seq) return known;
-    // Nothing in the log yet: the widget takes the History Member before its first entry.
-    if (c.last_seq === 0) return known;
-    try {
-      const r = await replayHistory(this.api, c.tenant_id, c.team_id, c.id, this.device);
-      const p = { lastSeq: c.last_seq, ...r };
-      this.previews.set(c.id, p);
-      return p;
-    } catch {
-      return known;
-    }
-  }
-
-  private async renderList(id: string, list: ConversationView[]): Promise<void> {
-    const rows: Array<{ c: ConversationView; title: string; preview: string }> = [];
-    for (const c of list) {
-      const p = await this.previewOf(c);
-      rows.push({ c, title: visitorName(p?.lines, `Visitor ${c.visitor_id.slice(0, 8)}`), preview: previewText(p?.lines) });
-    }
-    // Rebuilt only when something shown changed, so a click never lands on a replaced button.
-    const signature = JSON.stringify([this.selected?.id, rows.map((r) => [r.c.id, r.c.state, r.c.assignee, r.c.last_seq, r.title, r.preview])]);
-    if (this.listSignatures.get(id) === signature) return;
-    this.listSignatures.set(id, signature);
-    const items = rows.map(({ c, title, preview }) => {
-      const b = el("button");
-      b.type = "button";
-      b.dataset.conversation = c.id;
-      b.setAttribute("aria-current", String(this.selected?.id === c.id));
-      b.append(el("span", "title", title), el("span", "preview", preview));
-      b.addEventListener("click", () => void this.select(c));
-      const li = el("li");
-      li.append(b);
-      return li;
-    });
-    if (items.length === 0) items.push(el("li", "empty", EMPTY[id] ?? ""));
-    byId(id).replaceChildren(...items);
   }
 
   private async labelsFor(c: ConversationView): Promise<Map<string, string>> {
@@ -205,8 +156,7 @@ export class Desk {
     byId("typing").textContent = "";
     this.setComposer(false);
     this.renderHead();
-    this.previews.delete(c.id);
-    const p = await this.previewOf(c);
+    const p = await this.lists.previewOf(c, true);
     if (this.selected !== c) return;
     if (p === undefined) {
       this.alert("This conversation could not be decrypted with the team key on this device.");
