@@ -71,8 +71,8 @@ pub(crate) struct S2Args {
     #[arg(long, default_value_t = 30)]
     pub(crate) drain_secs: u64,
     /// The CI smoke version: 1,000 conversations (2,000 connections), no dashboards, 200
-    /// msgs/s, 5 s warm-up, 20 s measured, our server only, one run; fails unless p99 ≤ 50 ms
-    /// and nothing is lost. Explicit flags after it are ignored.
+    /// msgs/s, 5 s warm-up, 20 s measured, our server only, one run; fails if anything is lost
+    /// or a delivery stalls (p99 above 1 s). Explicit flags after it are ignored.
     #[arg(long)]
     pub(crate) smoke: bool,
     /// Before each run, wait until other processes use at most this much CPU (% of one
@@ -236,10 +236,16 @@ pub(crate) async fn run(mut args: S2Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The smoke gate: p99 ≤ 50 ms, nothing lost, every acknowledged message in the history.
+/// The smoke gate's latency bound: a stall, not a target. The smoke runs in CI next to the
+/// rest of the test suite on two cores, where latency says nothing; the latency target is
+/// the benchmark's (docs/performance.md, run on a quiet machine).
+pub(crate) const SMOKE_STALL_MS: f64 = 1000.0;
+
+/// The smoke gate: nothing lost, every acknowledged message in the history, no delivery
+/// stalled beyond [`SMOKE_STALL_MS`] at p99.
 pub(crate) fn smoke_ok(r: &S2Run) -> bool {
     r.step.correct
-        && r.step.delivery.p99_ms <= 50.0
+        && r.step.delivery.p99_ms <= SMOKE_STALL_MS
         && r.step.delivery.samples > 0
         && r.history
             .is_none_or(|(found, dups)| dups == 0 && found == r.step.counters.acked)

@@ -34,7 +34,8 @@ fn s2_smoke_meets_its_gate() {
     assert_eq!(run["system"], "ours");
     assert_eq!(run["connect"]["ok"], 2000, "{}", run["connect"]);
     assert_eq!(step["correct"], true, "{}", step["faults"]);
-    assert!(step["delivery"]["p99_ms"].as_f64().unwrap() <= 50.0);
+    // A stall bound, not a latency target (that is the benchmark's, on a quiet machine).
+    assert!(step["delivery"]["p99_ms"].as_f64().unwrap() <= 1000.0);
     // 200/s for 20 s: about 4,000 measured deliveries.
     assert!(
         step["delivery"]["samples"].as_u64().unwrap() > 3_000,
