@@ -126,7 +126,9 @@ export class LiveChat {
       // Content-free routing events in JSON (docs/protocol.md).
       const event = JSON.parse(fromUtf8(fromBase64(e.p))) as { event?: string; by?: { kind?: string }; staff?: string };
       if (event.event === "closed") this.events.closed(event.by?.kind === "visitor");
-      if (event.event === "supervisor_joined" && typeof event.staff === "string" && e.seq > this.shownUpTo) this.events.supervisorJoined(event.staff);
+      // Only a member can add; events from before our join are settled (the server hands out
+      // no key package for a device already in the group).
+      if (event.event === "supervisor_joined" && typeof event.staff === "string" && this.group !== undefined) this.events.supervisorJoined(event.staff);
       return;
     }
     const bytes = fromBase64(e.p);
