@@ -6,6 +6,7 @@ import type {
   ConversationView, EntryView, ErrorBody, HistoryMemberView, KeyPackageView, LoginResponse, PrechatField, PrivacyNotice,
   TicketResponse, WidgetConfig,
 } from "./types.js";
+import { solveChallenge } from "./pow.js";
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -139,8 +140,22 @@ export class RestClient {
     return this.call("GET", `/api/widget/${tenant}/${team}/config`);
   }
 
-  ticket(tenant: string, team: string, visitorKey?: string): Promise<TicketResponse> {
-    return this.call("POST", `/api/widget/${tenant}/${team}/tickets`, visitorKey === undefined ? {} : { visitor_key: visitorKey });
+  /**
+   * A visitor ticket. A server under attack answers `challenge_required`: the challenge is
+   * then fetched, solved (proof of work) and the request sent again with the solution.
+   */
+  async ticket(tenant: string, team: string, visitorKey?: string): Promise<TicketResponse> {
+    const path = `/api/widget/${tenant}/${team}/tickets`;
+    const body: { visitor_key?: string; pow?: { challenge: string; solution: number } } = {};
+    if (visitorKey !== undefined) body.visitor_key = visitorKey;
+    try {
+      return await this.call("POST", path, body);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "challenge_required") throw e;
+    }
+    const { challenge, bits } = await this.call<{ challenge: string; bits: number }>("GET", `/api/widget/${tenant}/${team}/challenge`);
+    body.pow = { challenge, solution: await solveChallenge(challenge, bits) };
+    return this.call("POST", path, body);
   }
 
   /** As a visitor (this client's token is the ticket). */
