@@ -15,6 +15,8 @@ export interface SessionOptions {
   team: string;
   anchor: TrustAnchor;
   transport: TransportFactory;
+  /** The customer's identity token from the page (identified visitors), if any. */
+  identityToken?: string;
   /** Where the conversation is saved to resume after a reload (none: nothing is kept). */
   store?: StateStore | null;
   /** Takes the one-tab-per-inbox lock; false when another tab has the widget. */

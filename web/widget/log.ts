@@ -59,7 +59,7 @@ export abstract class SessionLog extends SessionCore {
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS; attempt++) {
       await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
       try {
-        const ticket = await this.rest.ticket(this.options.tenant, this.options.team, this.visitorKey);
+        const ticket = await this.rest.ticket(this.options.tenant, this.options.team, this.visitorKey, this.options.identityToken);
         const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });
         socket.onEphemeral = (f) => this.onEphemeral(f);
         // Entries are handled under the lock; wait for the last one before reading the cursor.

@@ -205,7 +205,7 @@ export class VisitorSession extends SessionLog {
     this.update({ starting: true, error: null });
     try {
       const { tenant, team, anchor } = this.options;
-      const ticket = await this.rest.ticket(tenant, team);
+      const ticket = await this.rest.ticket(tenant, team, undefined, this.options.identityToken);
       this.visitorKey = ticket.visitor_key;
       const visitor = this.rest.withToken(ticket.ticket);
       this.visitor = visitor;
@@ -244,7 +244,7 @@ export class VisitorSession extends SessionLog {
   protected async resume(saved: Saved): Promise<VisitorGroup> {
     this.update({ starting: true, error: null });
     try {
-      const ticket = await this.rest.ticket(this.options.tenant, this.options.team, saved.visitorKey);
+      const ticket = await this.rest.ticket(this.options.tenant, this.options.team, saved.visitorKey, this.options.identityToken);
       this.visitorKey = ticket.visitor_key ?? saved.visitorKey;
       this.visitor = this.rest.withToken(ticket.ticket);
       const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });

@@ -16,6 +16,17 @@ describe("snippet", () => {
     expect(t?.server).toBe("https://chat.example");
   });
 
+  it("carries the page's identity token, and refuses one that is not a compact JWT", () => {
+    const url = "http://cdn.example/w.js";
+    const base = { "data-sealdesk-inbox": `${TENANT}/${TEAM}`, "data-sealdesk-tenant-key": KEY };
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXN0LTQyIn0.c2lnbmF0dXJl";
+    expect(parseSnippet(attrs({ ...base, "data-sealdesk-identity": jwt }), url)?.identityToken).toBe(jwt);
+    expect(parseSnippet(attrs(base), url)?.identityToken).toBeUndefined();
+    expect(parseSnippet(attrs({ ...base, "data-sealdesk-identity": "a.b" }), url)).toBeNull();
+    expect(parseSnippet(attrs({ ...base, "data-sealdesk-identity": "a.b.c<script>" }), url)).toBeNull();
+    expect(parseSnippet(attrs({ ...base, "data-sealdesk-identity": `a.${"b".repeat(9000)}.c` }), url)).toBeNull();
+  });
+
   it("refuses missing or malformed attributes", () => {
     const url = "http://cdn.example/w.js";
     expect(parseSnippet(attrs({ "data-sealdesk-inbox": `${TENANT}/${TEAM}` }), url)).toBeNull();

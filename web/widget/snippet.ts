@@ -11,7 +11,16 @@ export interface Snippet {
   team: string;
   anchor: TrustAnchor;
   lang: string;
+  /**
+   * A signed identity token (JWT) the tenant's page renders for its logged-in customer
+   * (`data-sealdesk-identity`): the ticket is then for that customer, verified.
+   */
+  identityToken?: string;
 }
+
+/** A compact JWS: three base64url parts; bounded so a page cannot make us send megabytes. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_JWT = 8192;
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -29,7 +38,13 @@ export function parseSnippet(attrs: (name: string) => string | null, moduleUrl: 
   } catch {
     return null;
   }
-  return { server, tenant, team, anchor, lang: attrs("data-sealdesk-lang") ?? "en" };
+  const snippet: Snippet = { server, tenant, team, anchor, lang: attrs("data-sealdesk-lang") ?? "en" };
+  const token = attrs("data-sealdesk-identity")?.trim();
+  if (token !== undefined && token !== "") {
+    if (token.length > MAX_JWT || !JWT.test(token)) return null;
+    snippet.identityToken = token;
+  }
+  return snippet;
 }
 
 /** Finds the script element that loaded `moduleUrl` and parses it. */

@@ -144,10 +144,11 @@ export class RestClient {
    * A visitor ticket. A server under attack answers `challenge_required`: the challenge is
    * then fetched, solved (proof of work) and the request sent again with the solution.
    */
-  async ticket(tenant: string, team: string, visitorKey?: string): Promise<TicketResponse> {
+  async ticket(tenant: string, team: string, visitorKey?: string, identityToken?: string): Promise<TicketResponse> {
     const path = `/api/widget/${tenant}/${team}/tickets`;
-    const body: { visitor_key?: string; pow?: { challenge: string; solution: number } } = {};
+    const body: { visitor_key?: string; identity_token?: string; pow?: { challenge: string; solution: number } } = {};
     if (visitorKey !== undefined) body.visitor_key = visitorKey;
+    if (identityToken !== undefined) body.identity_token = identityToken;
     try {
       return await this.call("POST", path, body);
     } catch (e) {
