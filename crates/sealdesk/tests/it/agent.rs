@@ -21,12 +21,97 @@ const PASSWORD: &str = "an agent's long password 42";
 const DEVICE_PASS: &str = "device passphrase, long";
 
 fn agent(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    agent_in(dir, "profile", args, stdin)
+}
+
+fn agent_in(
+    dir: &std::path::Path,
+    profile: &str,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
     let mut cmd = sealdesk(dir);
     cmd.arg("agent")
         .args(args)
         .arg("--profile")
-        .arg(dir.join("profile"));
+        .arg(dir.join(profile));
     run(cmd, stdin)
+}
+
+/// A staff member's terminal, logged in, enrolled, confirmed by the admin with the printed
+/// fingerprint, certified and stocked with key packages.
+fn enrol_terminal(
+    dir: &std::path::Path,
+    url: &str,
+    tenant: &str,
+    profile: &str,
+    email: &str,
+    pinned: &str,
+) {
+    let mut login = sealdesk(dir);
+    login
+        .args([
+            "login", "--server", url, "--tenant", tenant, "--email", email,
+        ])
+        .args(["--password-stdin", "--profile"])
+        .arg(dir.join(profile));
+    stdout(&run(login, &format!("{PASSWORD}\n")));
+    let enrolled = stdout(&agent_in(
+        dir,
+        profile,
+        &[
+            "enrol",
+            "--label",
+            email,
+            "--tenant-key",
+            pinned,
+            "--passphrase-stdin",
+        ],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    let fingerprint = enrolled
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint: "))
+        .unwrap()
+        .to_owned();
+    let devices = json(&admin(
+        dir,
+        &[
+            "keys", "devices", "--tenant", tenant, "--status", "pending", "--json",
+        ],
+    ));
+    let device = devices["devices"][0]["id"].as_str().unwrap().to_owned();
+    let issuing = dir.join("issuing.key");
+    let team_key = dir.join("team.key");
+    admin_stdin(
+        dir,
+        &[
+            "keys",
+            "enrol",
+            "--tenant",
+            tenant,
+            "--device",
+            &device,
+            "--fingerprint",
+            &fingerprint,
+            "--issuing",
+            issuing.to_str().unwrap(),
+            "--team-key",
+            team_key.to_str().unwrap(),
+            "--role",
+            "supervisor",
+            "--passphrase-stdin",
+            "--json",
+        ],
+        "issuing pass\nteam pass\n",
+    );
+    let status = json(&agent_in(
+        dir,
+        profile,
+        &["status", "--passphrase-stdin", "--json"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert_eq!(status["status"], "certified");
 }
 
 #[tokio::test]
@@ -37,6 +122,7 @@ async fn a_terminal_enrols_and_opens_its_team_key() {
     let p = |name: &str| owner.path(name);
     let (tenant, team) = (owner.tenant.clone(), owner.team.clone());
     owner.agent("kim@term.example", PASSWORD, &team);
+    owner.member("sue@term.example", PASSWORD, "supervisor", &team);
     let pinned = owner.root_and_issuing();
     owner.team_key(&team, "team.key", "team pass");
     let (mut server, url) = start(dir.path(), &[]);
@@ -358,4 +444,46 @@ async fn conversation(
         &format!("{DEVICE_PASS}\n"),
     ));
     assert!(after.contains("you: Hi, I am on it"), "{after}");
+
+    // A supervisor joins from a terminal; the assignee's terminal adds the supervisor's device.
+    enrol_terminal(dir, url, tenant, "sup", "sue@term.example", pinned);
+    let sup = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--passphrase-stdin", "--conversation", id.as_str()]);
+        agent_in(dir, "sup", &all, &format!("{DEVICE_PASS}\n"))
+    };
+    stdout(&sup(&["supervise"]));
+    let added = stdout(&agent_cmd(
+        &["read", "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert!(
+        added.contains("(added the supervisor's devices)"),
+        "{added}"
+    );
+    // The visitor's widget processes the commit, then writes at the new epoch.
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), conn.next())
+            .await
+            .unwrap()
+            .unwrap();
+        let Some(entry) = cursors.accept(&frame).unwrap() else {
+            continue;
+        };
+        if entry.kind == WireKind::Handshake && !matches!(entry.from, WireParty::Visitor(_)) {
+            mls.process(&entry.payload).unwrap();
+            break;
+        }
+    }
+    conn.send(
+        c,
+        "v3",
+        WireKind::Application,
+        &mls.send(&text("Supervisor, hello")).unwrap(),
+    )
+    .await
+    .unwrap();
+    let seen = stdout(&sup(&["read"]));
+    assert!(seen.contains("(joined the conversation)"), "{seen}");
+    assert!(seen.contains("visitor: Supervisor, hello"), "{seen}");
 }

@@ -61,6 +61,11 @@ impl<'a> Owner<'a> {
 
     /// An agent with a password, member of `team`; returns the staff id.
     pub(crate) fn agent(&self, email: &str, password: &str, team: &str) -> String {
+        self.member(email, password, "agent", team)
+    }
+
+    /// A staff member of `role` with a password, member of `team`; returns the staff id.
+    pub(crate) fn member(&self, email: &str, password: &str, role: &str, team: &str) -> String {
         let args = [
             "staff",
             "create",
@@ -69,7 +74,7 @@ impl<'a> Owner<'a> {
             "--email",
             email,
             "--role",
-            "agent",
+            role,
             "--password-stdin",
             "--json",
         ];

@@ -10,7 +10,7 @@ use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient, open_bundle};
 use sealdesk_mls::payload::{Body, Payload};
 use sealdesk_mls::{LogItem, Replay, Replayed, addressed_to};
 use sealdesk_mls::{Processed, certs, seal};
-use sealdesk_proto::ws::{WireKind, WireParty};
+use sealdesk_proto::ws::{SystemEvent, WireKind, WireParty};
 use sealdesk_proto::{ConversationId, StaffId};
 
 use super::device::{Opened, now};
@@ -172,6 +172,7 @@ pub(crate) async fn read(dev: &mut Opened, id: ConversationId) -> anyhow::Result
         .map(|s| std::mem::take(&mut s.sent))
         .unwrap_or_default();
     let mut removed = false;
+    let mut supervisors: Vec<StaffId> = Vec::new();
     loop {
         let page = dev
             .http
@@ -223,12 +224,27 @@ pub(crate) async fn read(dev: &mut Opened, id: ConversationId) -> anyhow::Result
                         Err(e) => output::line(&format!("(a message could not be verified: {e})")),
                     }
                 }
-                (WireKind::System, _) => output::line("(conversation event)"),
+                (WireKind::System, _) => match serde_json::from_slice::<SystemEvent>(&bytes) {
+                    Ok(SystemEvent::SupervisorJoined { staff }) => {
+                        output::line("(a supervisor joined)");
+                        supervisors.push(staff);
+                    }
+                    Ok(SystemEvent::Assigned { .. }) => output::line("(assigned)"),
+                    Ok(SystemEvent::Closed { .. }) => output::line("(the conversation was closed)"),
+                    _ => output::line("(conversation event)"),
+                },
                 _ => {}
             }
         }
         if page.entries.len() < 500 {
             break;
+        }
+    }
+    if let (Some(c), false) = (client.as_mut(), removed) {
+        for staff in supervisors {
+            if let Err(e) = add_supervisor(dev, id, c, staff).await {
+                output::line(&format!("(the supervisor could not be added: {e})"));
+            }
         }
     }
     match client {
@@ -242,6 +258,84 @@ pub(crate) async fn read(dev: &mut Opened, id: ConversationId) -> anyhow::Result
         None => output::line("(not a member yet: the visitor's widget has not added this device)"),
     }
     dev.save()
+}
+
+/// A supervisor joined: the device, at the log's end, adds the supervisor's devices (their
+/// certificates must be supervisors' under the pinned root; E2EE.md §5.5), in one commit
+/// with its Welcome. If someone else added them first, the commit is stale and dropped.
+async fn add_supervisor(
+    dev: &Opened,
+    id: ConversationId,
+    client: &mut sealdesk_mls::Client,
+    staff: StaffId,
+) -> anyhow::Result<()> {
+    let tenant = dev.profile.tenant_id;
+    let taken = dev
+        .http
+        .take_key_packages(tenant, id, Some(staff))
+        .await
+        .map_err(fail)?;
+    let mut packages = Vec::new();
+    for kp in &taken.key_packages {
+        let bytes = STANDARD
+            .decode(&kp.key_package)
+            .map_err(|_| bad("a key package is not base64"))?;
+        let entry = sealdesk_mls::ds::check_key_package(&bytes, &dev.anchor, now(), u64::MAX)
+            .map_err(|e| bad(format!("a supervisor key package: {e}")))?;
+        if entry.role != certs::Role::Supervisor {
+            return Err(bad("the joining member's device is not a supervisor's"));
+        }
+        packages.push(bytes);
+    }
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let out = client.commit(&packages, &[])?;
+    let url = url::Url::parse(&dev.profile.server)?;
+    let mut conn =
+        Connection::connect(&url, &Credential::Bearer(dev.profile.token.clone())).await?;
+    let sent = conn
+        .send(
+            id,
+            &format!("ta-sup-{staff}"),
+            WireKind::Handshake,
+            &out.commit,
+        )
+        .await;
+    if let Err(e) = sent {
+        client.discard()?;
+        conn.close().await.ok();
+        return Err(e.into());
+    }
+    client.merge()?;
+    if let Some(welcome) = out.welcome {
+        conn.send(
+            id,
+            &format!("ta-sup-w-{staff}"),
+            WireKind::Welcome,
+            &welcome,
+        )
+        .await?;
+    }
+    conn.close().await.ok();
+    output::line("(added the supervisor's devices)");
+    Ok(())
+}
+
+/// Joins a colleague's conversation as a supervisor; the assignee's client then adds this
+/// device, and `read` joins from that Welcome.
+pub(crate) async fn supervise(dev: &mut Opened, id: ConversationId) -> anyhow::Result<()> {
+    dev.chain()?;
+    let available = dev.refill_key_packages().await?;
+    dev.http
+        .join(dev.profile.tenant_id, id)
+        .await
+        .map_err(fail)?;
+    output::line(&format!(
+        "joined {id} as a supervisor ({available} key packages ready); the assignee's client adds \
+         this device, then: sealdesk agent read --conversation {id}"
+    ));
+    Ok(())
 }
 
 /// The client of the key package a Welcome names, joined; the package leaves the pending list.

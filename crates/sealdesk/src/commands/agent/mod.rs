@@ -71,6 +71,19 @@ pub(crate) enum AgentCommand {
         #[arg(long)]
         passphrase_stdin: bool,
     },
+    /// Join a colleague's conversation as a supervisor (the assignee's client adds this
+    /// device). Standard input: the passphrase.
+    Supervise {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
     /// Print a conversation's new messages (joining it once the visitor's widget added this
     /// device). Standard input: the passphrase.
     Read {
@@ -188,6 +201,15 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
             require_stdin(passphrase_stdin)?;
             let mut dev = opened(&profile).await?;
             chat::accept(&mut dev, conversation_id(&conversation)?).await
+        }
+        AgentCommand::Supervise {
+            profile,
+            conversation,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let mut dev = opened(&profile).await?;
+            chat::supervise(&mut dev, conversation_id(&conversation)?).await
         }
         AgentCommand::Read {
             profile,
