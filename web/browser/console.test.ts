@@ -215,6 +215,12 @@ describe("the agent console in Chromium", () => {
       await expect.poll(() => sup.page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Thanks for joining.");
       expect(await sup.page.locator("#log .msg .who").last().textContent()).toMatch(/— verified agent$/);
       await shot(sup.page, "supervisor");
+      // Leaving: the supervisor's authenticated request, the agent's console commits the Remove.
+      await sup.page.getByRole("button", { name: "Leave" }).click();
+      await expect.poll(() => sup.page.locator("#typing").textContent(), { timeout: 30_000 }).toBe("This device is no longer in the conversation.");
+      expect(await sup.page.locator("#reply").isDisabled()).toBe(true);
+      await expect.poll(() => page.locator("#members li[data-role=supervisor]").count(), { timeout: 15_000 }).toBe(0);
+      expect(await page.locator("#log .text").last().textContent()).toBe("Asked to leave the conversation.");
       await inert(sup);
     } finally {
       await supBrowser.close();

@@ -30,6 +30,10 @@ export interface ChatEvents {
   closed(byVisitor: boolean): void;
   /** The server's `supervisor_joined` entry (the assignee's console adds the supervisor). */
   supervisorJoined(staff: string): void;
+  /** A supervisor's authenticated leave request (MLS cannot remove oneself; E2EE.md §5.5). */
+  leaveRequested(leaf: number): void;
+  /** A commit removed this device: its state for the conversation is gone. */
+  removed(): void;
 }
 
 export class LiveChat {
@@ -157,8 +161,9 @@ export class LiveChat {
     const r = await this.group.process(bytes);
     this.group = r.group;
     if (r.kind === "commit" && r.removedSelf) {
-      this.events.problem("This device was removed from the conversation.");
       this.group = undefined;
+      await this.store.deleteGroup(this.conversation);
+      this.events.removed();
       return;
     }
     if (r.kind === "commit") this.events.membersChanged();
@@ -166,6 +171,7 @@ export class LiveChat {
     const body = decodePayload(r.plaintext).body;
     if (body.kind === "typing" || body.kind === "read") return;
     const who = await whoIs(this.group.leaves().find((l) => l.leaf === r.sender), this.device.anchor);
+    if (body.kind === "leave_request" && who.kind === "staff" && who.role === "supervisor") this.events.leaveRequested(r.sender);
     this.events.line({ seq: e.seq, at: e.at, who, body }, false);
   }
 
@@ -192,9 +198,7 @@ export class LiveChat {
   /**
    * Adds staff devices (a supervisor who joined) in one commit, after checking every key
    * package's chain against the pinned roots for one of `roles` (RFC 9420 §12.1.1: the
-   * committer validates the KeyPackages it adds; shared/design/E2EE.md §5.5). The commit is
-   * journaled before it is sent and the new group adopted only once the server sequenced it
-   * (RFC 9420 §14: the delivery service orders commits; a refused one is discarded).
+   * committer validates the KeyPackages it adds; shared/design/E2EE.md §5.5).
    */
   async addStaffDevices(keyPackages: Uint8Array[], roles: readonly string[]): Promise<void> {
     if (keyPackages.length === 0) return;
@@ -202,9 +206,22 @@ export class LiveChat {
       const who = await keyPackageWho(kp, this.device.anchor);
       if (who.kind !== "staff" || !roles.includes(who.role)) throw new Error(`refused to add a device: ${who.kind === "unverified" ? who.reason : `not a ${roles.join(" or ")}`}`);
     }
+    await this.commitChange({ add: keyPackages });
+  }
+
+  /** Removes a supervisor who asked to leave (its own leave request named its leaf). */
+  async removeLeaf(leaf: number): Promise<void> {
+    await this.commitChange({ remove: [leaf] });
+  }
+
+  /**
+   * One commit, journaled before it is sent and adopted only once the server sequenced it
+   * (RFC 9420 §14: the delivery service orders commits; a refused one is discarded).
+   */
+  private async commitChange(ops: { add?: Uint8Array[]; remove?: number[] }): Promise<void> {
     await this.exclusive(async () => {
       if (this.group === undefined || this.socket === undefined) throw new Error("not in the conversation");
-      const { commit, welcome, pending } = await this.group.commit({ add: keyPackages });
+      const { commit, welcome, pending } = await this.group.commit(ops);
       this.pending = { id: newClientId("c"), group: toBase64(pending.encode()), welcomeId: newClientId("w") };
       if (welcome !== null) this.pending.welcome = toBase64(welcome);
       this.sent.add(this.pending.id);
@@ -226,7 +243,15 @@ export class LiveChat {
   }
 
   async say(text: string): Promise<void> {
-    const body: Body = { kind: "text", text };
+    await this.sayBody({ kind: "text", text });
+  }
+
+  /** A supervisor's request to be removed (the assignee's console commits the Remove). */
+  async leave(): Promise<void> {
+    await this.sayBody({ kind: "leave_request" });
+  }
+
+  private async sayBody(body: Body): Promise<void> {
     const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body });
     const { message, id } = await this.exclusive(async () => {
       if (this.group === undefined) throw new Error("not in the conversation yet");

@@ -49,6 +49,7 @@ export class Desk {
     show(byId("team-title"), this.supervises);
     show(byId("team"), this.supervises);
     byId("join").addEventListener("click", () => void this.join());
+    byId("leave").addEventListener("click", () => void this.leave());
     byId<HTMLSelectElement>("availability").addEventListener("change", (ev) => {
       const v = (ev.target as HTMLSelectElement).value === "away" ? "away" : "online";
       void this.api.setAvailability(v).catch((e) => this.alert(`Status not changed (${codeOf(e)}).`));
@@ -177,6 +178,7 @@ export class Desk {
     if (c === undefined) return;
     show(byId("claim"), c.state === "queued");
     show(byId("join"), this.supervises && c.state === "assigned" && c.assignee !== this.me.id && this.chat === undefined);
+    show(byId("leave"), c.state === "assigned" && c.assignee !== this.me.id && this.chat?.joined === true);
     show(byId("close"), c.state === "assigned" && c.assignee === this.me.id);
   }
 
@@ -194,6 +196,7 @@ export class Desk {
         if (!mine && document.visibilityState === "visible") chat.read();
       },
       joined: (welcomeSeq) => {
+        window.setTimeout(() => this.renderHead(), 0);
         if (welcomeSeq !== undefined && welcomeSeq > shownUpTo + 1) void this.fillGap(c, shownUpTo, welcomeSeq, labels);
         byId("typing").textContent = "";
         this.setComposer(true);
@@ -206,6 +209,14 @@ export class Desk {
       problem: (text) => this.alert(text),
       supervisorJoined: (staff) => {
         if (c.assignee === this.me.id) void this.addSupervisor(chat, c, staff);
+      },
+      leaveRequested: (leaf) => {
+        if (c.assignee === this.me.id) void this.retried(() => chat.removeLeaf(leaf), "A supervisor could not be removed");
+      },
+      removed: () => {
+        if (this.selected?.id !== c.id) return;
+        this.ended("This device is no longer in the conversation.");
+        this.renderHead();
       },
       closed: (byVisitor) => {
         if (this.selected?.id !== c.id) return;
@@ -261,22 +272,39 @@ export class Desk {
 
   /**
    * The assignee's console adds a supervisor who joined (shared/design/E2EE.md §5.5): its
-   * devices' key packages, each checked for a supervisor certificate, in one commit; retried
-   * when another commit won the epoch.
+   * devices' key packages, each checked for a supervisor certificate, in one commit.
    */
   private async addSupervisor(chat: LiveChat, c: ConversationView, staff: string): Promise<void> {
+    await this.retried(async () => {
+      const { key_packages } = await this.api.takeKeyPackages(c.tenant_id, c.id, staff);
+      await chat.addStaffDevices(key_packages.map((k) => fromBase64(k.key_package)), ["supervisor"]);
+    }, "A supervisor could not be added");
+  }
+
+  /** A membership commit, tried again when another commit won the epoch (stale_epoch). */
+  private async retried(op: () => Promise<void>, failure: string): Promise<void> {
     for (let attempt = 1; attempt <= ADD_ATTEMPTS; attempt++) {
       try {
-        const { key_packages } = await this.api.takeKeyPackages(c.tenant_id, c.id, staff);
-        await chat.addStaffDevices(key_packages.map((k) => fromBase64(k.key_package)), ["supervisor"]);
+        await op();
         return;
       } catch (e) {
         if (attempt === ADD_ATTEMPTS || !(e instanceof SocketError)) {
-          this.alert(`A supervisor could not be added (${codeOf(e)}).`);
+          this.alert(`${failure} (${codeOf(e)}).`);
           return;
         }
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
+    }
+  }
+
+  /** A supervisor leaves: an authenticated request the assignee's console turns into a Remove. */
+  private async leave(): Promise<void> {
+    try {
+      await this.chat?.leave();
+      byId("typing").textContent = "Leaving: the agent's console removes this device…";
+      show(byId("leave"), false);
+    } catch (e) {
+      this.alert(`Not left (${codeOf(e)}).`);
     }
   }
 

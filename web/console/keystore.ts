@@ -64,6 +64,7 @@ export interface DeviceStore {
   clear(): Promise<void>;
   loadGroup(conversation: string): Promise<SavedGroup | undefined>;
   saveGroup(conversation: string, saved: SavedGroup): Promise<void>;
+  deleteGroup(conversation: string): Promise<void>;
 }
 
 /** The store of one staff member of one tenant. */
@@ -100,5 +101,8 @@ export async function openDeviceStore(tenant: string, staff: string): Promise<De
     },
     loadGroup: async (conversation) => (await read(`${name}/group/${conversation}`)) as SavedGroup | undefined,
     saveGroup: (conversation, saved) => write(`${name}/group/${conversation}`, saved),
+    async deleteGroup(conversation) {
+      await tx(db, RECORDS, "readwrite", (s) => s.delete(`${name}/group/${conversation}`));
+    },
   };
 }

@@ -25,10 +25,10 @@ export function visitorName(lines: readonly Line[] | undefined, fallback: string
   return fallback;
 }
 
-function bodyElement(body: Body, confirmLink: (url: string) => void): HTMLElement {
+function bodyElement(body: Body, who: Who, confirmLink: (url: string) => void): HTMLElement {
   if (body.kind === "text") return messageText(body.text, confirmLink);
   if (body.kind === "file") return el("p", "text", `Attachment: ${body.file.name} (open it in the terminal client; not in the console yet)`);
-  if (body.kind === "leave_request") return el("p", "text", "The visitor asked to end the conversation.");
+  if (body.kind === "leave_request") return el("p", "text", who.kind === "visitor" ? "The visitor asked to end the conversation." : "Asked to leave the conversation.");
   return el("p", "text", "");
 }
 
@@ -42,7 +42,7 @@ export function addLine(l: Line, mine: boolean, labels: Map<string, string>, con
   const li = el("li", `msg ${mine ? "mine" : l.who.kind}`);
   li.dataset.seq = String(l.seq);
   li.append(el("span", "meta who", mine ? "You" : whoText(l.who)));
-  li.append(bodyElement(l.body, confirmLink));
+  li.append(bodyElement(l.body, l.who, confirmLink));
   // In log order, also when a gap is filled after later messages arrived.
   const log = byId("log");
   const later = Array.from(log.children).find((n) => Number((n as HTMLElement).dataset.seq) > l.seq);
