@@ -18,6 +18,7 @@ import { FIELDS, hostPage, NOTICE, type HostPage } from "./fixture.js";
 const ROOT_PASS = "root key passphrase 42";
 const ISSUING_PASS = "issuing key passphrase 42";
 const TEAM_PASS = "team key passphrase 42";
+export const SUPERVISOR_NAME = `<img src=x onerror="window.__xss=9">Sara`;
 
 export interface ConsoleWorld {
   /** The console's origin: `localhost`, a secure context where the `__Host-` cookie is kept. */
@@ -92,7 +93,9 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const agentView = await admin(["staff", "create", "--tenant", tenant, "--email", agent.email, "--role", "agent", "--password-stdin"], `${agent.password}\n`);
   agent.name = String(agentView.display_name ?? "");
   await admin(["staff", "create", "--tenant", tenant, "--email", totpAgent.email, "--role", "agent", "--password-stdin"], `${totpAgent.password}\n`);
-  const supervisorView = await admin(["staff", "create", "--tenant", tenant, "--email", supervisor.email, "--role", "supervisor", "--password-stdin"], `${supervisor.password}\n`);
+  // Markup in a colleague's name: the certificate label every console and widget shows.
+  const supervisorView = await admin(["staff", "create", "--tenant", tenant, "--email", supervisor.email, "--role", "supervisor", "--name", SUPERVISOR_NAME,
+    "--password-stdin"], `${supervisor.password}\n`);
   const root = await admin(["keys", "init", "--tenant", tenant, "--out", key("root.key"), "--passphrase-stdin"], `${ROOT_PASS}\n`);
   const rootFingerprint = String(root.fingerprint);
   const tenantKey = String(root.snippet).replace(/^data-sealdesk-tenant-key="(.*)"$/, "$1");

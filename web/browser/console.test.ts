@@ -14,7 +14,7 @@ import { RestClient } from "../shared/protocol/rest.js";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { forgeEntries, inert, signInAndEnrol, visitorStarts, XSS } from "./console-steps.js";
 import { totpCode } from "./console-totp.js";
-import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
+import { startConsoleWorld, SUPERVISOR_NAME, type ConsoleWorld } from "./console-world.js";
 import { FIELDS } from "./fixture.js";
 import { shopPage } from "./pages.js";
 
@@ -209,7 +209,9 @@ describe("the agent console in Chromium", () => {
       await expect.poll(() => visitor.page.locator(".log .text").last().textContent(), { timeout: 30_000 }).toBe("Supervisor here, all good.");
       await expect.poll(() => visitor.page.locator(".badges li[data-role=supervisor]").count(), { timeout: 15_000 }).toBe(1);
       await expect.poll(() => page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Supervisor here, all good.");
-      expect(await page.locator("#log .msg .who").last().textContent()).toMatch(/— verified supervisor$/);
+      expect(await page.locator("#log .msg .who").last().textContent()).toBe(`${SUPERVISOR_NAME} — verified supervisor`);
+      expect(await page.locator("#members li[data-role=supervisor]").textContent()).toBe(`${SUPERVISOR_NAME} — verified supervisor`);
+      expect(await page.locator("#members img, #log img").count()).toBe(0);
       await page.locator("#reply").fill("Thanks for joining.");
       await page.locator("#reply").press("Enter");
       await expect.poll(() => sup.page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Thanks for joining.");
@@ -272,10 +274,10 @@ describe("the agent console in Chromium", () => {
     expect(await page.evaluate(() => fetch("/api/auth/session").then((r) => r.status))).toBe(401);
 
     // No script error; the only refused requests: no session yet, the wrong password, after
-    // logout the console's own session check and the test's (and a preview tried before the
-    // widget took its History Member).
+    // logout the console's own session check and the test's (and previews racing a
+    // conversation's start or end: before its History Member, or just after it closed).
     expect(agent.errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
-    expect(refused.filter((r) => !/^404 GET \/api\/tenants\/[^/]+\/conversations\/[^/]+\/history-member$/.test(r))).toEqual([
+    expect(refused.filter((r) => !/^404 GET \/api\/tenants\/[^/]+\/conversations\/[^/]+\/(history-member|entries)$/.test(r))).toEqual([
       "401 GET /api/auth/session", "401 POST /api/auth/login", "401 GET /api/auth/session", "401 GET /api/auth/session",
     ]);
   });
