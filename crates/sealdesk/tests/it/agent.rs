@@ -47,6 +47,7 @@ fn enrol_terminal(
     profile: &str,
     email: &str,
     pinned: &str,
+    role: &str,
 ) {
     let mut login = sealdesk(dir);
     login
@@ -99,7 +100,7 @@ fn enrol_terminal(
             "--team-key",
             team_key.to_str().unwrap(),
             "--role",
-            "supervisor",
+            role,
             "--passphrase-stdin",
             "--json",
         ],
@@ -116,13 +117,14 @@ fn enrol_terminal(
 
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one terminal's story: login, enrol, confirm, status, refusals
-async fn a_terminal_enrols_and_opens_its_team_key() {
+async fn a_terminal_agent_enrols_chats_brings_in_a_supervisor_and_hands_over() {
     let dir = tempfile::tempdir().unwrap();
     let owner = Owner::new(dir.path(), "Term Shop", "term.example", true);
     let p = |name: &str| owner.path(name);
     let (tenant, team) = (owner.tenant.clone(), owner.team.clone());
     owner.agent("kim@term.example", PASSWORD, &team);
     owner.member("sue@term.example", PASSWORD, "supervisor", &team);
+    let lee = owner.agent("lee@term.example", PASSWORD, &team);
     let pinned = owner.root_and_issuing();
     owner.team_key(&team, "team.key", "team pass");
     let (mut server, url) = start(dir.path(), &[]);
@@ -231,7 +233,7 @@ async fn a_terminal_enrols_and_opens_its_team_key() {
     assert!(!after.contains("team_keys"));
     assert_ne!(after, device_file);
 
-    conversation(dir.path(), &url, &tenant, &team, &pinned, &p).await;
+    conversation(dir.path(), &url, &tenant, &team, &pinned, &p, &lee).await;
 
     // A terminal that pinned another root refuses the same certificate.
     let mut file: serde_json::Value = serde_json::from_str(&after).unwrap();
@@ -275,6 +277,7 @@ async fn conversation(
     team: &str,
     pinned: &str,
     p: &dyn Fn(&str) -> String,
+    lee: &str,
 ) {
     admin_stdin(
         dir,
@@ -446,7 +449,15 @@ async fn conversation(
     assert!(after.contains("you: Hi, I am on it"), "{after}");
 
     // A supervisor joins from a terminal; the assignee's terminal adds the supervisor's device.
-    enrol_terminal(dir, url, tenant, "sup", "sue@term.example", pinned);
+    enrol_terminal(
+        dir,
+        url,
+        tenant,
+        "sup",
+        "sue@term.example",
+        pinned,
+        "supervisor",
+    );
     let sup = |args: &[&str]| {
         let mut all = args.to_vec();
         all.extend(["--passphrase-stdin", "--conversation", id.as_str()]);
@@ -462,19 +473,7 @@ async fn conversation(
         "{added}"
     );
     // The visitor's widget processes the commit, then writes at the new epoch.
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), conn.next())
-            .await
-            .unwrap()
-            .unwrap();
-        let Some(entry) = cursors.accept(&frame).unwrap() else {
-            continue;
-        };
-        if entry.kind == WireKind::Handshake && !matches!(entry.from, WireParty::Visitor(_)) {
-            mls.process(&entry.payload).unwrap();
-            break;
-        }
-    }
+    staff_commit(&mut conn, &mut cursors, &mut mls).await;
     conn.send(
         c,
         "v3",
@@ -486,4 +485,60 @@ async fn conversation(
     let seen = stdout(&sup(&["read"]));
     assert!(seen.contains("(joined the conversation)"), "{seen}");
     assert!(seen.contains("visitor: Supervisor, hello"), "{seen}");
+
+    // Kim hands the conversation to Lee: Kim's terminal adds Lee's device, Lee's removes Kim's.
+    enrol_terminal(dir, url, tenant, "lee", "lee@term.example", pinned, "agent");
+    let moved = stdout(&agent_cmd(
+        &["transfer", "--to", lee, "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert!(moved.contains("transferred"), "{moved}");
+    staff_commit(&mut conn, &mut cursors, &mut mls).await;
+    let lee_read = || {
+        agent_in(
+            dir,
+            "lee",
+            &["read", "--passphrase-stdin", "--conversation", id.as_str()],
+            &format!("{DEVICE_PASS}\n"),
+        )
+    };
+    let took = stdout(&lee_read());
+    assert!(took.contains("(joined the conversation)"), "{took}");
+    assert!(
+        took.contains("(removed the previous agent's 1 device(s))"),
+        "{took}"
+    );
+    staff_commit(&mut conn, &mut cursors, &mut mls).await;
+    conn.send(
+        c,
+        "v4",
+        WireKind::Application,
+        &mls.send(&text("Thanks, Lee")).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(stdout(&lee_read()).contains("visitor: Thanks, Lee"));
+    let gone = stdout(&agent_cmd(
+        &["read", "--passphrase-stdin"],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    assert!(gone.contains("no longer yours"), "{gone}");
+    assert!(!gone.contains("Thanks, Lee"), "{gone}");
+}
+
+/// The visitor's client processes the next commit written by staff.
+async fn staff_commit(conn: &mut Connection, cursors: &mut Cursors, mls: &mut Mls) {
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), conn.next())
+            .await
+            .unwrap()
+            .unwrap();
+        let Some(entry) = cursors.accept(&frame).unwrap() else {
+            continue;
+        };
+        if entry.kind == WireKind::Handshake && !matches!(entry.from, WireParty::Visitor(_)) {
+            mls.process(&entry.payload).unwrap();
+            return;
+        }
+    }
 }

@@ -14,6 +14,7 @@ use sealdesk_proto::ws::{SystemEvent, WireKind, WireParty};
 use sealdesk_proto::{ConversationId, StaffId};
 
 use super::device::{Opened, now};
+use super::membership;
 use super::state::Conversation;
 use crate::commands::session::fail;
 use crate::exit::{DATA_ERR, Failure};
@@ -151,191 +152,179 @@ pub(crate) async fn accept(dev: &mut Opened, id: ConversationId) -> anyhow::Resu
     Ok(())
 }
 
+/// What reading a conversation's log found, entry by entry.
+struct Reading {
+    me: StaffId,
+    client: Option<sealdesk_mls::Client>,
+    removed: bool,
+    handover: bool,
+    supervisors: Vec<StaffId>,
+    sent: Vec<(String, String)>,
+    own_commits: Vec<String>,
+}
+
+impl Reading {
+    fn own_message(&self, e: &sealdesk_proto::conversations::EntryView) -> Option<&str> {
+        if e.from != WireParty::Staff(self.me) {
+            return None;
+        }
+        let id = e.id.as_ref()?;
+        self.sent
+            .iter()
+            .find(|(s, _)| s == id)
+            .map(|(_, t)| t.as_str())
+    }
+
+    fn entry(
+        &mut self,
+        dev: &mut Opened,
+        e: &sealdesk_proto::conversations::EntryView,
+        bytes: &[u8],
+    ) -> anyhow::Result<()> {
+        let own_commit = e.from == WireParty::Staff(self.me)
+            && e.id.as_ref().is_some_and(|i| self.own_commits.contains(i));
+        let own_text = self.own_message(e).map(str::to_owned);
+        match (e.k, self.client.as_mut()) {
+            (WireKind::Welcome, None) => {
+                if let Some(joined) = join(dev, bytes)? {
+                    self.client = Some(joined);
+                    output::line("(joined the conversation)");
+                }
+            }
+            // Ours, merged when it was accepted.
+            (WireKind::Handshake, Some(_)) if own_commit => {
+                self.own_commits.retain(|i| Some(i) != e.id.as_ref());
+            }
+            (WireKind::Handshake, Some(c)) => {
+                if let Processed::Commit {
+                    removed_self: true, ..
+                } = c.process(bytes)?
+                {
+                    self.removed = true;
+                }
+            }
+            (WireKind::Application, Some(_)) if own_text.is_some() => {
+                output::line(&format!(
+                    "you: {}",
+                    printable(own_text.as_deref().unwrap_or_default())
+                ));
+            }
+            (WireKind::Application, Some(c)) => match c.process(bytes) {
+                Ok(Processed::Application { plaintext, sender }) => {
+                    if let Some(text) = render(&plaintext) {
+                        let who = c
+                            .member_identity(sender)
+                            .map_or_else(|| "?".into(), |i| label(&i));
+                        output::line(&format!("{who}: {}", printable(&text)));
+                    }
+                }
+                Ok(Processed::Commit { .. }) => {}
+                Err(e) => output::line(&format!("(a message could not be verified: {e})")),
+            },
+            (WireKind::System, _) => self.event(bytes),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, bytes: &[u8]) {
+        match serde_json::from_slice::<SystemEvent>(bytes) {
+            Ok(SystemEvent::TransferredToAgent { to, .. }) if to == self.me => {
+                output::line("(transferred to you)");
+                self.handover = true;
+            }
+            Ok(SystemEvent::SupervisorJoined { staff }) => {
+                output::line("(a supervisor joined)");
+                self.supervisors.push(staff);
+            }
+            Ok(SystemEvent::Assigned { .. }) => output::line("(assigned)"),
+            Ok(SystemEvent::Closed { .. }) => output::line("(the conversation was closed)"),
+            _ => output::line("(conversation event)"),
+        }
+    }
+
+    /// At the log's end: the membership changes the log asked of this device.
+    async fn act(&mut self, dev: &Opened, id: ConversationId) {
+        let Some(c) = self.client.as_mut().filter(|_| !self.removed) else {
+            return;
+        };
+        if self.handover {
+            match membership::remove_previous_agents(dev, id, c).await {
+                Ok(commit) => self.own_commits.extend(commit),
+                Err(e) => output::line(&format!(
+                    "(the previous agent's devices could not be removed: {e})"
+                )),
+            }
+        }
+        for staff in std::mem::take(&mut self.supervisors) {
+            match membership::add_supervisor(dev, id, c, staff).await {
+                Ok(commit) => self.own_commits.extend(commit),
+                Err(e) => output::line(&format!("(the supervisor could not be added: {e})")),
+            }
+        }
+    }
+}
+
 /// Reads the conversation's new entries: joins from the Welcome naming one of this device's
-/// key packages, processes commits, prints messages. Returns nothing; the state is saved.
+/// key packages, processes commits, prints messages, then makes the membership changes the
+/// log asked for. The state is saved.
 pub(crate) async fn read(dev: &mut Opened, id: ConversationId) -> anyhow::Result<()> {
     dev.chain()?;
     let tenant = dev.profile.tenant_id;
-    let me: StaffId = dev.staff;
-    let index = dev.secrets.conversations.iter().position(|c| c.id == id);
-    let mut state = match index {
-        Some(i) => Some(dev.secrets.conversations.remove(i)),
-        None => None,
-    };
-    let mut client = match &state {
-        Some(s) => Some(dev.restore(&s.client)?),
-        None => None,
-    };
+    let state = dev
+        .secrets
+        .conversations
+        .iter()
+        .position(|c| c.id == id)
+        .map(|i| dev.secrets.conversations.remove(i));
     let mut cursor = state.as_ref().map_or(0, |s| s.cursor);
-    let sent = state
-        .as_mut()
-        .map(|s| std::mem::take(&mut s.sent))
-        .unwrap_or_default();
-    let mut removed = false;
-    let mut supervisors: Vec<StaffId> = Vec::new();
+    let mut reading = Reading {
+        me: dev.staff,
+        client: state.as_ref().map(|s| dev.restore(&s.client)).transpose()?,
+        removed: false,
+        handover: false,
+        supervisors: Vec::new(),
+        sent: state.as_ref().map(|s| s.sent.clone()).unwrap_or_default(),
+        own_commits: state
+            .as_ref()
+            .map(|s| s.own_commits.clone())
+            .unwrap_or_default(),
+    };
     loop {
-        let page = dev
-            .http
-            .entries(tenant, id, cursor, 500)
-            .await
-            .map_err(fail)?;
+        let page = match dev.http.entries(tenant, id, cursor, 500).await {
+            Ok(page) => page,
+            // Transferred away or deleted: this person may not read it any more, and the
+            // device keeps nothing of it.
+            Err(sealdesk_client::ClientError::Api { status: 404, .. }) => {
+                output::line("(this conversation is no longer yours: removed from this device)");
+                return dev.save();
+            }
+            Err(e) => return Err(fail(e)),
+        };
         for e in &page.entries {
             cursor = e.seq;
             let bytes = STANDARD
                 .decode(&e.p)
                 .map_err(|_| bad("an entry is not base64"))?;
-            match (e.k, client.as_mut()) {
-                (WireKind::Welcome, None) => {
-                    if let Some(joined) = join(dev, &bytes)? {
-                        client = Some(joined);
-                        output::line("(joined the conversation)");
-                    }
-                }
-                (WireKind::Handshake, Some(c)) => {
-                    if let Processed::Commit {
-                        removed_self: true, ..
-                    } = c.process(&bytes)?
-                    {
-                        removed = true;
-                    }
-                }
-                (WireKind::Application, Some(c)) => {
-                    let own = e.from == WireParty::Staff(me)
-                        && e.id
-                            .as_ref()
-                            .is_some_and(|i| sent.iter().any(|(s, _)| s == i));
-                    if own {
-                        if let Some((_, text)) = sent.iter().find(|(s, _)| Some(s) == e.id.as_ref())
-                        {
-                            output::line(&format!("you: {}", printable(text)));
-                        }
-                        continue;
-                    }
-                    match c.process(&bytes) {
-                        Ok(Processed::Application { plaintext, sender }) => {
-                            if let Some(text) = render(&plaintext) {
-                                let who = c
-                                    .member_identity(sender)
-                                    .map_or_else(|| "?".into(), |i| label(&i));
-                                output::line(&format!("{who}: {}", printable(&text)));
-                            }
-                        }
-                        Ok(Processed::Commit { .. }) => {}
-                        Err(e) => output::line(&format!("(a message could not be verified: {e})")),
-                    }
-                }
-                (WireKind::System, _) => match serde_json::from_slice::<SystemEvent>(&bytes) {
-                    Ok(SystemEvent::SupervisorJoined { staff }) => {
-                        output::line("(a supervisor joined)");
-                        supervisors.push(staff);
-                    }
-                    Ok(SystemEvent::Assigned { .. }) => output::line("(assigned)"),
-                    Ok(SystemEvent::Closed { .. }) => output::line("(the conversation was closed)"),
-                    _ => output::line("(conversation event)"),
-                },
-                _ => {}
-            }
+            reading.entry(dev, e, &bytes)?;
         }
         if page.entries.len() < 500 {
             break;
         }
     }
-    if let (Some(c), false) = (client.as_mut(), removed) {
-        for staff in supervisors {
-            if let Err(e) = add_supervisor(dev, id, c, staff).await {
-                output::line(&format!("(the supervisor could not be added: {e})"));
-            }
-        }
-    }
-    match client {
-        Some(c) if !removed => dev.secrets.conversations.push(Conversation {
+    reading.act(dev, id).await;
+    match reading.client.take() {
+        Some(c) if !reading.removed => dev.secrets.conversations.push(Conversation {
             id,
             client: STANDARD.encode(c.save()?),
             cursor,
-            sent,
+            sent: std::mem::take(&mut reading.sent),
+            own_commits: std::mem::take(&mut reading.own_commits),
         }),
         Some(_) => output::line("(this device was removed from the conversation)"),
         None => output::line("(not a member yet: the visitor's widget has not added this device)"),
     }
     dev.save()
-}
-
-/// A supervisor joined: the device, at the log's end, adds the supervisor's devices (their
-/// certificates must be supervisors' under the pinned root; E2EE.md §5.5), in one commit
-/// with its Welcome. If someone else added them first, the commit is stale and dropped.
-async fn add_supervisor(
-    dev: &Opened,
-    id: ConversationId,
-    client: &mut sealdesk_mls::Client,
-    staff: StaffId,
-) -> anyhow::Result<()> {
-    let tenant = dev.profile.tenant_id;
-    let taken = dev
-        .http
-        .take_key_packages(tenant, id, Some(staff))
-        .await
-        .map_err(fail)?;
-    let mut packages = Vec::new();
-    for kp in &taken.key_packages {
-        let bytes = STANDARD
-            .decode(&kp.key_package)
-            .map_err(|_| bad("a key package is not base64"))?;
-        let entry = sealdesk_mls::ds::check_key_package(&bytes, &dev.anchor, now(), u64::MAX)
-            .map_err(|e| bad(format!("a supervisor key package: {e}")))?;
-        if entry.role != certs::Role::Supervisor {
-            return Err(bad("the joining member's device is not a supervisor's"));
-        }
-        packages.push(bytes);
-    }
-    if packages.is_empty() {
-        return Ok(());
-    }
-    let out = client.commit(&packages, &[])?;
-    let url = url::Url::parse(&dev.profile.server)?;
-    let mut conn =
-        Connection::connect(&url, &Credential::Bearer(dev.profile.token.clone())).await?;
-    let sent = conn
-        .send(
-            id,
-            &format!("ta-sup-{staff}"),
-            WireKind::Handshake,
-            &out.commit,
-        )
-        .await;
-    if let Err(e) = sent {
-        client.discard()?;
-        conn.close().await.ok();
-        return Err(e.into());
-    }
-    client.merge()?;
-    if let Some(welcome) = out.welcome {
-        conn.send(
-            id,
-            &format!("ta-sup-w-{staff}"),
-            WireKind::Welcome,
-            &welcome,
-        )
-        .await?;
-    }
-    conn.close().await.ok();
-    output::line("(added the supervisor's devices)");
-    Ok(())
-}
-
-/// Joins a colleague's conversation as a supervisor; the assignee's client then adds this
-/// device, and `read` joins from that Welcome.
-pub(crate) async fn supervise(dev: &mut Opened, id: ConversationId) -> anyhow::Result<()> {
-    dev.chain()?;
-    let available = dev.refill_key_packages().await?;
-    dev.http
-        .join(dev.profile.tenant_id, id)
-        .await
-        .map_err(fail)?;
-    output::line(&format!(
-        "joined {id} as a supervisor ({available} key packages ready); the assignee's client adds \
-         this device, then: sealdesk agent read --conversation {id}"
-    ));
-    Ok(())
 }
 
 /// The client of the key package a Welcome names, joined; the package leaves the pending list.

@@ -8,6 +8,7 @@
 
 mod chat;
 mod device;
+mod membership;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -67,6 +68,22 @@ pub(crate) enum AgentCommand {
         /// The conversation.
         #[arg(long)]
         conversation: String,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Hand a conversation to another agent (this device adds theirs; their client then
+    /// removes yours). Standard input: the passphrase.
+    Transfer {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// The agent's staff id.
+        #[arg(long)]
+        to: String,
         /// Read the passphrase from standard input (required).
         #[arg(long)]
         passphrase_stdin: bool,
@@ -202,6 +219,17 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
             let mut dev = opened(&profile).await?;
             chat::accept(&mut dev, conversation_id(&conversation)?).await
         }
+        AgentCommand::Transfer {
+            profile,
+            conversation,
+            to,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let to = to.parse().map_err(|_| bad("--to must be a staff id"))?;
+            let mut dev = opened(&profile).await?;
+            membership::transfer(&mut dev, conversation_id(&conversation)?, to).await
+        }
         AgentCommand::Supervise {
             profile,
             conversation,
@@ -209,7 +237,7 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
         } => {
             require_stdin(passphrase_stdin)?;
             let mut dev = opened(&profile).await?;
-            chat::supervise(&mut dev, conversation_id(&conversation)?).await
+            membership::supervise(&mut dev, conversation_id(&conversation)?).await
         }
         AgentCommand::Read {
             profile,

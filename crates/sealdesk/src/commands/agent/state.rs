@@ -72,6 +72,10 @@ pub(crate) struct Conversation {
     /// from the log: MLS senders do not hold their own message keys).
     #[serde(default)]
     pub(crate) sent: Vec<(String, String)>,
+    /// Client ids of the commits this device made and merged: skipped when the log brings
+    /// them back.
+    #[serde(default)]
+    pub(crate) own_commits: Vec<String>,
 }
 
 /// A team key the device opened from its wrap.
