@@ -523,6 +523,25 @@ async fn conversation(
         &format!("{DEVICE_PASS}\n"),
     ));
     assert!(gone.contains("no longer yours"), "{gone}");
+    // Lee reads the whole history through the History Member, from before Lee joined.
+    let history = stdout(&agent_in(
+        dir,
+        "lee",
+        &[
+            "history",
+            "--passphrase-stdin",
+            "--conversation",
+            id.as_str(),
+        ],
+        &format!("{DEVICE_PASS}\n"),
+    ));
+    for line in [
+        "visitor: Hello, my parcel is late",
+        "Hi, I am on it",
+        "visitor: Thanks, Lee",
+    ] {
+        assert!(history.contains(line), "{line} in {history}");
+    }
     assert!(!gone.contains("Thanks, Lee"), "{gone}");
 }
 

@@ -113,26 +113,46 @@ async fn preview(dev: &Opened, id: ConversationId) -> anyhow::Result<Vec<String>
     }
     let secrets = secrets.ok_or_else(|| bad("none of this device's team keys opens it"))?;
     let mut replay = Replay::new(&secrets, dev.anchor.clone())?;
-    let page = dev.http.entries(tenant, id, 0, 500).await.map_err(fail)?;
     let mut lines = Vec::new();
-    for e in &page.entries {
-        let bytes = STANDARD
-            .decode(&e.p)
-            .map_err(|_| bad("an entry is not base64"))?;
-        let item = match e.k {
-            WireKind::Welcome => LogItem::Welcome(&bytes),
-            WireKind::Handshake => LogItem::Handshake(&bytes),
-            WireKind::Application => LogItem::Application(&bytes),
-            WireKind::System => continue,
-        };
-        let at = u64::try_from(e.at / 1000).unwrap_or(0);
-        if let Replayed::Message { plaintext, sender } = replay.feed(item, at)?
-            && let Some(text) = render(&plaintext)
-        {
-            lines.push(format!("{}: {text}", label(&sender)));
+    let mut after = 0;
+    loop {
+        let page = dev
+            .http
+            .entries(tenant, id, after, 500)
+            .await
+            .map_err(fail)?;
+        for e in &page.entries {
+            after = e.seq;
+            let bytes = STANDARD
+                .decode(&e.p)
+                .map_err(|_| bad("an entry is not base64"))?;
+            let item = match e.k {
+                WireKind::Welcome => LogItem::Welcome(&bytes),
+                WireKind::Handshake => LogItem::Handshake(&bytes),
+                WireKind::Application => LogItem::Application(&bytes),
+                WireKind::System => continue,
+            };
+            let at = u64::try_from(e.at / 1000).unwrap_or(0);
+            if let Replayed::Message { plaintext, sender } = replay.feed(item, at)?
+                && let Some(text) = render(&plaintext)
+            {
+                lines.push(format!("{}: {text}", label(&sender)));
+            }
+        }
+        if page.entries.len() < 500 {
+            return Ok(lines);
         }
     }
-    Ok(lines)
+}
+
+/// A conversation's whole history, as the team reads it through its History Member (closed
+/// ones too, until retention deletes them).
+pub(crate) async fn history(dev: &Opened, id: ConversationId) -> anyhow::Result<()> {
+    dev.chain()?;
+    for line in preview(dev, id).await? {
+        output::line(&printable(&line));
+    }
+    Ok(())
 }
 
 /// Claims a conversation; the visitor's widget then adds this device.

@@ -60,6 +60,19 @@ pub(crate) enum AgentCommand {
         #[arg(long)]
         passphrase_stdin: bool,
     },
+    /// A conversation's whole history, read through its History Member (team members;
+    /// closed conversations too). Standard input: the passphrase.
+    History {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
     /// Take a conversation from the queue. Standard input: the passphrase.
     Accept {
         /// Profile directory.
@@ -209,6 +222,15 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
             require_stdin(passphrase_stdin)?;
             let dev = opened(&profile).await?;
             chat::queue(&dev).await
+        }
+        AgentCommand::History {
+            profile,
+            conversation,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let dev = opened(&profile).await?;
+            chat::history(&dev, conversation_id(&conversation)?).await
         }
         AgentCommand::Accept {
             profile,
