@@ -86,6 +86,31 @@ pub fn router() -> Router {
     )
 }
 
+/// A team's History Member pool after a conversation took one or members added some:
+/// `sealdesk_history_pool_available{tenant,team}`; below the low-water mark the server also
+/// warns, since an empty pool stops new end-to-end encrypted conversations (refill:
+/// `sealdesk admin keys history-pool`, or a console holding an issuing key).
+pub fn history_pool(
+    tenant: sealdesk_proto::TenantId,
+    team: sealdesk_proto::TeamId,
+    available: u32,
+    low_water: u32,
+) {
+    let labels = [("tenant", tenant.to_string()), ("team", team.to_string())];
+    metrics::gauge!("sealdesk_history_pool_available", &labels).set(f64::from(available));
+    if available < low_water {
+        tracing::warn!(%tenant, %team, available, "History Member pool below its low-water mark: refill it");
+    }
+}
+
+/// A conversation found its team's History Member pool empty
+/// (`sealdesk_history_pool_empty_total{tenant,team}`).
+pub fn history_pool_empty(tenant: sealdesk_proto::TenantId, team: sealdesk_proto::TeamId) {
+    let labels = [("tenant", tenant.to_string()), ("team", team.to_string())];
+    metrics::counter!("sealdesk_history_pool_empty_total", &labels).increment(1);
+    tracing::warn!(%tenant, %team, "History Member pool empty: new conversations cannot start");
+}
+
 /// Serves metrics on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,

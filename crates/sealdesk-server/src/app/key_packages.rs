@@ -223,21 +223,20 @@ pub async fn history_member(
     if !access.write {
         return Err(ApiError::Forbidden);
     }
-    state
+    let (tenant, team, now) = (caller.tenant(), found.team_id, state.clock().now());
+    let Some(member) = state
         .store()
-        .take_history_package(
-            caller.tenant(),
-            found.team_id,
-            conversation,
-            state.clock().now(),
-        )
+        .take_history_package(tenant, team, conversation, now)
         .await?
-        .ok_or_else(|| {
-            ApiError::Conflict(
-                "the team's History Member pool is empty: a team member's console refills it"
-                    .into(),
-            )
-        })
+    else {
+        crate::metrics::history_pool_empty(tenant, team);
+        return Err(ApiError::Conflict(
+            "the team's History Member pool is empty: a team member's console refills it".into(),
+        ));
+    };
+    let available = state.store().history_pool_size(tenant, team, now).await?;
+    crate::metrics::history_pool(tenant, team, available, LOW_WATER);
+    Ok(member)
 }
 
 /// The conversation's History Member with its sealed bundle, for staff who may read it.

@@ -152,6 +152,7 @@ pub async fn publish_history(
         .map(|e| (e.key_package, e.sealed_bundle))
         .collect();
     let available = key_packages::publish_history(&state, auth.principal, team, &entries).await?;
+    crate::metrics::history_pool(tenant, team, available, LOW_WATER);
     Ok(Json(HistoryPoolStock {
         available,
         low_water: LOW_WATER,

@@ -234,6 +234,8 @@ async fn the_key_package_directory_hands_each_package_out_once() {
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one pool's story: upload, take, bundle, the group's Add
 async fn the_history_pool_gives_each_conversation_its_member() {
+    // The process's metrics recorder (a server with metrics on installs it at start).
+    let metrics = sealdesk_server::metrics::handle();
     let app = spawn_app().await;
     let desk = desk(
         &app,
@@ -321,6 +323,13 @@ async fn the_history_pool_gives_each_conversation_its_member() {
             .available,
         1
     );
+    // The pool's size is a metric operators watch (low water: refill it).
+    let metrics = metrics.render();
+    let line = format!(
+        "sealdesk_history_pool_available{{tenant=\"{}\",team=\"{}\"}} 1",
+        desk.tenant.id, desk.team.id
+    );
+    assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     // Staff who may read the conversation get the bundle (Max sees his team's queue).
     let staff_view = max_http.history_member(desk.tenant.id, c).await.unwrap();
     assert_eq!(staff_view.key_package, first.key_package);
