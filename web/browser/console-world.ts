@@ -30,6 +30,8 @@ export interface ConsoleWorld {
   agent: { email: string; password: string; name: string };
   /** A second agent, for the sign-in with an authentication code. */
   totpAgent: { email: string; password: string };
+  /** A third agent, who takes over a conversation. */
+  nextAgent: { email: string; password: string };
   /** A supervisor of the team. */
   supervisor: { email: string; password: string };
   tenantKey: string;
@@ -86,6 +88,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const agent = { email: "jane@interop.localhost", password: `${crypto.randomUUID()}-Zq7!`, name: "" };
   const totpAgent = { email: "omar@interop.localhost", password: `${crypto.randomUUID()}-Zq7!` };
   const supervisor = { email: "sara@interop.localhost", password: `${crypto.randomUUID()}-Zq7!` };
+  const nextAgent = { email: "lee@interop.localhost", password: `${crypto.randomUUID()}-Zq7!` };
 
   const tenant = id(await admin(["tenant", "create", "--name", "Interop", "--domain", "interop.localhost", "--no-require-2fa", "--origin", host.origin]));
   const team = id(await admin(["team", "create", "--tenant", tenant, "--name", "Support"]));
@@ -93,6 +96,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const agentView = await admin(["staff", "create", "--tenant", tenant, "--email", agent.email, "--role", "agent", "--password-stdin"], `${agent.password}\n`);
   agent.name = String(agentView.display_name ?? "");
   await admin(["staff", "create", "--tenant", tenant, "--email", totpAgent.email, "--role", "agent", "--password-stdin"], `${totpAgent.password}\n`);
+  const nextView = await admin(["staff", "create", "--tenant", tenant, "--email", nextAgent.email, "--role", "agent", "--password-stdin"], `${nextAgent.password}\n`);
   // Markup in a colleague's name: the certificate label every console and widget shows.
   const supervisorView = await admin(["staff", "create", "--tenant", tenant, "--email", supervisor.email, "--role", "supervisor", "--name", SUPERVISOR_NAME,
     "--password-stdin"], `${supervisor.password}\n`);
@@ -141,6 +145,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
     const owner = new RestClient(address, login.token);
     await owner.addTeamMember(tenant, team, id(agentView));
     await owner.addTeamMember(tenant, team, id(supervisorView));
+    await owner.addTeamMember(tenant, team, id(nextView));
     await owner.setRouting(tenant, team, "manual");
     await owner.setWidgetSettings(tenant, team, { privacy_notice: NOTICE, prechat_fields: FIELDS });
     const snippet = () =>
@@ -153,7 +158,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
       const res = await fetch(new URL(`/api/tenants/${tenant}/devices/${device}`, address), { method: "DELETE", headers: { authorization: `Bearer ${login.token}` } });
       if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
     };
-    return { url, apiUrl: address, revoke, tenant, team, agent, totpAgent, supervisor, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
+    return { url, apiUrl: address, revoke, tenant, team, agent, totpAgent, supervisor, nextAgent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -233,10 +233,14 @@ describe("the agent console in Chromium", () => {
     await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
     expect(await page.locator("#typing").textContent()).toBe("This conversation is closed.");
     expect(await page.locator("#reply").isDisabled()).toBe(true);
-    // A second visitor, who ends the chat from the widget: the server's closed entry reaches
-    // the console, which stops the conversation.
+    // A second visitor. The agent hands the conversation to a colleague (another browser):
+    // the agent's console adds the colleague's device, the colleague's console removes the
+    // previous agent's; then the visitor ends the chat from the widget.
     const other = await launch();
+    const lee = await launch();
     try {
+      const next = await watchedPage(lee.context);
+      await signInAndEnrol(next.page, world, world.nextAgent, "agent");
       const v2 = await watchedPage(other.context);
       await v2.page.goto(`${world.host.origin}/`);
       await visitorStarts(v2.page, "Bob", "Hello again");
@@ -245,12 +249,35 @@ describe("the agent console in Chromium", () => {
       await item2.click();
       await page.getByRole("button", { name: "Claim" }).click();
       await expect.poll(() => page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
-      await v2.page.getByRole("button", { name: "End chat" }).click();
-      await expect.poll(() => page.locator("#typing").textContent(), { timeout: 15_000 }).toBe("The visitor ended the conversation.");
+      await expect.poll(() => page.locator("#transfer-to option").allTextContents(), { timeout: 15_000 }).toContain("lee");
+      await page.getByLabel("Transfer to").selectOption({ label: "lee" });
+      await page.getByRole("button", { name: "Transfer" }).click();
+      await expect.poll(() => page.locator("#typing").textContent(), { timeout: 15_000 }).toContain("Transferred.");
       expect(await page.locator("#reply").isDisabled()).toBe(true);
-      expect(await page.getByRole("button", { name: "Close conversation" }).isVisible()).toBe(false);
       await expect.poll(() => page.locator("#mine li .title").count(), { timeout: 15_000 }).toBe(0);
+
+      // The colleague's console: the conversation is theirs, they join and remove the previous agent.
+      await next.page.locator("#mine li button").click();
+      await expect.poll(() => next.page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
+      await expect.poll(() => next.page.locator("#members li[data-role=agent]").allTextContents(), { timeout: 30_000 }).toEqual(["You"]);
+      await next.page.locator("#reply").fill("Lee here, I will take it from here.");
+      await next.page.locator("#reply").press("Enter");
+      await expect.poll(() => v2.page.locator(".log .text").last().textContent(), { timeout: 30_000 }).toBe("Lee here, I will take it from here.");
+      await expect.poll(() => v2.page.locator(".badges li[data-role=agent]").count(), { timeout: 30_000 }).toBe(1);
+      expect(await v2.page.locator(".badges li[data-role=agent]").textContent()).toContain("lee");
+      const box2 = v2.page.getByRole("dialog").getByLabel("Your message");
+      await box2.fill("Thanks Lee");
+      await box2.press("Enter");
+      await expect.poll(() => next.page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Thanks Lee");
+      await shot(next.page, "transferred");
+
+      await v2.page.getByRole("button", { name: "End chat" }).click();
+      await expect.poll(() => next.page.locator("#typing").textContent(), { timeout: 15_000 }).toBe("The visitor ended the conversation.");
+      expect(await next.page.locator("#reply").isDisabled()).toBe(true);
+      expect(await next.page.getByRole("button", { name: "Close conversation" }).isVisible()).toBe(false);
+      await inert(next);
     } finally {
+      await lee.close();
       await other.close();
     }
 

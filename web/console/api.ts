@@ -151,6 +151,19 @@ export class ConsoleApi {
     return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/claim`);
   }
 
+  /** The tenant's staff (names for the transfer list). */
+  staff(tenant: string): Promise<StaffInfo[]> {
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/staff`);
+  }
+
+  teamMembers(tenant: string, team: string): Promise<{ members: string[] }> {
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/teams/${encodeURIComponent(team)}/members`);
+  }
+
+  transfer(tenant: string, id: string, agent: string): Promise<ConversationView> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/transfer`, { agent });
+  }
+
   /** A supervisor joins a conversation (the assignee's console then adds its devices). */
   join(tenant: string, id: string): Promise<ConversationView> {
     return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/join`);

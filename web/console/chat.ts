@@ -7,7 +7,7 @@ import { isWelcomeFor, MlsGroup, peekMessage, type KeyPackageBundle } from "../s
 import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
 import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
-import { fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
+import { bytesEqual, fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
 import type { ReadyDevice } from "./device.js";
 import type { DeviceStore, SavedGroup } from "./keystore.js";
 import { keyPackageWho, policyFor, whoIs, type Who } from "./members.js";
@@ -34,6 +34,8 @@ export interface ChatEvents {
   leaveRequested(leaf: number): void;
   /** A commit removed this device: its state for the conversation is gone. */
   removed(): void;
+  /** The server's `transferred_to_agent` entry, while this device is a member. */
+  transferredTo(staff: string): void;
 }
 
 export class LiveChat {
@@ -128,11 +130,12 @@ export class LiveChat {
   private async handle(e: EntryFrame): Promise<void> {
     if (e.k === "system") {
       // Content-free routing events in JSON (docs/protocol.md).
-      const event = JSON.parse(fromUtf8(fromBase64(e.p))) as { event?: string; by?: { kind?: string }; staff?: string };
+      const event = JSON.parse(fromUtf8(fromBase64(e.p))) as { event?: string; by?: { kind?: string }; staff?: string; to?: string };
       if (event.event === "closed") this.events.closed(event.by?.kind === "visitor");
       // Only a member can add; events from before our join are settled (the server hands out
       // no key package for a device already in the group).
       if (event.event === "supervisor_joined" && typeof event.staff === "string" && this.group !== undefined) this.events.supervisorJoined(event.staff);
+      if (event.event === "transferred_to_agent" && typeof event.to === "string" && this.group !== undefined) this.events.transferredTo(event.to);
       return;
     }
     const bytes = fromBase64(e.p);
@@ -207,6 +210,23 @@ export class LiveChat {
       if (who.kind !== "staff" || !roles.includes(who.role)) throw new Error(`refused to add a device: ${who.kind === "unverified" ? who.reason : `not a ${roles.join(" or ")}`}`);
     }
     await this.commitChange({ add: keyPackages });
+  }
+
+  /**
+   * After a transfer to this person: every agent device that is not one of `mine` leaves the
+   * group, since MLS lets no member remove itself (RFC 9420 §12.2); supervisors and the History
+   * Member stay. Returns how many were removed.
+   */
+  async removeOtherAgents(mine: readonly Uint8Array[]): Promise<number> {
+    const group = this.group;
+    if (group === undefined) return 0;
+    const leaves: number[] = [];
+    for (const l of group.leaves()) {
+      const who = await whoIs(l, this.device.anchor);
+      if (who.kind === "staff" && who.role === "agent" && !mine.some((k) => bytesEqual(k, l.signatureKey))) leaves.push(l.leaf);
+    }
+    if (leaves.length > 0) await this.commitChange({ remove: leaves });
+    return leaves.length;
   }
 
   /** Removes a supervisor who asked to leave (its own leave request named its leaf). */

@@ -13,6 +13,7 @@ import { addLine, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Lists } from "./queue.js";
+import { fillColleagues, myDeviceKeys, transferTo } from "./transfer.js";
 
 const POLL_MS = 2_000;
 const SUPERVISING_ROLES = ["supervisor", "admin", "owner"];
@@ -50,6 +51,7 @@ export class Desk {
     show(byId("team"), this.supervises);
     byId("join").addEventListener("click", () => void this.join());
     byId("leave").addEventListener("click", () => void this.leave());
+    byId("transfer").addEventListener("click", () => void this.transfer());
     byId<HTMLSelectElement>("availability").addEventListener("change", (ev) => {
       const v = (ev.target as HTMLSelectElement).value === "away" ? "away" : "online";
       void this.api.setAvailability(v).catch((e) => this.alert(`Status not changed (${codeOf(e)}).`));
@@ -179,6 +181,9 @@ export class Desk {
     show(byId("claim"), c.state === "queued");
     show(byId("join"), this.supervises && c.state === "assigned" && c.assignee !== this.me.id && this.chat === undefined);
     show(byId("leave"), c.state === "assigned" && c.assignee !== this.me.id && this.chat?.joined === true);
+    const canTransfer = c.state === "assigned" && c.assignee === this.me.id && this.chat?.joined === true;
+    show(byId("transfer-box"), canTransfer);
+    if (canTransfer) void fillColleagues(this.api, c, this.me).catch(() => undefined);
     show(byId("close"), c.state === "assigned" && c.assignee === this.me.id);
   }
 
@@ -212,6 +217,12 @@ export class Desk {
       },
       leaveRequested: (leaf) => {
         if (c.assignee === this.me.id) void this.retried(() => chat.removeLeaf(leaf), "A supervisor could not be removed");
+      },
+      transferredTo: (staff) => {
+        if (staff !== this.me.id) return;
+        void this.retried(async () => {
+          await chat.removeOtherAgents(await myDeviceKeys(this.api));
+        }, "The previous agent could not be removed");
       },
       removed: () => {
         if (this.selected?.id !== c.id) return;
@@ -294,6 +305,23 @@ export class Desk {
         }
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
+    }
+  }
+
+  private async transfer(): Promise<void> {
+    const c = this.selected;
+    const to = byId<HTMLSelectElement>("transfer-to").value;
+    if (c === undefined || this.chat === undefined || to === "") return;
+    try {
+      await transferTo(this.api, this.chat, c, to);
+      // The conversation is no longer ours to read: this device's copy goes now.
+      await this.store.deleteGroup(c.id);
+      this.selected = { ...c, assignee: to };
+      this.renderHead();
+      this.ended("Transferred. The new agent's console removes this device from the group.");
+      void this.refresh();
+    } catch (e) {
+      this.alert(`Not transferred (${codeOf(e)}).`);
     }
   }
 
