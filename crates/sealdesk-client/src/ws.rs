@@ -66,6 +66,8 @@ pub struct ConnectOptions {
     pub local_ip: Option<IpAddr>,
     /// An `Origin` header to send, as a browser would.
     pub origin: Option<String>,
+    /// A `Cookie` header to send, as a browser attaches its cookies by itself (tests).
+    pub cookie: Option<String>,
 }
 
 /// One protocol v1 connection.
@@ -129,7 +131,11 @@ impl Connection {
         credential: &Credential,
         options: &ConnectOptions,
     ) -> Result<Self, WsClientError> {
-        let url = ws_url(base)?;
+        let mut url = ws_url(base)?;
+        if let Credential::Ticket(_) = credential {
+            // Frame authentication: the server ignores any ambient cookie.
+            url.set_query(Some("auth=frame"));
+        }
         let mut request = url.as_str().into_client_request()?;
         let headers = request.headers_mut();
         headers.insert(
@@ -140,6 +146,11 @@ impl Connection {
             let value = HeaderValue::from_str(&format!("Bearer {token}"))
                 .map_err(|_| WsClientError::Protocol("token is not a header value".into()))?;
             headers.insert("authorization", value);
+        }
+        if let Some(cookie) = &options.cookie {
+            let value = HeaderValue::from_str(cookie)
+                .map_err(|_| WsClientError::Protocol("cookie is not a header value".into()))?;
+            headers.insert("cookie", value);
         }
         if let Some(origin) = &options.origin {
             let value = HeaderValue::from_str(origin)

@@ -4,6 +4,9 @@ import { fromBase64, utf8 } from "../util/bytes.js";
 import { SealdeskSocket, type TransportEvents, type TransportFactory } from "./socket.js";
 import type { ClientFrame, ServerFrame } from "./types.js";
 
+/** The URLs the sockets connected to, in order. */
+const urls: string[] = [];
+
 /** A fake server: records client frames and lets the test push server frames. */
 function fakeServer(onFrame: (f: ClientFrame, push: (s: ServerFrame) => void) => void) {
   let events: TransportEvents | undefined;
@@ -11,7 +14,8 @@ function fakeServer(onFrame: (f: ClientFrame, push: (s: ServerFrame) => void) =>
   const push = (s: ServerFrame) => queueMicrotask(() => events?.onText(JSON.stringify(s)));
   const factory: TransportFactory = async (url, options, ev) => {
     events = ev;
-    expect(url).toBe("ws://127.0.0.1:9/api/ws");
+    urls.push(url);
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:9\/api\/ws(\?auth=frame)?$/);
     expect(options.protocol).toBe("sealdesk.v1");
     if (options.bearer !== undefined) push({ t: "ready", v: 1, me: { kind: "staff", id: "s" }, heartbeat_s: 25, max_payload: 65536 });
     return {
@@ -50,6 +54,8 @@ describe("SealdeskSocket", () => {
     const e = await s.nextEntry("c1");
     expect(fromBase64(e.p)).toEqual(utf8("hi"));
     expect(sent.map((f) => f.t)).toEqual(["auth", "sub", "send"]);
+    // Frame authentication asks the server to ignore the cookies a browser attaches.
+    expect(urls.at(-1)).toBe("ws://127.0.0.1:9/api/ws?auth=frame");
   });
 
   it("rejects a send the server refuses, and fails on an out-of-order entry", async () => {
@@ -58,6 +64,7 @@ describe("SealdeskSocket", () => {
       if (f.t === "send") p({ t: "error", code: "forbidden", message: "not a participant", c: f.c, id: f.id });
     });
     const s = await SealdeskSocket.connect(factory, "http://127.0.0.1:9", { via: "header", token: "t" });
+    expect(urls.at(-1)).toBe("ws://127.0.0.1:9/api/ws");
     await s.subscribe("c1");
     await expect(s.send("c1", "handshake", utf8("x"))).rejects.toThrow(/forbidden/);
     const next = s.nextEntry("c1");

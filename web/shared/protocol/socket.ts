@@ -102,6 +102,9 @@ export class SealdeskSocket {
   static async connect(factory: TransportFactory, baseUrl: string, auth: SocketAuth, timeoutMs = 10_000): Promise<SealdeskSocket> {
     const socket = new SealdeskSocket();
     const url = new URL("/api/ws", baseUrl);
+    // Frame authentication: the server ignores the cookies a browser attaches by itself (a
+    // widget on a page of the Sealdesk server's own origin, next to a console session).
+    if (auth.via === "frame") url.searchParams.set("auth", "frame");
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const ready = new Promise<WireParty>((resolve, reject) => {
       socket.readyWaiter = { resolve, reject };

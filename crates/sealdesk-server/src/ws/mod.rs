@@ -8,7 +8,7 @@ mod identify;
 use std::net::SocketAddr;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use sealdesk_proto::ws::SUBPROTOCOL;
@@ -28,6 +28,14 @@ pub const MAX_SUBSCRIPTIONS: usize = 500;
 /// How long an unauthenticated connection may take to send its `auth` frame.
 pub const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// `GET /api/ws?auth=frame`: the client authenticates with an `auth` frame only.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct UpgradeQuery {
+    /// `frame`: ignore ambient credentials (cookies) on the upgrade.
+    #[serde(default)]
+    pub auth: Option<String>,
+}
+
 /// `GET /api/ws`: upgrades to a protocol v1 connection.
 ///
 /// Staff may authenticate the upgrade itself (bearer token, or the session cookie from a
@@ -41,6 +49,7 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
+    Query(query): Query<UpgradeQuery>,
     auth: Result<Auth, ApiError>,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -51,6 +60,10 @@ pub async fn upgrade(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let identity = match auth {
+        // The client authenticates by frame (a widget): credentials the browser attaches on
+        // its own (the console's session cookie, when the widget runs on a page of this very
+        // server, as the demo shop does) must not make it a staff connection.
+        _ if query.auth.as_deref() == Some("frame") => None,
         Ok(auth) => {
             let via_cookie = !headers.contains_key(header::AUTHORIZATION);
             if via_cookie && !identify::same_origin(&state, &headers, origin.as_deref()) {

@@ -587,6 +587,57 @@ async fn a_cookie_authenticated_upgrade_must_come_from_our_own_pages() {
     assert_eq!(own.status(), 101);
 }
 
+/// A widget on a page of the server's own origin (the demo shop) next to a console session:
+/// the browser attaches the staff cookie to the widget's upgrade, but frame authentication
+/// (`?auth=frame`) makes it the visitor's connection, never the staff member's.
+#[tokio::test]
+async fn a_widget_beside_a_console_session_stays_the_visitor() {
+    let app = spawn_app().await;
+    let desk = desk(&app, "Acme", "acme.example", &[]).await;
+    app.staff(&desk.tenant, "ann@acme.example", "agent").await;
+    let mut login = TestApp::login_request(&desk.tenant, "ann@acme.example");
+    login.client = sealdesk_proto::auth::ClientKind::Browser;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let own_origin = app
+        .state
+        .config()
+        .server
+        .public_url
+        .clone()
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    app.store
+        .set_widget_origins(
+            desk.tenant.id,
+            &[sealdesk_core::domain::WidgetOrigin::parse(&own_origin).unwrap()],
+        )
+        .await
+        .unwrap();
+    let v = visitor(&app, &desk).await;
+    let options = sealdesk_client::ws::ConnectOptions {
+        origin: Some(own_origin),
+        cookie: Some(pair),
+        ..Default::default()
+    };
+    let conn =
+        Connection::connect_with(&base(&app), &Credential::Ticket(v.ticket.clone()), &options)
+            .await
+            .unwrap();
+    assert!(
+        matches!(conn.ready().me, WireParty::Visitor(_)),
+        "{:?}",
+        conn.ready().me
+    );
+}
+
 #[tokio::test]
 async fn origins_and_credentials_are_checked() {
     let app = spawn_app().await;
