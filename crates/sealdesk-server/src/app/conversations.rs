@@ -118,12 +118,16 @@ pub async fn access(
                     .is_participant(principal.tenant, conversation.id, principal.staff)
                     .await?;
             let supervises = allowed(principal.role, Action::SuperviseConversations);
-            let waiting_in_my_team = matches!(
+            // Waiting conversations (to claim) and closed ones (the team's history) of the
+            // caller's teams; never a colleague's ongoing conversation. The team key opens
+            // the History Member bundle of every conversation of the team anyway: this
+            // matches what the team can decrypt.
+            let team_visible = matches!(
                 conversation.state,
-                ConversationState::Open | ConversationState::Queued
+                ConversationState::Open | ConversationState::Queued | ConversationState::Closed
             ) && teams.contains(&conversation.team_id);
             Ok(Access {
-                read: participant || supervises || waiting_in_my_team,
+                read: participant || supervises || team_visible,
                 write: participant,
             })
         }

@@ -91,10 +91,14 @@ pub async fn list(
         q.team.map(|t| vec![t])
     } else {
         // An agent sees the waiting conversations of their teams (and, with `mine`, their
-        // own), never colleagues' assigned ones.
+        // own) and, asked for `state=closed`, the teams' history; never colleagues'
+        // assigned ones.
         let waiting = [ConversationState::Open, ConversationState::Queued];
         states = Some(match states {
-            Some(s) => s.into_iter().filter(|s| waiting.contains(s)).collect(),
+            Some(s) => s
+                .into_iter()
+                .filter(|s| waiting.contains(s) || *s == ConversationState::Closed)
+                .collect(),
             None => waiting.to_vec(),
         });
         let mine = state

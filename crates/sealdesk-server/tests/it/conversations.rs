@@ -696,3 +696,76 @@ async fn origins_and_credentials_are_checked() {
     assert!(matches!(err, WsClientError::Transport(_)), "{err:?}");
     let _ = close::UNAUTHENTICATED;
 }
+
+/// A team's history: once closed, a conversation is readable (not writable) by the members of
+/// its team, as the team key already opens its History Member, and by nobody else; an
+/// ongoing conversation of a colleague stays out of sight.
+#[tokio::test]
+async fn closed_conversations_are_the_team_history() {
+    let app = spawn_app().await;
+    let desk = desk(
+        &app,
+        "Acme",
+        "acme.example",
+        &["jane@acme.example", "omar@acme.example"],
+    )
+    .await;
+    let tenant = desk.tenant.id;
+    let other_team = team(&app, &desk.tenant, "Sales").await;
+    app.staff(&desk.tenant, "sam@acme.example", "agent").await;
+    let sam_id = app
+        .store
+        .find_staff_by_email(tenant, "sam@acme.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.store
+        .add_team_member(tenant, other_team.id, sam_id)
+        .await
+        .unwrap();
+    let sam = app.login(&desk.tenant, "sam@acme.example").await;
+    let (jane, omar) = (&desk.agents[0].1, &desk.agents[1].1);
+
+    let v = visitor(&app, &desk).await;
+    let c = v.http.open_conversation(None).await.unwrap().id;
+    jane.claim(tenant, c).await.unwrap();
+    // Ongoing and Jane's: Omar does not see it.
+    assert!(matches!(
+        omar.entries(tenant, c, 0, 10).await,
+        Err(ClientError::Api { status: 404, .. })
+    ));
+    jane.close_conversation(tenant, c).await.unwrap();
+
+    let listed = omar.conversations(tenant, "state=closed").await.unwrap();
+    assert_eq!(
+        listed
+            .conversations
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        [c]
+    );
+    assert!(
+        !omar
+            .entries(tenant, c, 0, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    // Read, not write: a claim or a close is refused.
+    assert!(omar.claim(tenant, c).await.is_err());
+    // Another team's agent sees none of it.
+    assert!(
+        sam.conversations(tenant, "state=closed")
+            .await
+            .unwrap()
+            .conversations
+            .is_empty()
+    );
+    assert!(matches!(
+        sam.entries(tenant, c, 0, 10).await,
+        Err(ClientError::Api { status: 404, .. })
+    ));
+}
