@@ -343,6 +343,15 @@ describe("the agent console in Chromium", () => {
     await expect.poll(() => page.locator("#fingerprint").textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
     expect(await page.locator("#who").textContent()).toContain("agent");
 
+    // A second tab of the signed-in console needs no new sign-in: it takes the CSRF token
+    // from its session, so a state change works there too.
+    const tab = await browser.context.newPage();
+    await tab.goto(`${world.url}/console/?tenant=${world.tenant}`);
+    await expect.poll(() => tab.locator("#fingerprint").textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+    expect(await tab.locator("#login").isVisible()).toBe(false);
+    expect(await tab.evaluate(() => sessionStorage.getItem("sealdesk-console-csrf"))).toMatch(/.+/);
+    await tab.close();
+
     // Left alone past the tenant's idle limit (30 minutes by default), the console signs out,
     // although its polling kept the server's idle expiry moving.
     await page.clock.fastForward("29:00");

@@ -24,6 +24,8 @@ export interface SessionInfo {
   second_factor: boolean;
   /** When the session lapses without activity (RFC 3339), if it has an idle limit. */
   idle_expires_at?: string | null;
+  /** A browser session's CSRF token, given again by `GET /api/auth/session` (a new tab). */
+  csrf_token?: string;
 }
 
 export interface DeviceView {
@@ -105,8 +107,14 @@ export class ConsoleApi {
     }
   }
 
-  session(): Promise<SessionInfo> {
-    return this.call("GET", "/api/auth/session");
+  /** The current session; a new tab takes its CSRF token from it. */
+  async session(): Promise<SessionInfo> {
+    const info = await this.call<SessionInfo>("GET", "/api/auth/session");
+    if (this.csrf === null && info.csrf_token !== undefined) {
+      this.csrf = info.csrf_token;
+      sessionStorage.setItem(CSRF_KEY, info.csrf_token);
+    }
+    return info;
   }
 
   devices(): Promise<{ devices: DeviceView[] }> {

@@ -112,6 +112,11 @@ pub struct SessionInfo {
     /// Last proof of identity (login or reauth).
     #[serde(with = "time::serde::rfc3339")]
     pub authenticated_at: OffsetDateTime,
+    /// For a browser session asking `GET /api/auth/session`: its CSRF token again, so a new
+    /// tab of the console can work without signing in again (same-origin script only: the
+    /// cookie is `SameSite=Strict` and the API sends no CORS headers to other origins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 /// Answer of a successful login.

@@ -171,6 +171,7 @@ pub fn info(session: &Session, staff: StaffView, second_factor: bool) -> Session
         expires_at: session.absolute_expires_at,
         idle_expires_at: session.idle_expires_at,
         authenticated_at: session.authenticated_at,
+        csrf_token: None,
     }
 }
 

@@ -162,13 +162,16 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<Respons
 /// The current session and account.
 #[utoipa::path(get, path = "/api/auth/session", tag = "auth",
     responses((status = 200, description = "The session", body = SessionInfo), (status = 401, description = "No session", body = sealdesk_proto::ErrorBody)))]
-pub async fn session(auth: Auth) -> Json<SessionInfo> {
+pub async fn session(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<SessionInfo>, ApiError> {
     // Everything comes from the extractor's one store query.
-    Json(sessions::info(
-        &auth.session,
-        auth.staff.view(),
-        auth.second_factor,
-    ))
+    let mut info = sessions::info(&auth.session, auth.staff.view(), auth.second_factor);
+    if auth.session.kind == SessionKind::Browser {
+        info.csrf_token = Some(sessions::csrf_token(&state, auth.session.id)?);
+    }
+    Ok(Json(info))
 }
 
 /// Proves identity again, with the password (and second factor) or a passkey, and replaces

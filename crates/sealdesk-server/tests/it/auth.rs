@@ -152,6 +152,11 @@ async fn browser_sessions_use_a_strict_cookie_and_csrf() {
         .await
         .unwrap();
     assert_eq!(who.status(), 200);
+    // A new tab gets the same CSRF token from its session; a CLI session never does.
+    let who: serde_json::Value = who.json().await.unwrap();
+    assert_eq!(who["csrf_token"], csrf.as_str());
+    let cli = app.login(&acme, "jane@acme.com").await;
+    assert_eq!(cli.session().await.unwrap().csrf_token, None);
     let forged = http
         .post(format!("{}/api/auth/logout", app.url))
         .header("cookie", &pair)
