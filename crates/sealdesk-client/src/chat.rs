@@ -1,8 +1,9 @@
 //! Typed HTTP calls of the widget and the staff console: tickets, conversations, routing.
 
 use sealdesk_proto::conversations::{
-    AvailabilityRequest, ConversationList, ConversationView, EntryPage, OpenConversation,
-    RoutingSettings, TicketRequest, TicketResponse, TransferRequest, WidgetConfig,
+    AvailabilityRequest, AvailabilityView, ConversationList, ConversationView, EntryPage,
+    OpenConversation, RoutingSettings, TicketRequest, TicketResponse, TransferRequest,
+    WidgetConfig,
 };
 use sealdesk_proto::widget::InboxWidgetSettings;
 use sealdesk_proto::{ConversationId, StaffId, TeamId, TenantId};
@@ -200,6 +201,11 @@ impl Client {
     ) -> Result<ConversationView, ClientError> {
         self.conversation_action(tenant, id, "close", &serde_json::json!({}))
             .await
+    }
+
+    /// `GET /api/account/availability`.
+    pub async fn availability(&self) -> Result<AvailabilityView, ClientError> {
+        self.get("/api/account/availability").await
     }
 
     /// `PUT /api/account/availability`.

@@ -253,6 +253,17 @@ pub struct AvailabilityRequest {
     pub capacity: Option<u16>,
 }
 
+/// One's own availability as the server routes by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AvailabilityView {
+    /// `online`, `away` or `offline` (`offline` until first set).
+    pub availability: String,
+    /// How many conversations at once.
+    pub capacity: u16,
+    /// Conversations assigned to one now, across every team.
+    pub active: u32,
+}
+
 /// A team's routing settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

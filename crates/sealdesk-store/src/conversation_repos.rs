@@ -182,6 +182,12 @@ pub trait RoutingRepo: Send + Sync {
         capacity: u16,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// A staff member's availability and capacity as last set (`None` if never set).
+    async fn availability(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+    ) -> StoreResult<Option<(Availability, u16)>>;
     /// The load of every enabled member of a team: availability (offline if never set),
     /// capacity, number of assigned conversations, last assignment time.
     async fn team_loads(&self, tenant: TenantId, team: TeamId) -> StoreResult<Vec<AgentLoad>>;

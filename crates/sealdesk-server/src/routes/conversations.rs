@@ -13,9 +13,9 @@ use sealdesk_core::clock::to_unix_ms;
 use sealdesk_core::domain::{Conversation, ConversationState};
 use sealdesk_core::routing::{AssignmentMode, Availability, DEFAULT_CAPACITY, MAX_CAPACITY};
 use sealdesk_proto::conversations::{
-    AvailabilityRequest, ConversationList, ConversationView, EntryPage, EntryView,
-    InboxIdentityRequest, InboxIdentityView, RoutingSettings, TeamMembers, TransferRequest,
-    VisitorView,
+    AvailabilityRequest, AvailabilityView, ConversationList, ConversationView, EntryPage,
+    EntryView, InboxIdentityRequest, InboxIdentityView, RoutingSettings, TeamMembers,
+    TransferRequest, VisitorView,
 };
 use sealdesk_proto::{ConversationId, StaffId, TeamId, TenantId, VisitorId};
 use sealdesk_store::ConversationFilter;
@@ -264,6 +264,39 @@ pub async fn close(
     let caller = Caller::staff(&state, auth.principal).await?;
     let closed = conversations::close(&state, &caller, id).await?;
     Ok(Json(conversation_view(&closed)))
+}
+
+/// The caller's availability and capacity as the router sees them, and how many
+/// conversations are assigned to the caller now.
+#[utoipa::path(get, path = "/api/account/availability", tag = "conversations",
+    responses((status = 200, description = "Availability", body = AvailabilityView)))]
+pub async fn availability(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<AvailabilityView>, ApiError> {
+    auth.require(Action::HandleConversations, auth.principal.tenant)?;
+    let (tenant, staff) = (auth.principal.tenant, auth.principal.staff);
+    let (availability, capacity) = state
+        .store()
+        .availability(tenant, staff)
+        .await?
+        .unwrap_or((Availability::Offline, DEFAULT_CAPACITY));
+    let filter = ConversationFilter {
+        states: Some(vec![ConversationState::Assigned]),
+        assignee: Some(staff),
+        limit: 500,
+        ..ConversationFilter::default()
+    };
+    let active = state
+        .store()
+        .list_conversations(tenant, &filter)
+        .await?
+        .len();
+    Ok(Json(AvailabilityView {
+        availability: availability.as_str().to_owned(),
+        capacity,
+        active: u32::try_from(active).unwrap_or(u32::MAX),
+    }))
 }
 
 /// Sets the caller's availability and capacity.

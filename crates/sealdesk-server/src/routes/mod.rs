@@ -165,7 +165,7 @@ fn chat_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         (
             "/api/account/availability",
-            put(conversations::set_availability),
+            get(conversations::availability).put(conversations::set_availability),
         ),
         (
             "/api/tenants/{tenant}/teams/{team}/members",

@@ -158,6 +158,21 @@ async fn visitor_and_agent_talk_with_automatic_assignment() {
         }
     };
     assert_eq!(notice.c, conversation.id);
+    // Ann reads back what the router sees: online, capacity 5, one conversation.
+    let mine = ann_http.availability().await.unwrap();
+    assert_eq!(
+        (mine.availability.as_str(), mine.capacity, mine.active),
+        ("online", 5, 1)
+    );
+    ann_http.set_availability("away", Some(2)).await.unwrap();
+    let mine = ann_http.availability().await.unwrap();
+    assert_eq!(
+        (mine.availability.as_str(), mine.capacity, mine.active),
+        ("away", 2, 1)
+    );
+    // A visitor's ticket is not a staff session.
+    assert!(visitor.http.availability().await.is_err());
+    ann_http.set_availability("online", Some(5)).await.unwrap();
     let mut agent_cursors = Cursors::default();
     agent.subscribe(conversation.id, 0).await.unwrap();
     let seen = entries(&mut agent, &mut agent_cursors, conversation.id, 3).await;

@@ -146,6 +146,19 @@ pub async fn team_loads_count_assigned_conversations(store: &dyn Store) {
             .set_availability(desk.acme, desk.zoe, Availability::Online, 3, desk.tick())
             .await,
     );
+    // Read back as set; never set reads as nothing; another tenant sees nothing.
+    assert_eq!(
+        store.availability(desk.acme, desk.omar).await.unwrap(),
+        Some((Availability::Online, 3))
+    );
+    assert_eq!(
+        store.availability(desk.acme, desk.ana).await.unwrap(),
+        Some((Availability::Away, 7))
+    );
+    assert_eq!(
+        store.availability(desk.globex, desk.omar).await.unwrap(),
+        None
+    );
 
     // Omar gets one conversation in sales and one in support, then loses one to a close and
     // one to a transfer; Ana gets the transferred one.

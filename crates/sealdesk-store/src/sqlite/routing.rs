@@ -131,6 +131,30 @@ impl RoutingRepo for SqliteStore {
         Ok(())
     }
 
+    async fn availability(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+    ) -> StoreResult<Option<(Availability, u16)>> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT availability, capacity FROM staff_availability
+             WHERE tenant_id = ?1 AND staff_id = ?2",
+        )
+        .bind(tenant.to_string())
+        .bind(staff.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|(availability, capacity)| {
+            let corrupt = || StoreError::Corrupt(format!("availability of {staff}"));
+            Ok((
+                Availability::parse(&availability).ok_or_else(corrupt)?,
+                u16::try_from(capacity).map_err(|_| corrupt())?,
+            ))
+        })
+        .transpose()
+    }
+
     async fn team_loads(&self, tenant: TenantId, team: TeamId) -> StoreResult<Vec<AgentLoad>> {
         // `active` counts assigned conversations in every team: capacity is per person.
         sqlx::query(
