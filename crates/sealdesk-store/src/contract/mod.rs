@@ -95,8 +95,8 @@ pub use roles::{
     concurrent_demotions_keep_an_owner, last_owner_cannot_be_demoted, set_staff_role_changes_role,
 };
 pub use routing::{
-    assignment_mode_defaults_and_round_trips, team_loads_count_assigned_conversations,
-    team_membership_is_idempotent_and_scoped,
+    assignment_mode_defaults_and_round_trips, availability_reads_back,
+    team_loads_count_assigned_conversations, team_membership_is_idempotent_and_scoped,
 };
 pub use sealing_keys::sealing_keys_are_versioned_per_scope;
 pub use session_activity::{list_sessions_excludes_expired_and_revoked, touch_moves_idle_expiry};
@@ -365,6 +365,7 @@ macro_rules! store_contract_tests {
             read_log_pages_after_a_cursor,
             team_membership_is_idempotent_and_scoped,
             team_loads_count_assigned_conversations,
+            availability_reads_back,
             assignment_mode_defaults_and_round_trips,
             notes_are_numbered_per_conversation,
             canned_responses_belong_to_a_team,
