@@ -65,16 +65,20 @@ fn default_client() -> ClientKind {
 pub struct ReauthRequest {
     /// Password; leave it out when proving identity with `passkey`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub password: Option<Secret>,
     /// A current TOTP code, with the password, when the account has TOTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub totp: Option<Secret>,
     /// A recovery code, instead of the TOTP code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub recovery_code: Option<Secret>,
     /// A passkey assertion, instead of the password: start the ceremony with
     /// `POST /api/auth/reauth/passkey`, pass its options to `navigator.credentials.get()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub passkey: Option<crate::passkeys::PasskeyAssertion>,
 }
 
@@ -116,6 +120,7 @@ pub struct SessionInfo {
     /// tab of the console can work without signing in again (same-origin script only: the
     /// cookie is `SameSite=Strict` and the API sends no CORS headers to other origins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub csrf_token: Option<String>,
 }
 
@@ -126,9 +131,11 @@ pub struct LoginResponse {
     pub session: SessionInfo,
     /// For CLI logins: the bearer token, shown once. Browsers get a cookie instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub token: Option<String>,
     /// For browser logins: send it as `X-CSRF-Token` on every state-changing request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub csrf_token: Option<String>,
 }
 
@@ -141,6 +148,7 @@ pub struct SessionView {
     pub kind: String,
     /// API-token label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     /// Created.
     #[serde(with = "time::serde::rfc3339")]
@@ -153,9 +161,11 @@ pub struct SessionView {
     pub expires_at: OffsetDateTime,
     /// Client address (truncated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub ip: Option<String>,
     /// Client software.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub user_agent: Option<String>,
     /// This is the session making the request.
     pub current: bool,
@@ -274,11 +284,13 @@ pub struct AuditEntryView {
     pub action: String,
     /// On what.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub target: Option<String>,
     /// Details (reason codes, counts; never content or secrets).
     pub details: BTreeMap<String, String>,
     /// Source address (truncated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub ip: Option<String>,
     /// The entry's chain hash.
     pub hash: String,

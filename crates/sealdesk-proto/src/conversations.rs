@@ -101,9 +101,11 @@ pub struct InboxIdentityView {
     pub required: bool,
     /// The Ed25519 public key (base64url).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub public_key: Option<String>,
     /// The new HS256 secret (base64url), returned once when it is generated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub secret: Option<String>,
     /// The audience identity tokens must carry (`aud`).
     pub audience: String,
@@ -120,6 +122,7 @@ pub struct VisitorView {
     pub verified: bool,
     /// The tenant's customer id, when verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub external_id: Option<String>,
     /// First seen.
     #[serde(with = "time::serde::rfc3339")]
@@ -142,6 +145,7 @@ pub struct TicketResponse {
     /// A new visitor's key (`sd_vk_…`), returned once: keep it to come back as the same
     /// visitor. Absent when the request carried a valid key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub visitor_key: Option<String>,
 }
 
@@ -173,9 +177,11 @@ pub struct ConversationView {
     pub state: String,
     /// The agent answering it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub assignee: Option<StaffId>,
     /// The conversation it continues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reopened_from: Option<ConversationId>,
     /// Last sequence number of its log.
     pub last_seq: u64,
@@ -190,6 +196,7 @@ pub struct ConversationView {
     pub closed_at: Option<OffsetDateTime>,
     /// The privacy-notice version the visitor accepted when opening it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub consent_notice: Option<String>,
     /// When the visitor asked for it to be deleted (the next retention sweep deletes it).
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -209,13 +216,12 @@ pub struct EntryView {
     /// Sequence number.
     pub seq: u64,
     /// Kind.
-    #[schema(value_type = String)]
     pub k: WireKind,
     /// Writer.
-    #[schema(value_type = Object)]
     pub from: WireParty,
     /// The writer's client message id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub id: Option<String>,
     /// Unix milliseconds.
     pub at: i64,

@@ -41,6 +41,7 @@ pub struct DeviceView {
     pub status: String,
     /// The certificate chain (base64) once certified: the device's MLS credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub credential: Option<String>,
     /// When it asked.
     #[serde(with = "time::serde::rfc3339")]

@@ -100,9 +100,11 @@ pub struct ErrorBody {
     pub message: String,
     /// The request id, also sent as the `x-request-id` header; quote it in support requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub request_id: Option<String>,
     /// For `invalid_input`: the field that failed, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub field: Option<String>,
 }
 

@@ -16,6 +16,7 @@ pub struct KeyPackageUpload {
     pub key_packages: Vec<String>,
     /// The device's last-resort key package, replacing the previous one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub last_resort: Option<String>,
 }
 
@@ -45,6 +46,7 @@ pub struct DeviceStockList {
 pub struct TakeKeyPackages {
     /// A staff member of the tenant (staff callers only; visitors get the assignee's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub staff: Option<StaffId>,
 }
 
@@ -102,6 +104,7 @@ pub struct HistoryMemberView {
     pub key_package: String,
     /// The sealed private key package, base64 (staff only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub sealed_bundle: Option<String>,
 }
 

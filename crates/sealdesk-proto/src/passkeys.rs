@@ -68,6 +68,7 @@ pub struct PasskeyLoginStart {
     /// The account's e-mail; leave it out for a discoverable-credential (username-less)
     /// login, where the passkey names the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub email: Option<String>,
 }
 
@@ -82,6 +83,7 @@ pub struct PasskeyLoginFinish {
     /// The password, to use the passkey as a second factor; without it the passkey (which
     /// verified the user) is the whole login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub password: Option<Secret>,
     /// Browser or CLI (default CLI).
     #[serde(default = "default_client")]

@@ -17,6 +17,7 @@ pub struct PrivacyNotice {
     pub text: String,
     /// The full policy's address (https), shown as a link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub url: Option<String>,
 }
 

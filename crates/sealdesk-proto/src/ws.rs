@@ -6,6 +6,7 @@
 //! repeated in every frame of the hot path.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ids::{ConversationId, StaffId, TeamId, VisitorId};
 
@@ -15,7 +16,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const SUBPROTOCOL: &str = "sealdesk.v1";
 
 /// What a log entry carries, on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WireKind {
     /// An MLS handshake message (commit).
@@ -29,7 +30,7 @@ pub enum WireKind {
 }
 
 /// Who wrote an entry or an ephemeral frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum WireParty {
     /// The conversation's visitor.
@@ -41,7 +42,7 @@ pub enum WireParty {
 }
 
 /// Frames a client sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "t", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// Authenticates the connection when the upgrade request carried no credentials: a
@@ -99,7 +100,7 @@ pub enum ClientFrame {
 }
 
 /// Who the connection is, as the server sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReadyInfo {
     /// The protocol version.
     pub v: u32,
@@ -112,7 +113,7 @@ pub struct ReadyInfo {
 }
 
 /// Frames the server sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The connection is authenticated.
@@ -143,6 +144,7 @@ pub enum ServerFrame {
         from: WireParty,
         /// The writer's client message id, if it gave one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
         id: Option<String>,
         /// Append time, Unix milliseconds.
         at: i64,
@@ -199,7 +201,7 @@ pub enum ServerFrame {
 }
 
 /// A routing change a staff connection is told about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Notice {
     /// What happened.
     pub what: NoticeKind,
@@ -209,11 +211,12 @@ pub struct Notice {
     pub team: TeamId,
     /// Its assignee now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub assignee: Option<StaffId>,
 }
 
 /// Kinds of [`Notice`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     /// A conversation entered the team's queue.
@@ -225,7 +228,7 @@ pub enum NoticeKind {
 }
 
 /// An error frame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WsError {
     /// Stable code (the same `snake_case` codes as the REST API's `ErrorCode`).
     pub code: crate::ErrorCode,
@@ -233,14 +236,16 @@ pub struct WsError {
     pub message: String,
     /// The conversation the failed request named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub c: Option<ConversationId>,
     /// The client message id of a failed `send`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub id: Option<String>,
 }
 
 /// A server-written routing event: the JSON payload of a `system` entry. Content-free.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum SystemEvent {
     /// The conversation entered a team's queue.
@@ -264,6 +269,7 @@ pub enum SystemEvent {
     TransferredToTeam {
         /// The previous agent, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
         from: Option<StaffId>,
         /// The team.
         team: TeamId,
@@ -280,31 +286,106 @@ pub enum SystemEvent {
     },
 }
 
-/// WebSocket close codes the server uses (RFC 6455 §7.4: 4000–4999 are for applications).
-pub mod close {
-    /// Normal closure.
-    pub const NORMAL: u16 = 1000;
-    /// The server is shutting down; reconnect later.
-    pub const GOING_AWAY: u16 = 1001;
-    /// A frame could not be decoded (binary frame, bad JSON, unknown type).
-    pub const INVALID_FRAME: u16 = 1007;
-    /// A frame was larger than the limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// The server failed.
-    pub const INTERNAL: u16 = 1011;
-    /// No valid credentials within the authentication timeout, or they were refused.
-    pub const UNAUTHENTICATED: u16 = 4001;
-    /// The `Origin` is not an allowed widget origin of the tenant.
-    pub const FORBIDDEN_ORIGIN: u16 = 4003;
-    /// The session or ticket expired or was revoked.
-    pub const SESSION_ENDED: u16 = 4004;
-    /// The client did not answer heartbeats.
-    pub const IDLE_TIMEOUT: u16 = 4008;
-    /// The client could not keep up with its deliveries for too long.
-    pub const SLOW_CONSUMER: u16 = 4009;
-    /// Too many frames or connections.
-    pub const RATE_LIMITED: u16 = 4029;
+/// Declares the close codes once: each as a constant of [`close`], and all of them in
+/// [`close::ALL`] for the schema ([`CloseCode`]), so the two cannot disagree.
+macro_rules! close_codes {
+    ($($(#[doc = $doc:literal])+ $name:ident = $code:literal;)+) => {
+        /// WebSocket close codes the server uses (RFC 6455 §7.4: 4000–4999 are for applications).
+        pub mod close {
+            $($(#[doc = $doc])+ pub const $name: u16 = $code;)+
+            /// Every code above: its name, its value and what it means.
+            pub const ALL: &[(&str, u16, &str)] = &[$((stringify!($name), $code, concat!($($doc),+))),+];
+        }
+    };
 }
+
+close_codes! {
+    /// Normal closure.
+    NORMAL = 1000;
+    /// The server is shutting down; reconnect later.
+    GOING_AWAY = 1001;
+    /// A frame could not be decoded (binary frame, bad JSON, unknown type).
+    INVALID_FRAME = 1007;
+    /// A frame was larger than the limit.
+    TOO_BIG = 1009;
+    /// The server failed.
+    INTERNAL = 1011;
+    /// No valid credentials within the authentication timeout, or they were refused.
+    UNAUTHENTICATED = 4001;
+    /// The `Origin` is not an allowed widget origin of the tenant.
+    FORBIDDEN_ORIGIN = 4003;
+    /// The session or ticket expired or was revoked.
+    SESSION_ENDED = 4004;
+    /// The client did not answer heartbeats.
+    IDLE_TIMEOUT = 4008;
+    /// The client could not keep up with its deliveries for too long.
+    SLOW_CONSUMER = 4009;
+    /// Too many frames or connections.
+    RATE_LIMITED = 4029;
+}
+
+/// The close codes of [`close`] as a schema component (`CloseCode`), so that clients generated
+/// from the OpenAPI document name them too: one `oneOf` member per code, each a single-value
+/// integer `enum` titled with the constant's name. Never instantiated: codes travel as `u16`.
+#[derive(Debug)]
+pub enum CloseCode {}
+
+impl utoipa::PartialSchema for CloseCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let mut codes = OneOfBuilder::new().description(Some(
+            "A WebSocket close code the server uses (RFC 6455 §7.4: 4000–4999 are Sealdesk's).",
+        ));
+        for (name, code, doc) in close::ALL {
+            codes = codes.item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .title(Some(*name))
+                    .description(Some(doc.trim()))
+                    .enum_values(Some([*code])),
+            );
+        }
+        codes.into()
+    }
+}
+
+impl ToSchema for CloseCode {}
+
+/// The sub-protocol name and version as schema components, so generated clients pin them.
+macro_rules! constant_schema {
+    ($(#[$doc:meta])* $name:ident, $ty:ident, $value:expr, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub enum $name {}
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::$ty)
+                    .description(Some($what))
+                    .enum_values(Some([$value]))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
+}
+
+constant_schema!(
+    /// [`SUBPROTOCOL`] as a schema component (`Subprotocol`). Never instantiated.
+    Subprotocol,
+    String,
+    SUBPROTOCOL,
+    "The WebSocket sub-protocol clients offer (`Sec-WebSocket-Protocol`)."
+);
+constant_schema!(
+    /// [`PROTOCOL_VERSION`] as a schema component (`ProtocolVersion`). Never instantiated.
+    ProtocolVersion,
+    Integer,
+    PROTOCOL_VERSION,
+    "The WebSocket protocol version this server speaks (`v` of `ready`)."
+);
 
 #[cfg(test)]
 mod tests {
@@ -398,5 +479,24 @@ mod tests {
             r#"{"event":"transferred_to_team","team":"00000000-0000-0000-0000-000000000005"}"#
         );
         assert_eq!(serde_json::from_str::<SystemEvent>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn close_codes_are_listed_once_each_with_their_meaning() {
+        assert_eq!(close::ALL.len(), 11);
+        let mut codes: Vec<u16> = close::ALL.iter().map(|(_, code, _)| *code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(
+            codes.len(),
+            close::ALL.len(),
+            "a close code is listed twice"
+        );
+        assert!(close::ALL.contains(&(
+            "UNAUTHENTICATED",
+            close::UNAUTHENTICATED,
+            " No valid credentials within the authentication timeout, or they were refused."
+        )));
+        assert!(close::ALL.iter().all(|(_, _, doc)| !doc.trim().is_empty()));
     }
 }

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 description of the HTTP API, generated from the handlers' annotations.
 
 use axum::Json;
+use sealdesk_proto::ws;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -47,7 +48,14 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::devices::own_wraps, super::devices::list, super::devices::certify,
         super::devices::revoke, super::devices::add_wraps,
     ),
-    components(schemas(sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode)),
+    // The WebSocket frames are not HTTP bodies: they are listed here so that the document
+    // describes the whole wire protocol and the web clients' types can be generated from it
+    // (web/shared/protocol/generated.ts). Their dependencies (ReadyInfo, WireParty, …) follow.
+    components(schemas(
+        sealdesk_proto::ErrorBody, sealdesk_proto::ErrorCode,
+        ws::ClientFrame, ws::ServerFrame, ws::SystemEvent, ws::CloseCode, ws::Subprotocol,
+        ws::ProtocolVersion,
+    )),
     modifiers(&Security),
     tags(
         (name = "system", description = "Health, readiness, version and this document"),

@@ -15,6 +15,7 @@ mod e2ee_policy;
 mod edge;
 mod hierarchy;
 mod openapi;
+mod openapi_frames;
 mod passkeys;
 mod reauth;
 mod second_factor;
