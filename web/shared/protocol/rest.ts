@@ -1,10 +1,11 @@
 // A minimal typed REST client of the Sealdesk API: the routes the widget, the console and the
 // interop tests need. Uses the global fetch (browsers, Node ≥ 18). Bearer tokens only: the
-// cookie + CSRF flow of the web console comes with the console.
+// cookie + CSRF flow of the web console comes with the console. Bodies and answers are the
+// generated types of docs/openapi.json (request bodies checked with `satisfies`).
 
+import type * as G from "./generated.js";
 import type {
-  ConversationView, EntryView, ErrorBody, HistoryMemberView, KeyPackageView, LoginResponse, PrechatField, PrivacyNotice,
-  TicketResponse, WidgetConfig,
+  ConversationView, ErrorBody, HistoryMemberView, LoginResponse, TicketResponse, WidgetConfig,
 } from "./types.js";
 import { solveChallenge } from "./pow.js";
 
@@ -58,13 +59,13 @@ export class RestClient {
   }
 
   /** Uploads client-encrypted bytes (application/octet-stream); returns where they are stored. */
-  private async upload(path: string, bytes: Uint8Array): Promise<{ sha256: string; size: number }> {
+  private async upload(path: string, bytes: Uint8Array): Promise<G.AttachmentRef> {
     const headers: Record<string, string> = { accept: "application/json", "content-type": "application/octet-stream" };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     const res = await fetch(new URL(path, this.baseUrl), { method: "POST", headers, body: new Uint8Array(bytes) });
     const text = await res.text();
     if (!res.ok) throw apiError(res.status, text);
-    return JSON.parse(text) as { sha256: string; size: number };
+    return JSON.parse(text) as G.AttachmentRef;
   }
 
   private async download(path: string): Promise<Uint8Array> {
@@ -77,7 +78,7 @@ export class RestClient {
 
   // Staff.
   login(tenantId: string, email: string, password: string): Promise<LoginResponse> {
-    return this.call("POST", "/api/auth/login", { tenant_id: tenantId, email, password, client: "cli" });
+    return this.call("POST", "/api/auth/login", { tenant_id: tenantId, email, password, client: "cli" } satisfies G.LoginRequest);
   }
 
   addTeamMember(tenant: string, team: string, staff: string): Promise<void> {
@@ -85,12 +86,13 @@ export class RestClient {
   }
 
   /** `manual`, `least_busy` or `round_robin`. */
-  setRouting(tenant: string, team: string, assignment: string): Promise<{ assignment: string }> {
-    return this.call("PUT", `/api/tenants/${tenant}/teams/${team}/routing`, { assignment });
+  setRouting(tenant: string, team: string, assignment: string): Promise<G.RoutingSettings> {
+    return this.call("PUT", `/api/tenants/${tenant}/teams/${team}/routing`, { assignment } satisfies G.RoutingSettings);
   }
 
   setAvailability(availability: "online" | "away" | "offline", capacity?: number): Promise<void> {
-    return this.call("PUT", "/api/account/availability", capacity === undefined ? { availability } : { availability, capacity });
+    const body: G.AvailabilityRequest = capacity === undefined ? { availability } : { availability, capacity };
+    return this.call("PUT", "/api/account/availability", body);
   }
 
   claim(tenant: string, conversation: string): Promise<ConversationView> {
@@ -98,7 +100,7 @@ export class RestClient {
   }
 
   /** A page of the tenant's conversations, newest first (`state`: open, queued, assigned, closed). */
-  listConversations(tenant: string, filter: { state?: string; team?: string } = {}): Promise<{ conversations: ConversationView[] }> {
+  listConversations(tenant: string, filter: { state?: string; team?: string } = {}): Promise<G.ConversationList> {
     const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
     return this.call("GET", `/api/tenants/${tenant}/conversations${q.size === 0 ? "" : `?${q}`}`);
   }
@@ -107,18 +109,19 @@ export class RestClient {
     return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}`);
   }
 
-  entries(tenant: string, conversation: string, after = 0, limit = 500): Promise<{ entries: EntryView[] }> {
+  entries(tenant: string, conversation: string, after = 0, limit = 500): Promise<G.EntryPage> {
     return this.call("GET", `/api/tenants/${tenant}/conversations/${conversation}/entries?after=${after}&limit=${limit}`);
   }
 
   /** Publishes key packages of the caller's certified device (base64 MLSMessages). */
-  publishKeyPackages(keyPackages: string[], lastResort?: string): Promise<{ device_key: string; available: number }> {
-    return this.call("POST", "/api/account/key-packages", lastResort === undefined ? { key_packages: keyPackages } : { key_packages: keyPackages, last_resort: lastResort });
+  publishKeyPackages(keyPackages: string[], lastResort?: string): Promise<G.DeviceStockView> {
+    const body: G.KeyPackageUpload = lastResort === undefined ? { key_packages: keyPackages } : { key_packages: keyPackages, last_resort: lastResort };
+    return this.call("POST", "/api/account/key-packages", body);
   }
 
   /** Adds History Member key packages, each with its sealed bundle (base64), to a team's pool. */
-  publishHistoryPool(tenant: string, team: string, entries: Array<{ key_package: string; sealed_bundle: string }>): Promise<{ available: number }> {
-    return this.call("POST", `/api/tenants/${tenant}/teams/${team}/history-pool`, { entries });
+  publishHistoryPool(tenant: string, team: string, entries: G.HistoryPoolEntry[]): Promise<G.HistoryPoolStock> {
+    return this.call("POST", `/api/tenants/${tenant}/teams/${team}/history-pool`, { entries } satisfies G.HistoryPoolUpload);
   }
 
   /** A conversation's History Member with its sealed bundle (staff). */
@@ -130,8 +133,8 @@ export class RestClient {
   setWidgetSettings(
     tenant: string,
     team: string,
-    settings: { privacy_notice: PrivacyNotice | null; prechat_fields: PrechatField[] },
-  ): Promise<{ privacy_notice: PrivacyNotice | null; prechat_fields: PrechatField[] }> {
+    settings: G.InboxWidgetSettings,
+  ): Promise<G.InboxWidgetSettings> {
     return this.call("PUT", `/api/tenants/${tenant}/teams/${team}/widget`, settings);
   }
 
@@ -146,7 +149,7 @@ export class RestClient {
    */
   async ticket(tenant: string, team: string, visitorKey?: string, identityToken?: string): Promise<TicketResponse> {
     const path = `/api/widget/${tenant}/${team}/tickets`;
-    const body: { visitor_key?: string; identity_token?: string; pow?: { challenge: string; solution: number } } = {};
+    const body: G.TicketRequest = {};
     if (visitorKey !== undefined) body.visitor_key = visitorKey;
     if (identityToken !== undefined) body.identity_token = identityToken;
     try {
@@ -154,14 +157,14 @@ export class RestClient {
     } catch (e) {
       if (!(e instanceof ApiError) || e.code !== "challenge_required") throw e;
     }
-    const { challenge, bits } = await this.call<{ challenge: string; bits: number }>("GET", `/api/widget/${tenant}/${team}/challenge`);
+    const { challenge, bits } = await this.call<G.ChallengeResponse>("GET", `/api/widget/${tenant}/${team}/challenge`);
     body.pow = { challenge, solution: await solveChallenge(challenge, bits) };
     return this.call("POST", path, body);
   }
 
   /** As a visitor (this client's token is the ticket). */
-  openConversation(reopen?: string, consent?: { notice_version: string }): Promise<ConversationView> {
-    const body: { reopen?: string; consent?: { notice_version: string } } = {};
+  openConversation(reopen?: string, consent?: G.Consent): Promise<ConversationView> {
+    const body: G.OpenConversation = {};
     if (reopen !== undefined) body.reopen = reopen;
     if (consent !== undefined) body.consent = consent;
     return this.call("POST", "/api/visitor/conversations", body);
@@ -173,7 +176,7 @@ export class RestClient {
   }
 
   /** As a visitor: stores an encrypted attachment in one of its conversations. */
-  uploadVisitorAttachment(conversation: string, blob: Uint8Array): Promise<{ sha256: string; size: number }> {
+  uploadVisitorAttachment(conversation: string, blob: Uint8Array): Promise<G.AttachmentRef> {
     return this.upload(`/api/visitor/conversations/${conversation}/attachments`, blob);
   }
 
@@ -182,7 +185,7 @@ export class RestClient {
   }
 
   /** As staff. */
-  uploadAttachment(tenant: string, conversation: string, blob: Uint8Array): Promise<{ sha256: string; size: number }> {
+  uploadAttachment(tenant: string, conversation: string, blob: Uint8Array): Promise<G.AttachmentRef> {
     return this.upload(`/api/tenants/${tenant}/conversations/${conversation}/attachments`, blob);
   }
 
@@ -201,7 +204,7 @@ export class RestClient {
   }
 
   /** One key package per device of the assignee that is not yet in the group. */
-  takeKeyPackages(conversation: string): Promise<{ key_packages: KeyPackageView[] }> {
-    return this.call("POST", `/api/visitor/conversations/${conversation}/key-packages`, {});
+  takeKeyPackages(conversation: string): Promise<G.KeyPackageList> {
+    return this.call("POST", `/api/visitor/conversations/${conversation}/key-packages`, {} satisfies G.TakeKeyPackages);
   }
 }

@@ -5,7 +5,7 @@
 
 import { toBase64 } from "../util/bytes.js";
 import {
-  SUBPROTOCOL, type ClientFrame, type ClientKind, type EntryFrame, type EphemeralFrame, type ServerFrame, type WireParty,
+  CloseCode, SUBPROTOCOL, type ClientFrame, type ClientKind, type EntryFrame, type EphemeralFrame, type ServerFrame, type WireParty,
   type WsErrorFrame,
 } from "./types.js";
 
@@ -172,7 +172,7 @@ export class SealdeskSocket {
   }
 
   close(): void {
-    this.transport?.close(1000, "bye");
+    this.transport?.close(CloseCode.NORMAL, "bye");
   }
 
   private frame(frame: ClientFrame): void {

@@ -1,132 +1,55 @@
-// Wire types of the Sealdesk server (docs/protocol.md, docs/openapi.json). They mirror
-// crates/sealdesk-proto (ws.rs, conversations.rs, auth.rs, error.rs); only the fields the
-// clients use are typed, and clients ignore fields they do not know (protocol v1 only adds).
+// Wire types of the Sealdesk server (docs/protocol.md, docs/openapi.json), as the clients use
+// them. They come from generated.ts, which `npm run gen:types` writes from the OpenAPI
+// document that sealdesk-proto describes; a change on the Rust side that breaks a client
+// therefore fails `tsc --noEmit`. The few types the clients deliberately keep different are
+// derived from the generated ones or checked against them in wire-checks.ts.
 
-export const SUBPROTOCOL = "sealdesk.v1";
-export const PROTOCOL_VERSION = 1;
+import type * as G from "./generated.js";
+
+export { CloseCode } from "./generated.js";
+
+export const SUBPROTOCOL: G.Subprotocol = "sealdesk.v1";
+export const PROTOCOL_VERSION: G.ProtocolVersion = 1;
 
 /** What a log entry carries. `system` is written only by the server. */
-export type WireKind = "handshake" | "application" | "welcome" | "system";
+export type WireKind = G.WireKind;
+/** The kinds a client may send (`system` is refused: only the server writes it). */
 export type ClientKind = Exclude<WireKind, "system">;
 
-export type WireParty =
-  | { kind: "visitor"; id: string }
-  | { kind: "staff"; id: string }
-  | { kind: "system" };
+export type WireParty = G.WireParty;
 
+/** Frames a client sends: the generated ones, with `send` narrowed to the kinds a client may send. */
 export type ClientFrame =
-  | { t: "auth"; token: string }
-  | { t: "sub"; c: string; after: number }
-  | { t: "unsub"; c: string }
-  | { t: "send"; c: string; id: string; k: ClientKind; p: string }
-  | { t: "typing"; c: string; on: boolean }
-  | { t: "read"; c: string; seq: number }
-  | { t: "ping"; n: number };
+  | Exclude<G.ClientFrame, { t: "send" }>
+  | (Extract<G.ClientFrame, { t: "send" }> & { k: ClientKind });
 
-export interface EntryFrame {
-  t: "entry";
-  c: string;
-  seq: number;
-  k: WireKind;
-  from: WireParty;
-  id?: string;
-  /** Unix milliseconds. */
-  at: number;
-  /** Standard base64. */
-  p: string;
-}
-
+export type ServerFrame = G.ServerFrame;
+export type EntryFrame = Extract<ServerFrame, { t: "entry" }>;
 /** Typing and read receipts of another participant: forwarded by the server, never stored. */
-export type EphemeralFrame =
-  | { t: "typing"; c: string; from: WireParty; on: boolean }
-  | { t: "read"; c: string; from: WireParty; seq: number };
+export type EphemeralFrame = Extract<ServerFrame, { t: "typing" | "read" }>;
+export type WsErrorFrame = Extract<ServerFrame, { t: "error" }>;
 
-export interface WsErrorFrame {
-  t: "error";
-  code: string;
-  message: string;
-  c?: string;
-  id?: string;
-}
-
-export type ServerFrame =
-  | { t: "ready"; v: number; me: WireParty; heartbeat_s: number; max_payload: number }
-  | { t: "subscribed"; c: string; last_seq: number; state: string }
-  | { t: "unsubscribed"; c: string }
-  | EntryFrame
-  | { t: "ack"; c: string; id: string; seq: number; dup?: boolean }
-  | EphemeralFrame
-  | { t: "resync"; c: string; after: number }
-  | { t: "notice"; what: "queued" | "assigned" | "closed"; c: string; team: string; assignee?: string }
-  | WsErrorFrame
-  | { t: "pong"; n: number };
+/** The JSON payload of a `system` entry: a content-free routing event. */
+export type SystemEvent = G.SystemEvent;
 
 /** The JSON error body of every REST error. */
-export interface ErrorBody {
-  code: string;
-  message: string;
-}
-
-export interface StaffView {
-  id: string;
-  tenant_id: string;
-  email: string;
-  display_name: string;
-  role: string;
-}
-
-export interface LoginResponse {
-  session: { session_id: string; staff: StaffView; kind: string; restricted: boolean };
-  /** CLI logins: the bearer token, shown once. */
-  token?: string;
-}
-
-export interface TicketResponse {
-  ticket: string;
-  expires_at: string;
-  visitor_id: string;
-  visitor_key?: string;
-}
-
-export interface ConversationView {
-  id: string;
-  tenant_id: string;
-  team_id: string;
-  visitor_id: string;
-  /** `open`, `queued`, `assigned` or `closed`. */
-  state: string;
-  assignee?: string;
-  last_seq: number;
-  /** The privacy notice version the visitor accepted (servers with privacy notices). */
-  consent_notice?: string;
-  /** When the visitor asked for the conversation to be deleted (RFC 3339), if they did. */
-  erasure_requested_at?: string | null;
-}
-
-export interface EntryView {
-  seq: number;
-  k: WireKind;
-  from: WireParty;
-  id?: string;
-  at: number;
-  p: string;
-}
-
+export type ErrorBody = G.ErrorBody;
+export type StaffView = G.StaffView;
+export type LoginResponse = G.LoginResponse;
+export type TicketResponse = G.TicketResponse;
+export type ConversationView = G.ConversationView;
+export type EntryView = G.EntryView;
 /** A prechat field an inbox asks for (the widget shows only these). */
-export interface PrechatField {
-  name: string;
-  label: string;
-  kind: "text" | "email" | "tel" | "textarea";
-  required: boolean;
-}
+export type PrechatField = G.PrechatField;
+export type PrivacyNotice = G.PrivacyNotice;
+export type KeyPackageView = G.KeyPackageView;
+export type HistoryMemberView = G.HistoryMemberView;
 
-export interface PrivacyNotice {
-  version: string;
-  text: string;
-  url?: string;
-}
-
-/** `GET /api/widget/{tenant}/{team}/config`. Newer fields are optional until every server has them. */
+/**
+ * `GET /api/widget/{tenant}/{team}/config`. Newer fields are optional until every server has
+ * them (the widget may meet an older server); wire-checks.ts keeps it a supertype of the
+ * generated `WidgetConfig`.
+ */
 export interface WidgetConfig {
   tenant_id: string;
   tenant_name: string;
@@ -139,15 +62,4 @@ export interface WidgetConfig {
   root_keys?: string[];
   privacy_notice?: PrivacyNotice | null;
   prechat_fields?: PrechatField[];
-}
-
-export interface KeyPackageView {
-  device_key: string;
-  key_package: string;
-  last_resort: boolean;
-}
-
-export interface HistoryMemberView {
-  key_package: string;
-  sealed_bundle?: string | null;
 }
