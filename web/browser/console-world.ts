@@ -94,7 +94,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   const team = id(await admin(["team", "create", "--tenant", tenant, "--name", "Support"]));
   await admin(["staff", "create", "--tenant", tenant, "--email", "owner@interop.localhost", "--role", "admin", "--password-stdin"], `${adminPass}\n`);
   const agentView = await admin(["staff", "create", "--tenant", tenant, "--email", agent.email, "--role", "agent", "--password-stdin"], `${agent.password}\n`);
-  agent.name = String(agentView.display_name ?? "");
+  agent.name = typeof agentView.display_name === "string" ? agentView.display_name : "";
   await admin(["staff", "create", "--tenant", tenant, "--email", totpAgent.email, "--role", "agent", "--password-stdin"], `${totpAgent.password}\n`);
   const nextView = await admin(["staff", "create", "--tenant", tenant, "--email", nextAgent.email, "--role", "agent", "--password-stdin"], `${nextAgent.password}\n`);
   // Markup in a colleague's name: the certificate label every console and widget shows.
@@ -124,7 +124,7 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   try {
     const address = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no address within 60 s: ${stderr}`)), 60_000);
-      createInterface({ input: child.stdout! }).on("line", (line) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
         const rest = line.split(" listening on ")[1];
         if (rest !== undefined) {
           clearTimeout(timer);

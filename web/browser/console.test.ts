@@ -287,7 +287,7 @@ describe("the agent console in Chromium", () => {
     expect(await page.locator("#desk").isVisible()).toBe(false);
     const left = await page.evaluate(() => new Promise<number>((resolve, reject) => {
       const r = indexedDB.open("sealdesk-console");
-      r.onerror = () => reject(r.error);
+      r.onerror = () => reject(r.error ?? new Error("indexedDB.open failed"));
       r.onsuccess = () => {
         const count = r.result.transaction("records").objectStore("records").count();
         count.onsuccess = () => resolve(count.result);

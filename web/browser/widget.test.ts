@@ -354,7 +354,7 @@ describe("the customer widget in Chromium", () => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
         const r = indexedDB.open("sealdesk-widget");
         r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
+        r.onerror = () => reject(r.error ?? new Error("indexedDB.open failed"));
       });
       const all = await new Promise<unknown[]>((resolve) => {
         const r = db.transaction("states").objectStore("states").getAll();

@@ -392,6 +392,6 @@ export class Desk {
 }
 
 export function codeOf(e: unknown): string {
-  if (e !== null && typeof e === "object" && "code" in e && typeof (e as { code: unknown }).code === "string") return (e as { code: string }).code;
+  if (e !== null && typeof e === "object" && "code" in e && typeof e.code === "string") return e.code;
   return e instanceof Error ? e.message : String(e);
 }

@@ -11,9 +11,9 @@ interface Vectors {
   invalid: Array<{ name: string; encoded: string }>;
 }
 
-const vectors: Vectors = JSON.parse(
+const vectors = JSON.parse(
   readFileSync(new URL("../../../crates/sealdesk-mls/tests/vectors/payload.json", import.meta.url), "utf8"),
-);
+) as Vectors;
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 

@@ -24,7 +24,13 @@ export const nodeTransport: TransportFactory = (url, options, events) =>
       if (!open) reject(err);
     });
     ws.on("message", (data, isBinary) => {
-      if (!isBinary) events.onText(data.toString());
+      if (!isBinary) events.onText(utf8(data));
     });
     ws.on("close", (code, reason) => events.onClose(code, reason.toString()));
   });
+
+/** A text message's data: a Buffer with ws's default binaryType, but every RawData shape is decoded. */
+function utf8(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.isBuffer(data) ? data.toString("utf8") : new TextDecoder().decode(data);
+}
