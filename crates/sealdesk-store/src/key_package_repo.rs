@@ -92,6 +92,9 @@ pub struct NewHistoryPackage {
     pub sealed_bundle: Bytes,
     /// When it stops being usable.
     pub not_after: OffsetDateTime,
+    /// The team key version the bundle's cleartext header names (`None` when the uploader
+    /// did not say): what a rotation selects on. The opener checks the seal itself.
+    pub team_key_version: Option<u32>,
 }
 
 /// A conversation's History Member: the key package its group added and the sealed bundle
@@ -104,6 +107,57 @@ pub struct HistoryPackage {
     pub key_package: Bytes,
     /// The sealed private key package (opaque).
     pub sealed_bundle: Bytes,
+}
+
+/// Where a conversation's History Member stands (E2EE.md §3 "Rotation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryMemberState {
+    /// Taken from the pool for a rotation; the commit adding it is not sequenced yet.
+    Pending,
+    /// The group's History Member now.
+    Active,
+    /// Removed by a rotation: its bundle opens the log up to the rotation commit.
+    Retired,
+    /// A pending one whose key package expired before any commit added it.
+    Abandoned,
+}
+
+impl HistoryMemberState {
+    /// The stored (and API) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    /// The state of a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "retired" => Some(Self::Retired),
+            "abandoned" => Some(Self::Abandoned),
+            _ => None,
+        }
+    }
+}
+
+/// One of a conversation's History Members, in the order the conversation had them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryGeneration {
+    /// 1 for the member the group started with, then one more per rotation.
+    pub generation: u32,
+    /// Where it stands.
+    pub state: HistoryMemberState,
+    /// The key package, its reference and the sealed bundle.
+    pub package: HistoryPackage,
+    /// The team key version the bundle's header names, when known.
+    pub team_key_version: Option<u32>,
+    /// When it was taken from the pool.
+    pub taken_at: OffsetDateTime,
 }
 
 /// History Member pools per team, and each conversation's History Member.
@@ -136,10 +190,44 @@ pub trait HistoryPoolRepo: Send + Sync {
         conversation: ConversationId,
         now: OffsetDateTime,
     ) -> StoreResult<Option<HistoryPackage>>;
-    /// The conversation's History Member, if it has one.
+    /// The conversation's History Member (the active one), if it has one.
     async fn conversation_history_member(
         &self,
         tenant: TenantId,
         conversation: ConversationId,
     ) -> StoreResult<Option<HistoryPackage>>;
+    /// The History Member a rotation adds (E2EE.md §3): the conversation's pending one while
+    /// its key package is valid at `now` (so retries get the same one), else a package of
+    /// the conversation's team's pool sealed to team key version `min_team_key_version` or
+    /// later (newest version first, then oldest), moved out of the pool atomically as the
+    /// next generation, pending. An expired pending one becomes abandoned. `None` when the
+    /// pool has no such package. `NotFound` if the conversation is not the tenant's and the
+    /// team's, or has no active History Member; `Conflict` (`ConversationState`) once it is
+    /// closed.
+    async fn take_rotation_package(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        conversation: ConversationId,
+        min_team_key_version: u32,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<HistoryGeneration>>;
+    /// The delivery service sequenced the commit adding the pending member `hash_ref`: it
+    /// becomes active and the active one retired, in one transaction. `Ok(false)` if it is
+    /// already active (a repeated call); `NotFound` if it is neither the conversation's
+    /// pending nor its active member (or another tenant's).
+    async fn complete_history_rotation(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        hash_ref: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Every History Member the conversation had, by generation. `NotFound` if the
+    /// conversation is not the tenant's.
+    async fn conversation_history_members(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<HistoryGeneration>>;
 }

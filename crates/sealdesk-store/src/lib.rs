@@ -51,8 +51,8 @@ pub use device_repo::{Device, DeviceDecision, DeviceRepo, DeviceStatus, KeyWrap,
 pub use error::{Constraint, StoreError};
 pub use inbox_repo::{IdentityKeyKind, InboxIdentity, InboxRepo, InboxWidget};
 pub use key_package_repo::{
-    DeviceStock, HistoryPackage, HistoryPoolRepo, KeyPackageRepo, NewHistoryPackage, NewKeyPackage,
-    TakenKeyPackage,
+    DeviceStock, HistoryGeneration, HistoryMemberState, HistoryPackage, HistoryPoolRepo,
+    KeyPackageRepo, NewHistoryPackage, NewKeyPackage, TakenKeyPackage,
 };
 pub use passkey_repo::{Ceremony, CeremonyKind, PasskeyRecord, PasskeyRepo};
 pub use sealing_key_repo::{KeyScope, SealingKey, SealingKeyRepo};

@@ -187,11 +187,13 @@ pub async fn publish_history(
                 "entry {i}: not a History Member certificate of this team"
             )));
         }
+        let team_key_version = bundle_team_key_version(&sealed);
         checked.push(sealdesk_store::NewHistoryPackage {
             hash_ref: entry.hash_ref,
             key_package: Bytes::from(bytes),
             sealed_bundle: Bytes::from(sealed),
             not_after: not_after(entry.not_after),
+            team_key_version,
         });
     }
     state
@@ -251,6 +253,19 @@ pub async fn history_bundle(
         .conversation_history_member(caller.tenant(), conversation)
         .await?
         .ok_or(ApiError::NotFound)
+}
+
+/// The team key version an `SDB1` bundle's cleartext header says it is sealed to (E2EE.md
+/// §3: a rotation needs a History Member sealed to the current version). The server cannot
+/// open the seal; the client that adds the member checks it. `None` for anything else.
+pub fn bundle_team_key_version(sealed: &[u8]) -> Option<u32> {
+    let envelope = sealdesk_mls::bundle::parse(sealed).ok()?;
+    envelope
+        .seals
+        .iter()
+        .filter(|(r, _)| r.kind == sealdesk_mls::bundle::KeyKind::Team)
+        .map(|(r, _)| r.key_version)
+        .max()
 }
 
 pub(crate) async fn anchor_of(

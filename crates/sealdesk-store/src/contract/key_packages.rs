@@ -193,6 +193,7 @@ fn history(n: u8, not_after: OffsetDateTime) -> crate::NewHistoryPackage {
         key_package: Bytes::from(vec![n; 80]),
         sealed_bundle: Bytes::from(vec![n ^ 0xff; 120]),
         not_after,
+        team_key_version: None,
     }
 }
 

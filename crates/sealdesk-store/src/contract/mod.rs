@@ -15,6 +15,7 @@ mod desk;
 mod devices;
 mod erasure;
 mod group_commit;
+mod history_rotation;
 mod invitations;
 mod key_packages;
 mod log;
@@ -62,6 +63,10 @@ pub use erasure::{delete_tenant_erases_only_that_tenant, inbox_identity_round_tr
 pub use group_commit::{
     group_commit_answers_each_caller_with_its_outcome, group_commit_batches_concurrent_appends,
     group_commit_failure_fails_the_batch,
+};
+pub use history_rotation::{
+    deleting_a_conversation_removes_its_history_members, history_members_rotate_by_generation,
+    history_rotation_skips_expired_and_closed,
 };
 pub use invitations::{
     concurrent_take_invitation_one_wins, expired_invitation_is_not_taken,
@@ -289,6 +294,9 @@ macro_rules! store_contract_tests {
             root_keys_round_trip,
             key_packages_are_taken_once_and_the_last_resort_is_kept,
             history_pool_gives_each_conversation_one_member,
+            history_members_rotate_by_generation,
+            history_rotation_skips_expired_and_closed,
+            deleting_a_conversation_removes_its_history_members,
             sealing_keys_are_versioned_per_scope,
             inbox_widget_round_trips_and_records_consent,
             devices_are_enrolled_certified_and_revoked,

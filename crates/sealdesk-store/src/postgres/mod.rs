@@ -6,6 +6,7 @@ mod audit;
 mod conversations;
 mod devices;
 mod history_pool;
+mod history_rotation;
 mod inbox;
 mod invitations;
 mod key_packages;

@@ -6,9 +6,10 @@ use sealdesk_core::clock::to_unix_ms;
 use sealdesk_proto::{ConversationId, TeamId, TenantId};
 use time::OffsetDateTime;
 
-use super::{SqliteStore, db_err};
+use super::{SqliteStore, db_err, history_rotation as rotation};
 use crate::{
-    Constraint, HistoryPackage, HistoryPoolRepo, NewHistoryPackage, StoreError, StoreResult,
+    Constraint, HistoryGeneration, HistoryPackage, HistoryPoolRepo, NewHistoryPackage, StoreError,
+    StoreResult,
 };
 
 #[async_trait]
@@ -46,8 +47,9 @@ impl HistoryPoolRepo for SqliteStore {
         for p in packages {
             sqlx::query(
                 "INSERT INTO history_pool
-                 (hash_ref, tenant_id, team_id, key_package, sealed_bundle, not_after_ms, created_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 (hash_ref, tenant_id, team_id, key_package, sealed_bundle, not_after_ms,
+                  created_at_ms, team_key_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (hash_ref) DO NOTHING",
             )
             .bind(p.hash_ref.as_slice())
@@ -57,6 +59,7 @@ impl HistoryPoolRepo for SqliteStore {
             .bind(p.sealed_bundle.as_ref())
             .bind(to_unix_ms(p.not_after))
             .bind(now)
+            .bind(p.team_key_version.map(i64::from))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -122,7 +125,8 @@ impl HistoryPoolRepo for SqliteStore {
             return Err(StoreError::NotFound);
         }
         let existing: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-            "SELECT hash_ref, key_package, sealed_bundle FROM conversation_history WHERE conversation_id = ?1",
+            "SELECT hash_ref, key_package, sealed_bundle FROM conversation_history
+             WHERE conversation_id = ?1 AND state = 'active'",
         )
         .bind(conversation.to_string())
         .fetch_optional(&mut *tx)
@@ -136,42 +140,13 @@ impl HistoryPoolRepo for SqliteStore {
                 sealed_bundle: Bytes::from(sealed_bundle),
             }));
         }
-        let popped: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-            "DELETE FROM history_pool WHERE hash_ref = (
-                SELECT hash_ref FROM history_pool
-                WHERE tenant_id = ?1 AND team_id = ?2 AND not_after_ms > ?3
-                ORDER BY created_at_ms, hash_ref LIMIT 1)
-             RETURNING hash_ref, key_package, sealed_bundle",
-        )
-        .bind(tenant.to_string())
-        .bind(team.to_string())
-        .bind(to_unix_ms(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let Some((hash_ref, key_package, sealed_bundle)) = popped else {
+        let Some(popped) = rotation::pop(&mut tx, tenant, team, 0, now).await? else {
             return Ok(None);
         };
-        sqlx::query(
-            "INSERT INTO conversation_history
-             (conversation_id, tenant_id, hash_ref, key_package, sealed_bundle, taken_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(conversation.to_string())
-        .bind(tenant.to_string())
-        .bind(hash_ref.as_slice())
-        .bind(key_package.as_slice())
-        .bind(sealed_bundle.as_slice())
-        .bind(to_unix_ms(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let member =
+            rotation::insert(&mut tx, tenant, conversation, 1, "active", popped, now).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok(Some(HistoryPackage {
-            hash_ref,
-            key_package: Bytes::from(key_package),
-            sealed_bundle: Bytes::from(sealed_bundle),
-        }))
+        Ok(Some(member.package))
     }
 
     async fn conversation_history_member(
@@ -182,7 +157,7 @@ impl HistoryPoolRepo for SqliteStore {
         let mut tx = self.begin_read().await?;
         let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
             "SELECT hash_ref, key_package, sealed_bundle FROM conversation_history
-             WHERE conversation_id = ?1 AND tenant_id = ?2",
+             WHERE conversation_id = ?1 AND tenant_id = ?2 AND state = 'active'",
         )
         .bind(conversation.to_string())
         .bind(tenant.to_string())
@@ -197,5 +172,52 @@ impl HistoryPoolRepo for SqliteStore {
                 sealed_bundle: Bytes::from(sealed_bundle),
             }),
         )
+    }
+
+    async fn take_rotation_package(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        conversation: ConversationId,
+        min_team_key_version: u32,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<HistoryGeneration>> {
+        let mut tx = self.begin_write().await?;
+        // One writer at a time: two requests for one conversation cannot both pop.
+        let taken = rotation::take(
+            &mut tx,
+            tenant,
+            team,
+            conversation,
+            min_team_key_version,
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(taken)
+    }
+
+    async fn complete_history_rotation(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        hash_ref: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = rotation::complete(&mut tx, tenant, conversation, hash_ref, at).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done)
+    }
+
+    async fn conversation_history_members(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<HistoryGeneration>> {
+        let mut tx = self.begin_read().await?;
+        let members = rotation::list(&mut tx, tenant, conversation).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(members)
     }
 }

@@ -1,7 +1,7 @@
-//! Upgrades of existing databases: migration 0005 keeps recovery codes stored before it (HMAC
-//! digests) usable, on both backends. Each test migrates a fresh database only up to the
-//! migration before 0005, writes data the way the old code did, then lets the store apply the
-//! rest.
+//! Upgrades of existing databases, on both backends: migration 0005 keeps recovery codes
+//! stored before it (HMAC digests) usable; 0014 keeps each conversation's History Member as
+//! its generation 1, active. Each test migrates a fresh database only up to the migration
+//! before, writes data the way the old code did, then lets the store apply the rest.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +19,11 @@ use uuid::Uuid;
 
 /// A migration source with the backend's migrations before 0005 (copied to `into`).
 fn before_0005(backend: &str, into: &Path) -> PathBuf {
+    before(backend, into, 5)
+}
+
+/// A migration source with the backend's migrations before `first_left_out`.
+fn before(backend: &str, into: &Path, first_left_out: u32) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
         .join(backend);
@@ -29,7 +34,7 @@ fn before_0005(backend: &str, into: &Path) -> PathBuf {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let version: u32 = name.split('_').next().unwrap().parse().unwrap();
-        if version < 5 {
+        if version < first_left_out {
             std::fs::copy(&path, target.join(&name)).unwrap();
             copied += 1;
         }
@@ -178,6 +183,150 @@ async fn postgres_legacy_recovery_codes_survive_0005() {
         tenant.id, staff.id
     );
     assert!(conn.execute(neither.as_str()).await.is_err());
+    conn.close().await.unwrap();
+    store.close().await;
+    admin
+        .execute(format!("DROP SCHEMA \"{schema}\" CASCADE").as_str())
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+}
+
+/// A History Member row as migration 0009 stored it.
+fn legacy_history_sql(tenant: Uuid, conversation: Uuid, cast: &str) -> String {
+    let bytes = |b: &str, n: usize| {
+        if cast.is_empty() {
+            format!("X'{}'", b.repeat(n))
+        } else {
+            format!("'\\x{}'::bytea", b.repeat(n))
+        }
+    };
+    format!(
+        "INSERT INTO conversation_history
+         (conversation_id, tenant_id, hash_ref, key_package, sealed_bundle, taken_at_ms)
+         VALUES ('{conversation}'{cast}, '{tenant}'{cast}, {}, {}, {}, 1700000000000)",
+        bytes("0a", 32),
+        bytes("0b", 40),
+        bytes("0c", 50)
+    )
+}
+
+async fn legacy_history_member_is_generation_one(
+    store: &dyn Store,
+    tenant: Uuid,
+    conversation: Uuid,
+) {
+    let member = store
+        .conversation_history_member(
+            TenantId::from_uuid(tenant),
+            sealdesk_proto::ConversationId::from_uuid(conversation),
+        )
+        .await
+        .unwrap()
+        .expect("the History Member is still the conversation's");
+    assert_eq!(member.hash_ref, vec![0x0a; 32]);
+    assert_eq!(member.key_package.as_ref(), [0x0b; 40]);
+    assert_eq!(member.sealed_bundle.as_ref(), [0x0c; 50]);
+}
+
+#[tokio::test]
+async fn sqlite_history_members_survive_0014() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sealdesk.db");
+    let store = sqlite::open(&path).await.unwrap();
+    let old = Migrator::new(before("sqlite", dir.path(), 14))
+        .await
+        .unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .foreign_keys(true)
+        .connect()
+        .await
+        .unwrap();
+    old.run(&mut conn).await.unwrap();
+    let (tenant, conversation) = (Uuid::new_v4(), Uuid::new_v4());
+    conn.execute(legacy_history_sql(tenant, conversation, "").as_str())
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert!(store.migrate().await.unwrap() >= 1, "0014 applies");
+    legacy_history_member_is_generation_one(&store, tenant, conversation).await;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .connect()
+        .await
+        .unwrap();
+    let (generation, state): (i64, String) = sqlx::query_as(
+        "SELECT generation, state FROM conversation_history WHERE conversation_id = ?1",
+    )
+    .bind(conversation.to_string())
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((generation, state.as_str()), (1, "active"));
+    // At most one active member per conversation.
+    let second = format!(
+        "INSERT INTO conversation_history
+         (conversation_id, generation, tenant_id, hash_ref, key_package, sealed_bundle, state,
+          taken_at_ms, changed_at_ms)
+         VALUES ('{conversation}', 2, '{tenant}', X'01', X'01', X'01', 'active', 1, 1)"
+    );
+    assert!(conn.execute(second.as_str()).await.is_err());
+    conn.close().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn postgres_history_members_survive_0014() {
+    let Ok(url) = std::env::var("SEALDESK_TEST_PG_URL") else {
+        eprintln!("skipping: SEALDESK_TEST_PG_URL is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("t_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    admin
+        .execute(format!("CREATE SCHEMA \"{schema}\"").as_str())
+        .await
+        .unwrap();
+    let options: PgConnectOptions = url.parse().unwrap();
+    let mut conn = options
+        .options([("search_path", schema.as_str())])
+        .connect()
+        .await
+        .unwrap();
+    let old = Migrator::new(before("postgres", dir.path(), 14))
+        .await
+        .unwrap();
+    old.run(&mut conn).await.unwrap();
+    let (tenant, conversation) = (Uuid::new_v4(), Uuid::new_v4());
+    conn.execute(legacy_history_sql(tenant, conversation, "::uuid").as_str())
+        .await
+        .unwrap();
+    let opts = PgOptions {
+        max_connections: 2,
+        schema: Some(schema.clone()),
+        ..PgOptions::default()
+    };
+    let store = Arc::new(postgres::connect(&url, &opts).await.unwrap());
+    assert!(store.migrate().await.unwrap() >= 1, "0014 applies");
+    legacy_history_member_is_generation_one(store.as_ref(), tenant, conversation).await;
+    let (generation, state): (i32, String) = sqlx::query_as(
+        "SELECT generation, state FROM conversation_history WHERE conversation_id = $1",
+    )
+    .bind(conversation)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((generation, state.as_str()), (1, "active"));
+    let second = format!(
+        "INSERT INTO conversation_history
+         (conversation_id, generation, tenant_id, hash_ref, key_package, sealed_bundle, state,
+          taken_at_ms, changed_at_ms)
+         VALUES ('{conversation}'::uuid, 2, '{tenant}'::uuid, '\\x01', '\\x01', '\\x01',
+                 'active', 1, 1)"
+    );
+    assert!(conn.execute(second.as_str()).await.is_err());
     conn.close().await.unwrap();
     store.close().await;
     admin

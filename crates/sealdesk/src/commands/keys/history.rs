@@ -148,6 +148,7 @@ pub(crate) async fn fill(
         now: unix_now(deps),
     };
     let (recipients, team_public) = recipients(&args, tenant, team, &mut next)?;
+    let team_key_version = recipients.first().map(|r| r.key_version);
     let sealer = DeviceSigner::generate(|seed| deps.random.fill(seed))?;
     let sealer_chain = issuer.chain(
         Role::Supervisor,
@@ -197,6 +198,7 @@ pub(crate) async fn fill(
                 i64::try_from(entry.not_after).unwrap_or(i64::MAX),
             )
             .map_err(|_| bad("lifetime out of range"))?,
+            team_key_version,
         });
     }
     let available = deps
