@@ -28,6 +28,12 @@ export interface SessionInfo {
   csrf_token?: string;
 }
 
+export interface AvailabilityView {
+  availability: string;
+  capacity: number;
+  active: number;
+}
+
 export interface DeviceView {
   id: string;
   label: string;
@@ -52,8 +58,21 @@ export interface SealingKey {
   announcement: string;
 }
 
-type Method = "GET" | "POST" | "PUT" | "DELETE";
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
 const CSRF_KEY = "sealdesk-console-csrf";
+
+/** What `POST /api/auth/login`, the passkey login and `POST /api/auth/reauth` answer. */
+export interface LoginAnswer {
+  session: SessionInfo;
+  csrf_token?: string | null;
+}
+
+/**
+ * Asked when the server wants a fresh proof of identity (`reauthentication_required`):
+ * resolves true once the person re-authenticated (the request is then sent again), false
+ * when they cancelled.
+ */
+export type ReauthPrompt = () => Promise<boolean>;
 
 function apiError(status: number, text: string): ApiError {
   try {
@@ -66,6 +85,35 @@ function apiError(status: number, text: string): ApiError {
 
 export class ConsoleApi {
   private csrf: string | null = sessionStorage.getItem(CSRF_KEY);
+  /** Set by the console once signed in (reauth.ts). */
+  reauthPrompt: ReauthPrompt | undefined;
+
+  /**
+   * A request of the account and admin pages: when the server asks for a recent proof of
+   * identity, the person is asked for it (the prompt), then the request goes again once.
+   */
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    try {
+      return await this.call<T>(method, path, body);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "reauthentication_required" || this.reauthPrompt === undefined) throw e;
+      if (!(await this.reauthPrompt())) throw e;
+      return this.call<T>(method, path, body);
+    }
+  }
+
+  /** A request without the re-authentication prompt (the prompt's own requests). */
+  plain<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return this.call<T>(method, path, body);
+  }
+
+  /** Keeps the CSRF token of a new session (login, passkey login, re-authentication). */
+  adopt(r: LoginAnswer): SessionInfo {
+    if (r.csrf_token === undefined || r.csrf_token === null) throw new Error("the server sent no CSRF token");
+    this.csrf = r.csrf_token;
+    sessionStorage.setItem(CSRF_KEY, r.csrf_token);
+    return r.session;
+  }
 
   private async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: "application/json" };
@@ -91,11 +139,18 @@ export class ConsoleApi {
   async login(tenant: string, email: string, password: string, totp?: string): Promise<SessionInfo> {
     const body: Record<string, string> = { tenant_id: tenant, email, password, client: "browser" };
     if (totp !== undefined && totp !== "") body.totp = totp;
-    const r = await this.call<{ session: SessionInfo; csrf_token?: string }>("POST", "/api/auth/login", body);
-    if (r.csrf_token === undefined) throw new Error("the server sent no CSRF token");
-    this.csrf = r.csrf_token;
-    sessionStorage.setItem(CSRF_KEY, r.csrf_token);
-    return r.session;
+    return this.adopt(await this.call<LoginAnswer>("POST", "/api/auth/login", body));
+  }
+
+  /** Starts a passkey login (`email` empty: the passkey names the account). */
+  passkeyLoginStart(tenant: string, email: string): Promise<{ ceremony_id: string; options: unknown }> {
+    const body: Record<string, string> = { tenant_id: tenant };
+    if (email !== "") body.email = email;
+    return this.call("POST", "/api/auth/passkey/start", body);
+  }
+
+  async passkeyLoginFinish(ceremony: string, credential: unknown): Promise<SessionInfo> {
+    return this.adopt(await this.call<LoginAnswer>("POST", "/api/auth/passkey/finish", { ceremony_id: ceremony, credential, client: "browser" }));
   }
 
   async logout(): Promise<void> {
@@ -145,8 +200,14 @@ export class ConsoleApi {
     return this.call("POST", "/api/account/key-packages", { key_packages: keyPackages });
   }
 
-  setAvailability(availability: "online" | "away"): Promise<void> {
-    return this.call("PUT", "/api/account/availability", { availability });
+  /** What the router sees: availability, capacity and how many conversations one has now. */
+  availability(): Promise<AvailabilityView> {
+    return this.call("GET", "/api/account/availability");
+  }
+
+  /** Always with the capacity: the server resets a missing one to its default. */
+  setAvailability(availability: "online" | "away", capacity: number): Promise<void> {
+    return this.call("PUT", "/api/account/availability", { availability, capacity });
   }
 
   /** The team queue, or with `mine` the caller's own (an agent never sees colleagues' assigned ones). */

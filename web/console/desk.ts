@@ -1,4 +1,4 @@
-// The agent's desk: availability, the team queue with a History Member preview of each
+// The agent's desk (availability is in availability.ts): the team queue with a History Member preview of each
 // conversation, claiming, and the end-to-end encrypted chat. Every name and message is
 // rendered as text (dom.ts).
 
@@ -28,6 +28,7 @@ export class Desk {
   private chat: LiveChat | undefined;
   private timer: number | undefined;
   private typingTimer: number | undefined;
+  private mineCount = -1;
 
   constructor(
     private readonly api: ConsoleApi,
@@ -38,6 +39,8 @@ export class Desk {
     private readonly confirmLink: (url: string) => void,
     /** The server no longer knows the session (expired, revoked, logged out elsewhere). */
     private readonly sessionEnded: () => void,
+    /** One's own conversations changed in number (the router's count moved). */
+    private readonly mineChanged: () => void = () => undefined,
   ) {
     this.lists = new Lists(api, device);
   }
@@ -52,10 +55,6 @@ export class Desk {
     byId("join").addEventListener("click", () => void this.join());
     byId("leave").addEventListener("click", () => void this.leave());
     byId("transfer").addEventListener("click", () => void this.transfer());
-    byId<HTMLSelectElement>("availability").addEventListener("change", (ev) => {
-      const v = (ev.target as HTMLSelectElement).value === "away" ? "away" : "online";
-      void this.api.setAvailability(v).catch((e) => this.alert(`Status not changed (${codeOf(e)}).`));
-    });
     byId("claim").addEventListener("click", () => void this.claim());
     byId("close").addEventListener("click", () => void this.closeConversation());
     const reply = byId<HTMLTextAreaElement>("reply");
@@ -77,7 +76,6 @@ export class Desk {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.chat?.read();
     });
-    void this.api.setAvailability("online").catch(() => undefined);
     void this.refresh();
     this.timer = window.setInterval(() => void this.refresh(), POLL_MS);
   }
@@ -99,6 +97,10 @@ export class Desk {
         this.supervises ? this.api.conversations(t, "assigned") : Promise.resolve({ conversations: [] }),
       ]);
       const mine = assigned.conversations.filter((c) => c.assignee === this.me.id);
+      if (mine.length !== this.mineCount) {
+        this.mineCount = mine.length;
+        this.mineChanged();
+      }
       const team = all.conversations.filter((c) => c.assignee !== this.me.id);
       const pick = (c: ConversationView): void => void this.select(c);
       await this.lists.render("queue", queued.conversations, this.selected?.id, pick);

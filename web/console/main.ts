@@ -2,25 +2,65 @@
 // logout), then this browser's device enrolment, then the desk. Served by `sealdesk serve`
 // at /console/ under a CSP without inline script or style (crates/sealdesk-server/src/web.rs).
 
+import { AccountPage } from "./account.js";
+import { ADMIN_ROLES, AdminPage } from "./admin.js";
 import { ApiError, ConsoleApi, type SessionInfo } from "./api.js";
+import { AvailabilityControl } from "./availability.js";
 import { Desk, codeOf } from "./desk.js";
 import { deviceStatus, EnrolmentError, readyDevice, refillKeyPackages, registerDevice } from "./device.js";
 import { byId, show } from "./dom.js";
 import { keyFingerprint } from "../shared/keys/fingerprint.js";
 import { rememberIdleLimit, watchIdle } from "./idle.js";
 import { openDeviceStore } from "./keystore.js";
+import { installReauth } from "./reauth.js";
+import { S } from "./strings.js";
+import { getPasskey, PasskeyError } from "./webauthn.js";
 
 const api = new ConsoleApi();
 const ENROL_POLL_MS = 2_000;
 const DEVICE_CHECK_MS = 5_000;
 const SIGNED_OUT_KEY = "sealdesk-console-signed-out";
 const SCREENS = ["booting", "login", "enrol", "desk"] as const;
+/** Pages opened from the header over the signed-in screen (enrolment or desk). */
+type Page = "main" | "account" | "admin";
 let desk: Desk | undefined;
+let availability: AvailabilityControl | undefined;
+let account: AccountPage | undefined;
+let admin: AdminPage | undefined;
+let base: (typeof SCREENS)[number] = "booting";
+let page: Page = "main";
+
+function render(): void {
+  for (const s of SCREENS) show(byId(s), page === "main" && s === base);
+  show(byId("account"), page === "account");
+  show(byId("admin"), page === "admin");
+  show(byId("nav-admin"), admin !== undefined);
+  const signedIn = base === "desk" || base === "enrol";
+  show(byId("session-tools"), signedIn);
+  show(byId("availability-wrap"), base === "desk");
+  for (const [id, p] of [["nav-desk", "main"], ["nav-account", "account"], ["nav-admin", "admin"]] as const) {
+    if (p === page) byId(id).setAttribute("aria-current", "page");
+    else byId(id).removeAttribute("aria-current");
+  }
+}
 
 function screen(name: (typeof SCREENS)[number]): void {
-  for (const s of SCREENS) show(byId(s), s === name);
-  show(byId("session-tools"), name === "desk" || name === "enrol");
-  show(byId("availability-wrap"), name === "desk");
+  base = name;
+  if (name === "login" || name === "booting") page = "main";
+  render();
+}
+
+function openPage(p: Page): void {
+  page = p;
+  render();
+  if (p === "account" && account !== undefined) {
+    byId("account-title").focus();
+    void account.open();
+  }
+  if (p === "admin" && admin !== undefined) {
+    byId("admin-title").focus();
+    void admin.open();
+  }
 }
 
 /** What each stable error code means to the person at the keyboard. */
@@ -75,12 +115,43 @@ async function onLogin(ev: SubmitEvent): Promise<void> {
   }
 }
 
+/** Sign-in with a passkey: the e-mail is optional (a discoverable passkey names the account). */
+async function onPasskeyLogin(): Promise<void> {
+  const error = byId("login-error");
+  error.textContent = "";
+  const tenant = byId<HTMLInputElement>("tenant").value.trim();
+  const email = byId<HTMLInputElement>("email").value.trim();
+  if (tenant === "") {
+    error.textContent = S.passkeyLoginWorkspace;
+    byId("tenant").focus();
+    return;
+  }
+  try {
+    const start = await api.passkeyLoginStart(tenant, email);
+    const credential = await getPasskey(start.options);
+    const session = await api.passkeyLoginFinish(start.ceremony_id, credential);
+    rememberIdleLimit(session.idle_expires_at);
+    localStorage.setItem("sealdesk-console-tenant", tenant);
+    await afterLogin(session);
+  } catch (e) {
+    if (e instanceof PasskeyError) error.textContent = e.reason === "unsupported" ? S.passkeyUnsupported : S.passkeyCancelled;
+    else if (e instanceof ApiError && e.code === "not_found") error.textContent = S.passkeyOff;
+    else error.textContent = loginMessage(e);
+  }
+}
+
 async function afterLogin(session: SessionInfo): Promise<void> {
   byId("who").textContent = `${session.staff.display_name} · ${session.staff.role}`;
   watchIdle(() => signOut("You were signed out after a while without activity."));
+  account = new AccountPage(api, session.second_factor, session.restricted, () =>
+    signOut("Your second factor is set up. Sign in again with it."),
+  );
+  // The administration page, for the roles that may use it (the server checks each request).
+  admin = ADMIN_ROLES.includes(session.staff.role) && !session.restricted ? new AdminPage(api, session.staff) : undefined;
   if (session.restricted) {
     screen("enrol");
-    byId("enrol-error").textContent = "Your workspace requires a second factor. Set one up with the terminal client (sealdesk account), then sign in again.";
+    byId("enrol-error").textContent = "Your workspace requires a second factor. Set up an authenticator app or a passkey on your account page, then sign in again.";
+    openPage("account");
     return;
   }
   screen("enrol");
@@ -105,11 +176,14 @@ async function afterLogin(session: SessionInfo): Promise<void> {
           byId("device-line").textContent = `${device.label} · ${fingerprint}`;
           byId("root-line").textContent = (await Promise.all(device.anchor.roots.map(keyFingerprint))).join(" / ");
           screen("desk");
+          availability = new AvailabilityControl(api, (text) => (byId("availability-now").textContent = text));
+          void availability.start();
           desk = new Desk(api, session.staff, device, store, record, confirmLink, () => {
             desk = undefined;
+            availability?.stop();
             showLogin();
             byId("login-error").textContent = "Your session ended. Sign in again.";
-          });
+          }, () => void availability?.refresh());
           desk.start();
           const refill = window.setInterval(() => void refillKeyPackages(api, store, record, device).catch(() => undefined), 60_000);
           // A device an administrator revoked stops at once: its keys and conversation states
@@ -121,6 +195,7 @@ async function afterLogin(session: SessionInfo): Promise<void> {
               window.clearInterval(refill);
               desk?.stop();
               desk = undefined;
+              availability?.stop();
               await store.clear();
               screen("enrol");
               byId("fingerprint").textContent = "";
@@ -148,6 +223,8 @@ async function afterLogin(session: SessionInfo): Promise<void> {
 function signOut(reason?: string): void {
   desk?.stop();
   desk = undefined;
+  availability?.stop();
+  availability = undefined;
   if (reason !== undefined) sessionStorage.setItem(SIGNED_OUT_KEY, reason);
   void api.logout().catch(() => undefined).finally(() => location.reload());
 }
@@ -166,7 +243,12 @@ function wire(): void {
     show(byId("totp-row"), true);
     byId("totp").focus();
   });
+  byId("passkey-login").addEventListener("click", () => void onPasskeyLogin());
   byId("logout").addEventListener("click", () => signOut());
+  byId("nav-desk").addEventListener("click", () => openPage("main"));
+  byId("nav-account").addEventListener("click", () => openPage("account"));
+  byId("nav-admin").addEventListener("click", () => openPage("admin"));
+  installReauth(api);
   byId("link-cancel").addEventListener("click", () => show(byId("link-dialog"), false));
   byId("link-open").addEventListener("click", () => {
     show(byId("link-dialog"), false);
