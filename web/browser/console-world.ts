@@ -5,6 +5,7 @@
 // The test plays the administrator with the same CLI (`admin keys devices` / `admin keys enrol`).
 
 import { spawn } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +35,8 @@ export interface ConsoleWorld {
   nextAgent: { email: string; password: string };
   /** A supervisor of the team. */
   supervisor: { email: string; password: string };
+  /** The tenant's administrator (who set it up over REST). */
+  adminUser: { email: string; password: string };
   tenantKey: string;
   /** The root key's fingerprint as `keys init` printed it. */
   rootFingerprint: string;
@@ -75,7 +78,24 @@ const id = (v: Record<string, unknown>): string => {
   return v.id;
 };
 
-export async function startConsoleWorld(): Promise<ConsoleWorld> {
+/** A loopback port nobody listens on now (for a server whose public URL must be known before it starts). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+export interface WorldOptions {
+  /**
+   * Passkeys on: the server's public URL (`server.public_url`, the WebAuthn relying party)
+   * is the console's own address, `http://localhost:PORT`.
+   */
+  passkeys?: boolean;
+}
+
+export async function startConsoleWorld(options: WorldOptions = {}): Promise<ConsoleWorld> {
   const dir = await mkdtemp(join(tmpdir(), "sealdesk-console-"));
   const dataDir = join(dir, "data");
   const dist = join(dir, "dist");
@@ -108,8 +128,15 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   await admin(["keys", "history-pool", "--tenant", tenant, "--team", team, "--issuing", key("issuing.key"), "--team-key", key("team.key"), "--count", "4", "--passphrase-stdin"], `${ISSUING_PASS}\n${TEAM_PASS}\n`);
 
   let stderr = "";
-  const child = spawn(serverPath(), ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--no-metrics", "--web-dir", dist], {
-    cwd: dir, env: childEnv(), stdio: ["ignore", "pipe", "pipe"],
+  const env = childEnv();
+  let listen = "127.0.0.1:0";
+  if (options.passkeys === true) {
+    const port = await freePort();
+    listen = `127.0.0.1:${port}`;
+    env.SEALDESK_SERVER__PUBLIC_URL = `http://localhost:${port}/`;
+  }
+  const child = spawn(serverPath(), ["serve", "--data-dir", dataDir, "--listen", listen, "--no-metrics", "--web-dir", dist], {
+    cwd: dir, env, stdio: ["ignore", "pipe", "pipe"],
   });
   child.stderr?.on("data", (c: Buffer) => (stderr = (stderr + c.toString("utf8")).slice(-4000)));
   const stop = async (): Promise<void> => {
@@ -158,7 +185,8 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
       const res = await fetch(new URL(`/api/tenants/${tenant}/devices/${device}`, address), { method: "DELETE", headers: { authorization: `Bearer ${login.token}` } });
       if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
     };
-    return { url, apiUrl: address, revoke, tenant, team, agent, totpAgent, supervisor, nextAgent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
+    const adminUser = { email: "owner@interop.localhost", password: adminPass };
+    return { url, apiUrl: address, revoke, adminUser, tenant, team, agent, totpAgent, supervisor, nextAgent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -86,14 +86,15 @@ describe("the agent console in Chromium", () => {
     expect(await page.locator("#root-line").textContent()).toBe(world.rootFingerprint);
     expect(world.rootFingerprint).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
 
-    // Availability: away, then online again (a PUT the server accepts with the CSRF token).
+    // Availability: away, then online again (a PUT the server accepts with the CSRF token; the
+    // capacity always goes with it, as the server resets a missing one).
     for (const value of ["away", "online"]) {
       const [put] = await Promise.all([
         page.waitForResponse((r) => r.url().endsWith("/api/account/availability") && r.request().method() === "PUT"),
         page.getByLabel("Status").selectOption(value),
       ]);
       expect(put.status()).toBe(204);
-      expect(put.request().postDataJSON()).toEqual({ availability: value });
+      expect(put.request().postDataJSON()).toEqual({ availability: value, capacity: 5 });
     }
 
     // The visitor, on the shop's site, in another tab.
