@@ -266,7 +266,7 @@ fn conversation(
         messages: Vec::new(),
     };
     let replay = open(record, keys, anchor)
-        .and_then(|secrets| Replay::new(&secrets, anchor.clone()).map_err(|e| e.to_string()));
+        .and_then(|secrets| Replay::new(&secrets, anchor).map_err(|e| e.to_string()));
     let mut replay = match replay {
         Ok(r) => r,
         Err(why) => {

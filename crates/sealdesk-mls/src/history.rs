@@ -6,6 +6,13 @@
 //! Certificates are checked at each entry's own time, since an archive is read long after
 //! the devices' certificates expired; everything else (signatures, the tree, epochs) is
 //! checked as MLS always does.
+//!
+//! A conversation re-keyed after a team key rotation (E2EE.md §3 "Rotation") had several
+//! History Members in turn: the commit `Remove(old) + Add(new)` removes generation n (RFC
+//! 9420 §12.1.3: a removed member learns nothing of later epochs) and the Welcome after it
+//! brings generation n+1 in at that commit's epoch. A replay given every generation it can
+//! open follows the log with each in turn; one given only the old ones reads up to the
+//! rotation and reports what follows as [`Replayed::Unreadable`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,22 +52,40 @@ pub enum Replayed {
         sender: Vec<u8>,
     },
     /// Nothing for us: a Welcome for someone else, anything before our Welcome, the
-    /// creator's `GroupInfo`.
+    /// creator's `GroupInfo`, a commit after our last member was removed.
     Skipped,
+    /// An application message after a rotation removed the last History Member this replay
+    /// holds: sealed to a team key version it was not given.
+    Unreadable,
 }
 
-/// A History Member replaying one conversation's log in order.
-pub struct Replay {
+/// One History Member of the replay.
+struct Generation {
     client: Client,
-    at: Arc<AtomicU64>,
-    /// Our key package's reference (RFC 9420 §5.2): the Welcome that names it is ours.
+    /// Its key package's reference (RFC 9420 §5.2): the Welcome that names it is ours.
     own_ref: Vec<u8>,
+    /// A rotation commit removed it.
+    removed: bool,
+}
+
+impl Generation {
+    fn active(&self) -> bool {
+        !self.removed && self.client.is_member()
+    }
+}
+
+/// A History Member replaying one conversation's log in order (each of its generations in
+/// turn, when it was re-keyed).
+pub struct Replay {
+    generations: Vec<Generation>,
+    at: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Replay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Replay")
-            .field("joined", &self.client.is_member())
+            .field("generations", &self.generations.len())
+            .field("joined", &self.joined())
             .finish_non_exhaustive()
     }
 }
@@ -68,59 +93,109 @@ impl std::fmt::Debug for Replay {
 impl Replay {
     /// A replay of the member whose private parts are `secrets`, checking every member's
     /// certificate chain against `anchor`.
-    pub fn new(secrets: &KeyPackageSecrets, anchor: TrustAnchor) -> Result<Self, MlsError> {
-        let at = Arc::new(AtomicU64::new(0));
-        let clock = Arc::clone(&at);
-        let check = ChainCheck::new(anchor, move || clock.load(Ordering::Relaxed));
-        let mut client = Client::new(b"history replay", Arc::new(check))?;
-        let own_ref = client.import_key_package(secrets)?;
-        Ok(Self {
-            client,
-            at,
-            own_ref,
-        })
+    pub fn new(secrets: &KeyPackageSecrets, anchor: &TrustAnchor) -> Result<Self, MlsError> {
+        Self::generations(std::slice::from_ref(secrets), anchor)
     }
 
-    /// Whether our Welcome has been processed.
+    /// A replay of a conversation's History Members, `secrets` in generation order (those
+    /// the reader could open; a missing one only leaves its part of the log unread).
+    pub fn generations(
+        secrets: &[KeyPackageSecrets],
+        anchor: &TrustAnchor,
+    ) -> Result<Self, MlsError> {
+        if secrets.is_empty() {
+            return Err(MlsError::Rejected("no History Member to replay".into()));
+        }
+        let at = Arc::new(AtomicU64::new(0));
+        let mut generations = Vec::with_capacity(secrets.len());
+        for s in secrets {
+            let clock = Arc::clone(&at);
+            let check = ChainCheck::new(anchor.clone(), move || clock.load(Ordering::Relaxed));
+            let mut client = Client::new(b"history replay", Arc::new(check))?;
+            let own_ref = client.import_key_package(s)?;
+            generations.push(Generation {
+                client,
+                own_ref,
+                removed: false,
+            });
+        }
+        Ok(Self { generations, at })
+    }
+
+    /// Whether one of our members is in the group now (joined, not removed since).
     pub fn joined(&self) -> bool {
-        self.client.is_member()
+        self.generations.iter().any(Generation::active)
     }
 
     /// Feeds the next entry, appended at `at` (Unix seconds).
     pub fn feed(&mut self, item: LogItem<'_>, at: u64) -> Result<Replayed, MlsError> {
         self.at.store(at, Ordering::Relaxed);
-        if !self.client.is_member() {
-            return match item {
-                // A Welcome for other members (a later agent) is not ours to join; ours
-                // must join, and any failure of it is reported.
-                LogItem::Welcome(bytes) if addressed_to(bytes, &self.own_ref)? => self
-                    .client
-                    .join(bytes)
-                    .map(|epoch| Replayed::Joined { epoch }),
-                _ => Ok(Replayed::Skipped),
-            };
-        }
         match item {
-            LogItem::Welcome(_) => Ok(Replayed::Skipped),
-            LogItem::Handshake(bytes) => match self.client.process(bytes) {
-                Ok(Processed::Commit { epoch, .. }) => Ok(Replayed::Commit { epoch }),
-                Ok(Processed::Application { .. }) => Err(MlsError::Rejected(
-                    "application data among the handshakes".into(),
-                )),
+            LogItem::Welcome(bytes) => self.welcome(bytes),
+            LogItem::Handshake(bytes) => self.handshake(bytes),
+            LogItem::Application(bytes) => self.application(bytes),
+        }
+    }
+
+    /// A Welcome for other members (a later agent) is not ours to join; ours must join, and
+    /// any failure of it is reported.
+    fn welcome(&mut self, bytes: &[u8]) -> Result<Replayed, MlsError> {
+        for g in &mut self.generations {
+            if g.removed || g.client.is_member() {
+                continue;
+            }
+            if addressed_to(bytes, &g.own_ref)? {
+                return g.client.join(bytes).map(|epoch| Replayed::Joined { epoch });
+            }
+        }
+        Ok(Replayed::Skipped)
+    }
+
+    /// Every member in the group follows a commit; the one it removes (a rotation) stops.
+    fn handshake(&mut self, bytes: &[u8]) -> Result<Replayed, MlsError> {
+        let mut result = Replayed::Skipped;
+        for g in self.generations.iter_mut().filter(|g| g.active()) {
+            match g.client.process(bytes) {
+                Ok(Processed::Commit {
+                    epoch,
+                    removed_self,
+                }) => {
+                    g.removed = removed_self;
+                    result = Replayed::Commit { epoch };
+                }
+                Ok(Processed::Application { .. }) => {
+                    return Err(MlsError::Rejected(
+                        "application data among the handshakes".into(),
+                    ));
+                }
                 // The creator's GroupInfo sits in the log as a handshake (the server's
                 // epoch-0 view); it is not a group message.
-                Err(MlsError::Malformed(_)) if is_group_info(bytes) => Ok(Replayed::Skipped),
-                Err(e) => Err(e),
-            },
-            LogItem::Application(bytes) => match self.client.process(bytes)? {
-                Processed::Application { plaintext, sender } => Ok(Replayed::Message {
-                    plaintext,
-                    sender: self.client.member_identity(sender).unwrap_or_default(),
-                }),
-                Processed::Commit { .. } => Err(MlsError::Rejected(
-                    "a commit among the application messages".into(),
-                )),
-            },
+                Err(MlsError::Malformed(_)) if is_group_info(bytes) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(result)
+    }
+
+    fn application(&mut self, bytes: &[u8]) -> Result<Replayed, MlsError> {
+        let Some(g) = self.generations.iter_mut().rev().find(|g| g.active()) else {
+            // Before our first Welcome: nothing yet. After a rotation to a member we do not
+            // hold: the message is for a team key we were not given.
+            let rotated_away = self.generations.iter().any(|g| g.removed);
+            return Ok(if rotated_away {
+                Replayed::Unreadable
+            } else {
+                Replayed::Skipped
+            });
+        };
+        match g.client.process(bytes)? {
+            Processed::Application { plaintext, sender } => Ok(Replayed::Message {
+                plaintext,
+                sender: g.client.member_identity(sender).unwrap_or_default(),
+            }),
+            Processed::Commit { .. } => Err(MlsError::Rejected(
+                "a commit among the application messages".into(),
+            )),
         }
     }
 }

@@ -5,7 +5,8 @@
 //!   certificate chain leads to one of the tenant's root keys, bound to the leaf's key;
 //! - there is at most one visitor leaf;
 //! - the History Member never commits, and is removed only when another one is added in the
-//!   same commit (a rotation);
+//!   same commit (a rotation), one for one, by an agent or a supervisor (E2EE.md §3
+//!   "Rotation": agent consoles re-key open conversations; a visitor never does);
 //! - only tenant devices remove tenant devices (a visitor cannot evict the agent);
 //! - a new group's creator is a visitor or a certified agent or supervisor.
 //!
@@ -49,19 +50,41 @@ pub fn check_commit(
     if committer == Some(Role::History) {
         return Err(DsError::Rejected("the History Member never commits".into()));
     }
-    let mut adds_history = false;
+    let mut histories_added = 0;
     let mut visitors_added = 0;
     for added in &summary.added {
         match role(&verified(added, anchor, now)?) {
             None => visitors_added += 1,
-            Some(Role::History) => adds_history = true,
+            Some(Role::History) => histories_added += 1,
             Some(Role::Issuing) => {
                 return Err(DsError::Rejected("an issuing key is not a member".into()));
             }
             Some(Role::Agent | Role::Supervisor) => {}
         }
     }
+    if histories_added > 1 {
+        return Err(DsError::Rejected(
+            "a commit adds at most one History Member".into(),
+        ));
+    }
+    let adds_history = histories_added == 1;
     let removed_leaves: Vec<u32> = summary.removed.iter().map(|l| l.leaf).collect();
+    let histories_removed = summary
+        .removed
+        .iter()
+        .filter(|l| is_history(&l.identity))
+        .count();
+    if histories_removed > 0 && !matches!(committer, Some(Role::Agent | Role::Supervisor)) {
+        // E2EE.md §3: the re-key after a team key rotation is an agent console's commit.
+        return Err(DsError::Rejected(
+            "only an agent or a supervisor rotates the History Member".into(),
+        ));
+    }
+    if histories_removed > 1 {
+        return Err(DsError::Rejected(
+            "a rotation replaces one History Member".into(),
+        ));
+    }
     for removed in &summary.removed {
         // A member whose certificate has expired since it joined is still a tenant device.
         let was_device = !removed

@@ -138,6 +138,43 @@ fn the_history_member_never_commits_and_is_only_rotated() {
     verdict(&s.view, &s.h, &out.commit).unwrap();
 }
 
+/// E2EE.md §3 "Rotation": agent consoles re-key; a visitor's client may not swap the History
+/// Member (it could pick one its team cannot open), and a rotation is one for one.
+#[test]
+fn only_staff_rotate_the_history_member_one_for_one() {
+    let mut s = scene();
+    let history_leaf = 1;
+    let mut rotated = certified(&s.h, Role::History, "Support archive v2");
+    let out = s
+        .visitor
+        .commit(&[kp(&mut rotated)], &[history_leaf])
+        .unwrap();
+    rejected(
+        verdict(&s.view, &s.h, &out.commit),
+        "only an agent or a supervisor rotates",
+    );
+    s.visitor.discard().unwrap();
+    let mut another = certified(&s.h, Role::History, "Support archive v2b");
+    let out = s
+        .agent
+        .commit(&[kp(&mut rotated), kp(&mut another)], &[history_leaf])
+        .unwrap();
+    rejected(
+        verdict(&s.view, &s.h, &out.commit),
+        "at most one History Member",
+    );
+    s.agent.discard().unwrap();
+    // A supervisor may rotate too.
+    let mut supervisor = certified(&s.h, Role::Supervisor, "Sam S.");
+    let out = s.agent.commit(&[kp(&mut supervisor)], &[]).unwrap();
+    accept(&mut s.view, &mut s.agent, &out.commit);
+    supervisor.join(&out.welcome.unwrap()).unwrap();
+    let out = supervisor
+        .commit(&[kp(&mut another)], &[history_leaf])
+        .unwrap();
+    verdict(&s.view, &s.h, &out.commit).unwrap();
+}
+
 #[test]
 fn one_visitor_per_conversation_and_only_people_create_groups() {
     let s = scene();

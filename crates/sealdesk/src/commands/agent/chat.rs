@@ -112,7 +112,7 @@ async fn preview(dev: &Opened, id: ConversationId) -> anyhow::Result<Vec<String>
         }
     }
     let secrets = secrets.ok_or_else(|| bad("none of this device's team keys opens it"))?;
-    let mut replay = Replay::new(&secrets, dev.anchor.clone())?;
+    let mut replay = Replay::new(&secrets, &dev.anchor)?;
     let mut lines = Vec::new();
     let mut after = 0;
     loop {
