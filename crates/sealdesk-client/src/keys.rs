@@ -4,9 +4,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_proto::keys::{
-    DeviceStockList, DeviceStockView, HistoryMemberView, HistoryPoolEntry, HistoryPoolStock,
-    HistoryPoolUpload, KeyPackageList, KeyPackageUpload, SealingKeyList, SealingKeyUpload,
-    SealingKeyView, TakeKeyPackages,
+    DeviceStockList, DeviceStockView, HistoryGenerationView, HistoryMemberView, HistoryPoolEntry,
+    HistoryPoolStock, HistoryPoolUpload, KeyPackageList, KeyPackageUpload, SealingKeyList,
+    SealingKeyUpload, SealingKeyView, TakeKeyPackages,
 };
 use sealdesk_proto::{ConversationId, StaffId, TeamId, TenantId};
 
@@ -104,7 +104,8 @@ impl Client {
         .await
     }
 
-    /// `GET /api/tenants/{tenant}/conversations/{id}/history-member` (staff).
+    /// `GET /api/tenants/{tenant}/conversations/{id}/history-member` (staff): the current
+    /// History Member with its bundle, and every generation in `members`.
     pub async fn history_member(
         &self,
         tenant: TenantId,
@@ -113,6 +114,21 @@ impl Client {
         self.get(&format!(
             "/api/tenants/{tenant}/conversations/{id}/history-member"
         ))
+        .await
+    }
+
+    /// `POST /api/tenants/{tenant}/conversations/{id}/history-member/rotation` (staff in the
+    /// conversation): the History Member a re-key adds after a team key rotation, pending
+    /// until the commit `Remove(current) + Add(it)` is sequenced (E2EE.md §3).
+    pub async fn rotation_member(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+    ) -> Result<HistoryGenerationView, ClientError> {
+        self.post(
+            &format!("/api/tenants/{tenant}/conversations/{id}/history-member/rotation"),
+            &serde_json::json!({}),
+        )
         .await
     }
 

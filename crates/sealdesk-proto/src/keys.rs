@@ -97,7 +97,9 @@ pub struct HistoryPoolStock {
 }
 
 /// A conversation's History Member: the key package its group adds, and (for staff) the
-/// sealed bundle that lets team members replay the conversation.
+/// sealed bundle that lets team members replay the conversation. `key_package` and
+/// `sealed_bundle` are the current (active) member's; `members` lists every one the
+/// conversation had after team key rotations (E2EE.md §3), to replay each part of the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HistoryMemberView {
     /// The key package (`MLSMessage`), base64.
@@ -106,6 +108,42 @@ pub struct HistoryMemberView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub sealed_bundle: Option<String>,
+    /// Staff only: every History Member of the conversation, by generation (1 first). A
+    /// reader opens each bundle it can and replays the log with all of them in order: each
+    /// reads up to the commit that removes it, the next joins from its Welcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<HistoryGenerationView>,
+}
+
+/// Where one of a conversation's History Members stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryMemberState {
+    /// Taken for a rotation; no commit has added it yet.
+    Pending,
+    /// The group's History Member now.
+    Active,
+    /// Removed by a rotation; its bundle opens the log up to that commit.
+    Retired,
+    /// Its key package expired before any commit added it.
+    Abandoned,
+}
+
+/// One History Member of a conversation (E2EE.md §3 "Rotation").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryGenerationView {
+    /// 1 for the member the group started with, one more per rotation.
+    pub generation: u32,
+    /// Where it stands.
+    pub state: HistoryMemberState,
+    /// The key package (`MLSMessage`), base64.
+    pub key_package: String,
+    /// The sealed private key package (`SDB1`), base64.
+    pub sealed_bundle: String,
+    /// The team key version the bundle's header names, when known (the opener checks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub team_key_version: Option<u32>,
 }
 
 /// A team or archive key announcement to publish (E2EE.md §3): the public X25519 key signed

@@ -209,39 +209,6 @@ async fn anchor(state: &AppState, tenant: TenantId) -> Result<Option<TrustAnchor
     }))
 }
 
-/// A History Member a commit adds must be the one the conversation took from its team's pool
-/// (`POST …/history-member`), so no one can slip in a History Member whose bundle the team
-/// cannot open, or one from another conversation.
-async fn own_history_member(
-    state: &AppState,
-    tenant: TenantId,
-    conversation: ConversationId,
-    summary: &sealdesk_mls::ds::CommitSummary,
-) -> Result<(), ApiError> {
-    for added in &summary.added {
-        if sealdesk_mls::certs::device_role(&added.identity)
-            != Some(sealdesk_mls::certs::Role::History)
-        {
-            continue;
-        }
-        let own = state
-            .store()
-            .conversation_history_member(tenant, conversation)
-            .await?
-            .ok_or_else(|| {
-                ApiError::MlsRejected(
-                    "a History Member comes from the team's pool (POST …/history-member)".into(),
-                )
-            })?;
-        if added.key_package_ref.as_deref() != Some(own.hash_ref.as_slice()) {
-            return Err(ApiError::MlsRejected(
-                "not this conversation's History Member".into(),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Reads the slot's group from the log on first use.
 async fn ensure_loaded(
     state: &AppState,
@@ -348,10 +315,11 @@ async fn handshake(
     let now = u64::try_from(state.clock().now().unix_timestamp()).unwrap_or(0);
     let outcome = if let Group::Live(view) = &slot.group {
         let staged = view.stage_commit(&entry.payload).map_err(refused)?;
+        let mut rotation = None;
         if let Some(anchor) = &anchor {
             policy::check_commit(&staged.summary, &view.leaves(), anchor, now).map_err(refused)?;
             refuse_revoked(state, entry.tenant_id, &staged.summary).await?;
-            own_history_member(
+            rotation = crate::history_members::check_commit(
                 state,
                 entry.tenant_id,
                 entry.conversation_id,
@@ -359,11 +327,16 @@ async fn handshake(
             )
             .await?;
         }
+        let (tenant, conversation) = (entry.tenant_id, entry.conversation_id);
         let outcome = state.committer().append(entry).await?;
         if let (AppendOutcome::Appended(_), Group::Live(view)) = (&outcome, &mut slot.group) {
             view.merge(staged).map_err(|e| {
                 ApiError::Internal(anyhow::anyhow!("merging a validated commit: {e}"))
             })?;
+            // E2EE.md §3: the rotation is done once its commit is durable (§9.2).
+            if let Some(hash_ref) = rotation {
+                crate::history_members::complete(state, tenant, conversation, &hash_ref).await;
+            }
         }
         outcome
     } else {

@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod demo_page;
 pub mod error;
 pub mod groups;
+pub(crate) mod history_members;
 pub mod hub;
 pub mod metrics;
 pub mod middleware;

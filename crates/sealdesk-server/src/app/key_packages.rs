@@ -241,18 +241,30 @@ pub async fn history_member(
     Ok(member)
 }
 
-/// The conversation's History Member with its sealed bundle, for staff who may read it.
+/// The conversation's History Member with its sealed bundle, and every generation it had
+/// (E2EE.md §3 "Rotation"), for staff who may read it.
 pub async fn history_bundle(
     state: &AppState,
     caller: &Caller,
     conversation: ConversationId,
-) -> Result<sealdesk_store::HistoryPackage, ApiError> {
+) -> Result<
+    (
+        sealdesk_store::HistoryPackage,
+        Vec<sealdesk_store::HistoryGeneration>,
+    ),
+    ApiError,
+> {
     readable(state, caller, conversation).await?;
-    state
+    let current = state
         .store()
         .conversation_history_member(caller.tenant(), conversation)
         .await?
-        .ok_or(ApiError::NotFound)
+        .ok_or(ApiError::NotFound)?;
+    let members = state
+        .store()
+        .conversation_history_members(caller.tenant(), conversation)
+        .await?;
+    Ok((current, members))
 }
 
 /// The team key version an `SDB1` bundle's cleartext header says it is sealed to (E2EE.md

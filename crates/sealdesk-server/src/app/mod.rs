@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod audit;
 pub mod conversations;
 pub mod devices;
+pub mod history_rotation;
 pub mod identity;
 pub mod key_packages;
 pub mod notes;

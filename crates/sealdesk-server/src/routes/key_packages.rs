@@ -7,8 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_core::access::Action;
 use sealdesk_proto::keys::{
-    DeviceStockList, DeviceStockView, HistoryMemberView, HistoryPoolStock, HistoryPoolUpload,
-    KeyPackageList, KeyPackageUpload, KeyPackageView, TakeKeyPackages,
+    DeviceStockList, DeviceStockView, HistoryGenerationView, HistoryMemberState, HistoryMemberView,
+    HistoryPoolStock, HistoryPoolUpload, KeyPackageList, KeyPackageUpload, KeyPackageView,
+    TakeKeyPackages,
 };
 use sealdesk_proto::{ConversationId, TeamId, TenantId};
 use sealdesk_store::TakenKeyPackage;
@@ -197,14 +198,31 @@ pub async fn visitor_history_member(
     Ok(Json(HistoryMemberView {
         key_package: STANDARD.encode(&member.key_package),
         sealed_bundle: None,
+        members: Vec::new(),
     }))
 }
 
+fn generation(m: &sealdesk_store::HistoryGeneration) -> HistoryGenerationView {
+    HistoryGenerationView {
+        generation: m.generation,
+        state: match m.state {
+            sealdesk_store::HistoryMemberState::Pending => HistoryMemberState::Pending,
+            sealdesk_store::HistoryMemberState::Active => HistoryMemberState::Active,
+            sealdesk_store::HistoryMemberState::Retired => HistoryMemberState::Retired,
+            sealdesk_store::HistoryMemberState::Abandoned => HistoryMemberState::Abandoned,
+        },
+        key_package: STANDARD.encode(&m.package.key_package),
+        sealed_bundle: STANDARD.encode(&m.package.sealed_bundle),
+        team_key_version: m.team_key_version,
+    }
+}
+
 /// The conversation's History Member with its sealed bundle: what a team member's console
-/// opens (with the team key) to preview or replay the conversation.
+/// opens (with the team key) to preview or replay the conversation. `members` lists every
+/// History Member the conversation had (after team key rotations), by generation.
 #[utoipa::path(get, path = "/api/tenants/{tenant}/conversations/{id}/history-member", tag = "conversations",
     params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = ConversationId, Path, description = "Conversation id")),
-    responses((status = 200, description = "Key package and sealed bundle", body = HistoryMemberView),
+    responses((status = 200, description = "The current key package and sealed bundle, and every generation", body = HistoryMemberView),
         (status = 404, description = "No such conversation for the caller, or no History Member", body = sealdesk_proto::ErrorBody)))]
 pub async fn staff_history_member(
     State(state): State<AppState>,
@@ -214,9 +232,33 @@ pub async fn staff_history_member(
 ) -> Result<Json<HistoryMemberView>, ApiError> {
     auth.require(Action::ViewQueue, tenant)?;
     let caller = Caller::staff(&state, auth.principal).await?;
-    let member = key_packages::history_bundle(&state, &caller, id).await?;
+    let (member, members) = key_packages::history_bundle(&state, &caller, id).await?;
     Ok(Json(HistoryMemberView {
         key_package: STANDARD.encode(&member.key_package),
         sealed_bundle: Some(STANDARD.encode(&member.sealed_bundle)),
+        members: members.iter().map(generation).collect(),
     }))
+}
+
+/// The History Member a re-key of the conversation adds after a team key rotation (E2EE.md
+/// §3): sealed to the team's current key version, taken from its pool once and the same on
+/// later calls until the commit `Remove(current) + Add(this)` is sequenced. For the
+/// conversation's assignee or a supervisor in it; the caller checks the member's certificate
+/// and opens the bundle before committing.
+#[utoipa::path(post, path = "/api/tenants/{tenant}/conversations/{id}/history-member/rotation", tag = "conversations",
+    params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = ConversationId, Path, description = "Conversation id")),
+    responses((status = 200, description = "The pending History Member", body = HistoryGenerationView),
+        (status = 403, description = "May read but not write the conversation", body = sealdesk_proto::ErrorBody),
+        (status = 404, description = "No such conversation for the caller, or no History Member yet", body = sealdesk_proto::ErrorBody),
+        (status = 409, description = "Closed (`conversation_closed`), already sealed to the current team key, or none in the pool sealed to it (`conflict`)", body = sealdesk_proto::ErrorBody)))]
+pub async fn rotation_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    _scope: TenantScope,
+    Path((tenant, id)): Path<(TenantId, ConversationId)>,
+) -> Result<Json<HistoryGenerationView>, ApiError> {
+    auth.require(Action::HandleConversations, tenant)?;
+    let caller = Caller::staff(&state, auth.principal).await?;
+    let member = crate::app::history_rotation::rotation_member(&state, &caller, id).await?;
+    Ok(Json(generation(&member)))
 }

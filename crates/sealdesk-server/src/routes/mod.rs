@@ -249,6 +249,10 @@ fn content_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(key_packages::staff_history_member),
         ),
         (
+            "/api/tenants/{tenant}/conversations/{id}/history-member/rotation",
+            post(key_packages::rotation_member),
+        ),
+        (
             "/api/account/devices",
             get(devices::own_list).post(devices::request),
         ),

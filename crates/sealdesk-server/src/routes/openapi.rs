@@ -41,6 +41,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         super::key_packages::visitor_take, super::key_packages::staff_take,
         super::key_packages::publish_history, super::key_packages::history_stock,
         super::key_packages::visitor_history_member, super::key_packages::staff_history_member,
+        super::key_packages::rotation_member,
         super::sealing_keys::publish, super::sealing_keys::list,
         super::widget::get_widget, super::widget::set_widget, super::widget::get_origins,
         super::widget::set_origins,

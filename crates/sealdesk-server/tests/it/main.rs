@@ -14,6 +14,7 @@ mod e2ee;
 mod e2ee_policy;
 mod edge;
 mod hierarchy;
+mod history_rotation;
 mod openapi;
 mod openapi_frames;
 mod passkeys;
