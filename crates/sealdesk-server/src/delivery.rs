@@ -24,6 +24,8 @@ pub struct Delivery {
     pub abuse: Arc<Abuse>,
     /// The MLS validation views of the conversations' groups.
     pub groups: Arc<GroupViews>,
+    /// Conversations known to be routed already.
+    pub routed: Arc<crate::routed::Routed>,
 }
 
 impl Delivery {
@@ -42,6 +44,7 @@ impl Delivery {
             committer,
             abuse: Arc::new(Abuse::new()),
             groups: Arc::new(GroupViews::default()),
+            routed: Arc::new(crate::routed::Routed::default()),
         }
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod history_members;
 pub mod hub;
 pub mod metrics;
 pub mod middleware;
+pub mod routed;
 pub mod routes;
 pub mod serve;
 pub mod startup;

@@ -101,6 +101,10 @@ impl AppState {
     pub fn groups(&self) -> &crate::groups::GroupViews {
         &self.inner.delivery.groups
     }
+    /// Conversations known to be routed already.
+    pub fn routed(&self) -> &crate::routed::Routed {
+        &self.inner.delivery.routed
+    }
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()

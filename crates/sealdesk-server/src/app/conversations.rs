@@ -182,13 +182,18 @@ pub async fn send(
     };
     match crate::groups::append_checked(state, entry).await? {
         AppendOutcome::Appended(entry) => {
-            if matches!(caller, Caller::Visitor { .. }) && kind == EntryKind::Application {
+            if matches!(caller, Caller::Visitor { .. })
+                && kind == EntryKind::Application
+                && !state.routed().contains(conversation)
+            {
                 let state = state.clone();
                 let tenant = caller.tenant();
                 // Routing must not delay the sender's acknowledgement.
                 tokio::spawn(async move {
-                    if let Err(e) = queue_if_open(&state, tenant, conversation).await {
-                        tracing::warn!(error = %e, "routing a new conversation failed");
+                    match queue_if_open(&state, tenant, conversation).await {
+                        // Queued now or before: later messages need not look again.
+                        Ok(()) => state.routed().insert(conversation),
+                        Err(e) => tracing::warn!(error = %e, "routing a new conversation failed"),
                     }
                 });
             }
