@@ -254,7 +254,8 @@ pub struct TransferRequest {
 pub struct AvailabilityRequest {
     /// `online`, `away` or `offline`.
     pub availability: String,
-    /// How many conversations at once (1 to 100; default 5).
+    /// How many conversations at once (1 to 100); left out, the current one stays (5 until
+    /// first set).
     #[serde(default)]
     pub capacity: Option<u16>,
 }

@@ -61,7 +61,10 @@ export interface AuditEntryView {
 export interface AvailabilityRequest {
   /** `online`, `away` or `offline`. */
   availability: string;
-  /** How many conversations at once (1 to 100; default 5). */
+  /**
+   * How many conversations at once (1 to 100); left out, the current one stays (5 until
+   * first set).
+   */
   capacity?: number | null;
 }
 
@@ -375,13 +378,38 @@ export interface HealthStatus {
   status: string;
 }
 
+/** One History Member of a conversation (E2EE.md §3 "Rotation"). */
+export interface HistoryGenerationView {
+  /** 1 for the member the group started with, one more per rotation. */
+  generation: number;
+  /** The key package (`MLSMessage`), base64. */
+  key_package: string;
+  /** The sealed private key package (`SDB1`), base64. */
+  sealed_bundle: string;
+  /** Where it stands. */
+  state: HistoryMemberState;
+  /** The team key version the bundle's header names, when known (the opener checks it). */
+  team_key_version?: number;
+}
+
+/** Where one of a conversation's History Members stands. */
+export type HistoryMemberState = "pending" | "active" | "retired" | "abandoned";
+
 /**
  * A conversation's History Member: the key package its group adds, and (for staff) the
- * sealed bundle that lets team members replay the conversation.
+ * sealed bundle that lets team members replay the conversation. `key_package` and
+ * `sealed_bundle` are the current (active) member's; `members` lists every one the
+ * conversation had after team key rotations (E2EE.md §3), to replay each part of the log.
  */
 export interface HistoryMemberView {
   /** The key package (`MLSMessage`), base64. */
   key_package: string;
+  /**
+   * Staff only: every History Member of the conversation, by generation (1 first). A
+   * reader opens each bundle it can and replays the log with all of them in order: each
+   * reads up to the commit that removes it, the next joins from its Welcome.
+   */
+  members?: HistoryGenerationView[];
   /** The sealed private key package, base64 (staff only). */
   sealed_bundle?: string;
 }

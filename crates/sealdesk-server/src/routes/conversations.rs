@@ -299,7 +299,7 @@ pub async fn availability(
     }))
 }
 
-/// Sets the caller's availability and capacity.
+/// Sets the caller's availability and capacity (kept as it was when left out).
 #[utoipa::path(put, path = "/api/account/availability", tag = "conversations",
     request_body = AvailabilityRequest,
     responses((status = 204, description = "Set")))]
@@ -311,7 +311,15 @@ pub async fn set_availability(
     auth.require(Action::HandleConversations, auth.principal.tenant)?;
     let availability = Availability::parse(&req.availability)
         .ok_or_else(|| ValidationError::new("availability", "must be online, away or offline"))?;
-    let capacity = req.capacity.unwrap_or(DEFAULT_CAPACITY);
+    // Without a capacity, the one set before stays (the default until one is set).
+    let capacity = match req.capacity {
+        Some(capacity) => capacity,
+        None => state
+            .store()
+            .availability(auth.principal.tenant, auth.principal.staff)
+            .await?
+            .map_or(DEFAULT_CAPACITY, |(_, capacity)| capacity),
+    };
     if capacity == 0 || capacity > MAX_CAPACITY {
         return Err(ValidationError::new(
             "capacity",

@@ -170,6 +170,10 @@ async fn visitor_and_agent_talk_with_automatic_assignment() {
         (mine.availability.as_str(), mine.capacity, mine.active),
         ("away", 2, 1)
     );
+    // A status change without a capacity keeps the capacity.
+    ann_http.set_availability("offline", None).await.unwrap();
+    let mine = ann_http.availability().await.unwrap();
+    assert_eq!((mine.availability.as_str(), mine.capacity), ("offline", 2));
     // A visitor's ticket is not a staff session.
     assert!(visitor.http.availability().await.is_err());
     ann_http.set_availability("online", Some(5)).await.unwrap();
