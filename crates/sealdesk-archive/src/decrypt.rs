@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::ArchiveError;
-use crate::format::{ConversationRecord, FORMAT, Header, Line};
+use crate::format::{ConversationRecord, FORMAT, FORMAT_V1, Header, HistoryRecord, Line};
 use crate::html::{HtmlConversation, HtmlMessage, page};
 
 /// One version of the tenant's archive key, private half included.
@@ -149,7 +149,7 @@ pub fn decrypt(
     let header: Header =
         serde_json::from_slice(first).map_err(|e| ArchiveError::Invalid(format!("header: {e}")))?;
     reader.hash.update(&reader.line);
-    if header.format != FORMAT {
+    if header.format != FORMAT && header.format != FORMAT_V1 {
         return Err(ArchiveError::Invalid(format!(
             "unknown format {}",
             header.format
@@ -219,16 +219,13 @@ fn decode(text: &str, what: &str) -> Result<Vec<u8>, ArchiveError> {
         .map_err(|_| ArchiveError::Invalid(format!("{what} is not base64")))
 }
 
-/// The bundle's secrets, with whichever archive key it was sealed to.
-fn open(
+/// A bundle's secrets, with whichever archive key it was sealed to.
+fn open_one(
+    history: &HistoryRecord,
     record: &ConversationRecord,
     keys: &[ArchiveKey],
     anchor: &TrustAnchor,
 ) -> Result<sealdesk_mls::KeyPackageSecrets, String> {
-    let history = record
-        .history_member
-        .as_ref()
-        .ok_or("no History Member (the conversation had no encrypted history)")?;
     let sealed = decode(&history.sealed_bundle, "a bundle").map_err(|e| e.to_string())?;
     let envelope = bundle::parse(&sealed).map_err(|e| e.to_string())?;
     let key = keys
@@ -251,6 +248,40 @@ fn open(
         .map_err(|e| format!("the bundle does not open: {e}"))
 }
 
+/// The secrets of every History Member the conversation had (format 2; format 1: its one),
+/// in generation order. A generation that was never added (abandoned) is left out; any other
+/// that does not open makes the conversation unreadable rather than silently partial.
+fn open(
+    record: &ConversationRecord,
+    keys: &[ArchiveKey],
+    anchor: &TrustAnchor,
+) -> Result<Vec<sealdesk_mls::KeyPackageSecrets>, String> {
+    if record.history_members.is_empty() {
+        let history = record
+            .history_member
+            .as_ref()
+            .ok_or("no History Member (the conversation had no encrypted history)")?;
+        return open_one(history, record, keys, anchor).map(|s| vec![s]);
+    }
+    let mut generations: Vec<&HistoryRecord> = record
+        .history_members
+        .iter()
+        .filter(|h| h.state.as_deref() != Some("abandoned"))
+        .collect();
+    generations.sort_by_key(|h| h.generation);
+    generations
+        .into_iter()
+        .map(|h| {
+            open_one(h, record, keys, anchor).map_err(|e| {
+                format!(
+                    "History Member {}: {e}",
+                    h.generation.map_or_else(|| "?".into(), |g| g.to_string())
+                )
+            })
+        })
+        .collect()
+}
+
 fn conversation(
     record: &ConversationRecord,
     keys: &[ArchiveKey],
@@ -266,7 +297,7 @@ fn conversation(
         messages: Vec::new(),
     };
     let replay = open(record, keys, anchor)
-        .and_then(|secrets| Replay::new(&secrets, anchor).map_err(|e| e.to_string()));
+        .and_then(|secrets| Replay::generations(&secrets, anchor).map_err(|e| e.to_string()));
     let mut replay = match replay {
         Ok(r) => r,
         Err(why) => {
@@ -309,6 +340,16 @@ fn conversation(
                     text,
                 });
                 report.messages += 1;
+            }
+            Ok(Replayed::Unreadable) => {
+                // Every generation is given, so this means the log and the list disagree.
+                let why = format!(
+                    "entry {} follows a History Member rotation the archive does not list",
+                    entry.seq
+                );
+                section.note = Some(format!("Stopped: {why}."));
+                report.unreadable.push((record.id.clone(), why));
+                return Ok(section);
             }
             Ok(_) => {}
             Err(e) => {

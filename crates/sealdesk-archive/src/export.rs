@@ -114,6 +114,11 @@ pub async fn export(
             Err(e) => return Err(e.into()),
         };
         let history = store.conversation_history_member(tenant, id).await?;
+        let generations = match store.conversation_history_members(tenant, id).await {
+            Ok(g) => g,
+            Err(sealdesk_store::StoreError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        };
         let mut entries = Vec::new();
         let mut after = 0;
         loop {
@@ -139,9 +144,20 @@ pub async fn export(
             state: conversation.state.as_str().into(),
             created_at: conversation.created_at,
             history_member: history.map(|h| HistoryRecord {
+                generation: None,
+                state: None,
                 key_package: STANDARD.encode(&h.key_package),
                 sealed_bundle: STANDARD.encode(&h.sealed_bundle),
             }),
+            history_members: generations
+                .iter()
+                .map(|g| HistoryRecord {
+                    generation: Some(g.generation),
+                    state: Some(g.state.as_str().into()),
+                    key_package: STANDARD.encode(&g.package.key_package),
+                    sealed_bundle: STANDARD.encode(&g.package.sealed_bundle),
+                })
+                .collect(),
             entries,
         })?;
         summary.conversations += 1;

@@ -3,8 +3,11 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// The format name in the header.
-pub const FORMAT: &str = "sealdesk-archive/1";
+/// The format name in the header. Version 2 lists every History Member a conversation had
+/// (E2EE.md §3 "Rotation"); readers also take version 1 (one History Member each).
+pub const FORMAT: &str = "sealdesk-archive/2";
+/// The previous format, still read.
+pub(crate) const FORMAT_V1: &str = "sealdesk-archive/1";
 
 /// The first line.
 #[derive(Debug, Serialize, Deserialize)]
@@ -37,13 +40,24 @@ pub(crate) struct ConversationRecord {
     pub state: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The current History Member (format 1 had only this one).
     pub history_member: Option<HistoryRecord>,
+    /// Format 2: every History Member the conversation had, by generation (each reads the
+    /// log up to the rotation commit that removed it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history_members: Vec<HistoryRecord>,
     pub entries: Vec<EntryRecord>,
 }
 
 /// A conversation's History Member.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct HistoryRecord {
+    /// Format 2: 1, 2, … in the order the conversation had them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u32>,
+    /// Format 2: `pending`, `active`, `retired` or `abandoned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     pub key_package: String,
     pub sealed_bundle: String,
 }

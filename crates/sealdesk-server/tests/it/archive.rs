@@ -360,6 +360,22 @@ async fn the_archive_decrypts_with_the_archive_key_alone() {
     let html = String::from_utf8(html).unwrap();
     assert!(html.contains("twice&lt;/b&gt; the amount &amp; more"));
     assert!(html.contains("Lea L. (agent)"));
+    // An archive in format 1 (one History Member per conversation, no list) still decrypts.
+    let old = as_format_1(&file);
+    let report = sealdesk_archive::decrypt(
+        old.as_slice(),
+        &keys,
+        &anchor,
+        Vec::new(),
+        Vec::new(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        (report.messages, report.unreadable.len()),
+        (3, 0),
+        "{report:?}"
+    );
 
     // The team key alone does not open the archive; an altered file is refused whole.
     let wrong = [sealdesk_archive::ArchiveKey {
@@ -396,4 +412,36 @@ async fn the_archive_decrypts_with_the_archive_key_alone() {
         sealdesk_archive::decrypt(truncated, &keys, &anchor, Vec::new(), Vec::new(), |_| {})
             .is_err()
     );
+}
+
+/// The same archive as format 1 wrote it: the header's format, no `history_members`, and the
+/// trailer's digest over the rewritten lines.
+fn as_format_1(file: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    let text = String::from_utf8(file.to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (trailer, body) = lines.split_last().unwrap();
+    let mut out = Vec::new();
+    for (i, line) in body.iter().enumerate() {
+        let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+        if i == 0 {
+            assert_eq!(value["format"], "sealdesk-archive/2");
+            value["format"] = "sealdesk-archive/1".into();
+        } else {
+            assert!(
+                value["history_members"]
+                    .as_array()
+                    .is_some_and(|m| !m.is_empty()),
+                "format 2 lists the History Members"
+            );
+            value.as_object_mut().unwrap().remove("history_members");
+        }
+        out.extend(serde_json::to_vec(&value).unwrap());
+        out.push(b'\n');
+    }
+    let mut trailer: serde_json::Value = serde_json::from_str(trailer).unwrap();
+    trailer["sha256"] = hex::encode(sha2::Sha256::digest(&out)).into();
+    out.extend(serde_json::to_vec(&trailer).unwrap());
+    out.push(b'\n');
+    out
 }

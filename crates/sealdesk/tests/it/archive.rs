@@ -120,7 +120,7 @@ fn archive_keys_are_announced_and_an_export_decrypts_with_them() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("exported 0 conversation(s)"));
     let exported = std::fs::read_to_string(dir.path().join("vault.sda")).unwrap();
-    assert!(exported.starts_with("{\"format\":\"sealdesk-archive/1\""));
+    assert!(exported.starts_with("{\"format\":\"sealdesk-archive/2\""));
     assert_eq!(
         exported.matches("\"scope\"").count(),
         3,
