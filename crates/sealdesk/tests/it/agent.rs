@@ -17,14 +17,14 @@ use super::owner::Owner;
 use super::serve::{start, terminate};
 use super::{admin, admin_stdin, assert_fails, json, run, sealdesk};
 
-const PASSWORD: &str = "an agent's long password 42";
-const DEVICE_PASS: &str = "device passphrase, long";
+pub(crate) const PASSWORD: &str = "an agent's long password 42";
+pub(crate) const DEVICE_PASS: &str = "device passphrase, long";
 
 fn agent(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
     agent_in(dir, "profile", args, stdin)
 }
 
-fn agent_in(
+pub(crate) fn agent_in(
     dir: &std::path::Path,
     profile: &str,
     args: &[&str],
@@ -40,7 +40,7 @@ fn agent_in(
 
 /// A staff member's terminal, logged in, enrolled, confirmed by the admin with the printed
 /// fingerprint, certified and stocked with key packages.
-fn enrol_terminal(
+pub(crate) fn enrol_terminal(
     dir: &std::path::Path,
     url: &str,
     tenant: &str,
@@ -247,7 +247,7 @@ async fn a_terminal_agent_enrols_chats_brings_in_a_supervisor_and_hands_over() {
     assert!(terminate(&mut server).success());
 }
 
-fn text(t: &str) -> Vec<u8> {
+pub(crate) fn text(t: &str) -> Vec<u8> {
     Payload {
         msg_id: [7; 16],
         sent_at_ms: 0,
@@ -257,7 +257,7 @@ fn text(t: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn stdout(out: &std::process::Output) -> String {
+pub(crate) fn stdout(out: &std::process::Output) -> String {
     assert!(
         out.status.success(),
         "{}",
@@ -546,7 +546,7 @@ async fn conversation(
 }
 
 /// The visitor's client processes the next commit written by staff.
-async fn staff_commit(conn: &mut Connection, cursors: &mut Cursors, mls: &mut Mls) {
+pub(crate) async fn staff_commit(conn: &mut Connection, cursors: &mut Cursors, mls: &mut Mls) {
     loop {
         let frame = tokio::time::timeout(std::time::Duration::from_secs(10), conn.next())
             .await

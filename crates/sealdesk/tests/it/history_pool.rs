@@ -16,7 +16,11 @@ use super::owner::Owner;
 use super::{admin_stdin, assert_fails, json};
 
 /// The X25519 private key a key file holds, for the test to play the key's holder.
-fn keys_of(dir: &std::path::Path, file: &str, pass: &str) -> sealdesk_mls::seal::HpkeKeys {
+pub(crate) fn keys_of(
+    dir: &std::path::Path,
+    file: &str,
+    pass: &str,
+) -> sealdesk_mls::seal::HpkeKeys {
     let text: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
     let sealed = base64::Engine::decode(

@@ -16,6 +16,7 @@ mod enrol;
 mod history_pool;
 mod keys;
 mod owner;
+mod rekey;
 mod serve;
 
 use std::path::Path;

@@ -8,8 +8,9 @@ use sealdesk_client::ws::{Connection, Credential};
 use sealdesk_core::random::Random as _;
 use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient, open_bundle};
 use sealdesk_mls::payload::{Body, Payload};
-use sealdesk_mls::{LogItem, Replay, Replayed, addressed_to};
+use sealdesk_mls::{KeyPackageSecrets, LogItem, Replay, Replayed, addressed_to};
 use sealdesk_mls::{Processed, certs, seal};
+use sealdesk_proto::keys::HistoryMemberState;
 use sealdesk_proto::ws::{SystemEvent, WireKind, WireParty};
 use sealdesk_proto::{ConversationId, StaffId};
 
@@ -84,15 +85,14 @@ pub(crate) async fn queue(dev: &Opened) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The conversation read through its History Member: bundle opened with a team key this
-/// device holds, the log replayed.
-async fn preview(dev: &Opened, id: ConversationId) -> anyhow::Result<Vec<String>> {
-    let tenant = dev.profile.tenant_id;
-    let member = dev.http.history_member(tenant, id).await.map_err(fail)?;
+/// Opens a History Member bundle with one of this device's team keys.
+fn open_with_team_keys(
+    dev: &Opened,
+    sealed_b64: &str,
+) -> anyhow::Result<Option<KeyPackageSecrets>> {
     let sealed = STANDARD
-        .decode(member.sealed_bundle.unwrap_or_default())
+        .decode(sealed_b64)
         .map_err(|_| bad("the bundle is not base64"))?;
-    let mut secrets = None;
     for key in &dev.secrets.team_keys {
         let ikm = STANDARD
             .decode(&key.ikm)
@@ -107,12 +107,50 @@ async fn preview(dev: &Opened, id: ConversationId) -> anyhow::Result<Vec<String>
             private: &pair.private,
         };
         if let Ok(s) = open_bundle(&sealed, &opening, &dev.anchor, now()) {
-            secrets = Some(s);
-            break;
+            return Ok(Some(s));
         }
     }
-    let secrets = secrets.ok_or_else(|| bad("none of this device's team keys opens it"))?;
-    let mut replay = Replay::new(&secrets, &dev.anchor)?;
+    Ok(None)
+}
+
+/// Every History Member of the conversation this device can open, in generation order
+/// (E2EE.md §3 "Rotation": each bundle is sealed to the team key version of its time; the
+/// device keeps every version it was given).
+async fn history_secrets(
+    dev: &Opened,
+    id: ConversationId,
+) -> anyhow::Result<Vec<KeyPackageSecrets>> {
+    let member = dev
+        .http
+        .history_member(dev.profile.tenant_id, id)
+        .await
+        .map_err(fail)?;
+    let bundles: Vec<String> = if member.members.is_empty() {
+        member.sealed_bundle.into_iter().collect()
+    } else {
+        member
+            .members
+            .into_iter()
+            .filter(|m| m.state != HistoryMemberState::Abandoned)
+            .map(|m| m.sealed_bundle)
+            .collect()
+    };
+    let mut secrets = Vec::new();
+    for b in &bundles {
+        secrets.extend(open_with_team_keys(dev, b)?);
+    }
+    if secrets.is_empty() {
+        return Err(bad("none of this device's team keys opens it"));
+    }
+    Ok(secrets)
+}
+
+/// The conversation read through its History Members: bundles opened with the team keys
+/// this device holds, the log replayed with each generation in turn.
+async fn preview(dev: &Opened, id: ConversationId) -> anyhow::Result<Vec<String>> {
+    let tenant = dev.profile.tenant_id;
+    let secrets = history_secrets(dev, id).await?;
+    let mut replay = Replay::generations(&secrets, &dev.anchor)?;
     let mut lines = Vec::new();
     let mut after = 0;
     loop {
@@ -133,10 +171,16 @@ async fn preview(dev: &Opened, id: ConversationId) -> anyhow::Result<Vec<String>
                 WireKind::System => continue,
             };
             let at = u64::try_from(e.at / 1000).unwrap_or(0);
-            if let Replayed::Message { plaintext, sender } = replay.feed(item, at)?
-                && let Some(text) = render(&plaintext)
-            {
-                lines.push(format!("{}: {text}", label(&sender)));
+            match replay.feed(item, at)? {
+                Replayed::Message { plaintext, sender } => {
+                    if let Some(text) = render(&plaintext) {
+                        lines.push(format!("{}: {text}", label(&sender)));
+                    }
+                }
+                Replayed::Unreadable => {
+                    lines.push("(a message sealed to a team key this device does not hold)".into());
+                }
+                _ => {}
             }
         }
         if page.entries.len() < 500 {

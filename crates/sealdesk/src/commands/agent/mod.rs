@@ -9,6 +9,7 @@
 mod chat;
 mod device;
 mod membership;
+mod rekey;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -138,6 +139,21 @@ pub(crate) enum AgentCommand {
         /// Read the passphrase and the message from standard input (required).
         #[arg(long)]
         stdin: bool,
+    },
+    /// After a team key rotation: replace the History Member of your open conversations (or
+    /// the ones named) whose bundle is sealed to an older team key, so a removed team member
+    /// cannot read what follows. Standard input: the passphrase.
+    Rekey {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// Only these conversations (repeat the flag); default: every open conversation
+        /// assigned to you.
+        #[arg(long)]
+        conversation: Vec<String>,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
     },
     /// Whether an admin certified this device; once certified, verify the certificate and
     /// open the team keys wrapped to it. Standard input: the passphrase.
@@ -280,6 +296,19 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
             let mut dev = device::Opened::open(&profile, SecretString::from(pass)).await?;
             chat::send(&mut dev, conversation_id(&conversation)?, &text).await
         }
+        AgentCommand::Rekey {
+            profile,
+            conversation,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let ids = conversation
+                .iter()
+                .map(|c| conversation_id(c))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut dev = opened(&profile).await?;
+            rekey::rekey(&mut dev, &ids).await
+        }
         AgentCommand::Status {
             profile,
             passphrase_stdin,
@@ -409,19 +438,26 @@ async fn open_wraps(
     Ok(keys)
 }
 
+/// Opens the team keys wrapped to this (certified) device and keeps them in the profile.
+/// Returns how many it holds.
+async fn refresh_team_keys(dev: &mut device::Opened) -> anyhow::Result<usize> {
+    let chain = dev.chain()?;
+    let issuer = certs::chain_issuer(chain).ok_or_else(|| bad("the certificate is malformed"))?;
+    let keys = open_wraps(&dev.http, &dev.file, &dev.anchor, issuer, &dev.secrets).await?;
+    let count = keys.len();
+    if keys != dev.secrets.team_keys {
+        dev.secrets.team_keys = keys;
+        dev.save()?;
+    }
+    Ok(count)
+}
+
 async fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
     let mut dev = opened(dir).await?;
     let mut team_keys = 0;
     let mut key_packages = 0;
-    if let Some(chain) = dev.chain.clone() {
-        let issuer =
-            certs::chain_issuer(&chain).ok_or_else(|| bad("the certificate is malformed"))?;
-        let keys = open_wraps(&dev.http, &dev.file, &dev.anchor, issuer, &dev.secrets).await?;
-        team_keys = keys.len();
-        if keys != dev.secrets.team_keys {
-            dev.secrets.team_keys = keys;
-            dev.save()?;
-        }
+    if dev.chain.is_some() {
+        team_keys = refresh_team_keys(&mut dev).await?;
         key_packages = dev.refill_key_packages().await?;
     }
     let summary = serde_json::json!({
