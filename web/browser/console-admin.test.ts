@@ -200,7 +200,7 @@ describe("the console's administration page in Chromium", () => {
     await page.getByRole("button", { name: "Admin" }).click();
     const audit = page.locator("#audit-rows tr");
     await expect.poll(() => audit.count()).toBeGreaterThan(5);
-    // Pages of 50, oldest first: "Load more" until the end, then every entry the server holds.
+    // Pages of 50, newest first: "Load more" until the end, then every entry the server holds.
     const more = page.locator("#audit-more");
     while (await more.isEnabled()) {
       const before = await audit.count();
@@ -209,7 +209,8 @@ describe("the console's administration page in Chromium", () => {
     }
     expect(await more.textContent()).toBe("No more entries.");
     const all = (await page.evaluate((t) => fetch(`/api/tenants/${t}/audit?limit=500`).then((r) => r.json()), world.tenant)) as Array<{ seq: number }>;
-    expect(await page.locator("#audit-rows td:first-child").allTextContents()).toEqual(all.map((e) => String(e.seq)));
+    // Newest first, as an administrator reads it.
+    expect(await page.locator("#audit-rows td:first-child").allTextContents()).toEqual(all.map((e) => String(e.seq)).reverse());
     const whats = await page.locator("#audit-rows td:nth-child(4)").allTextContents();
     expect(whats).toContain("role_changed");
     expect(whats).toContain("staff_status_changed");

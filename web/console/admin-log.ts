@@ -46,7 +46,8 @@ export function enrolCommand(tenant: string, device: DeviceView, role: string): 
 }
 
 export class AdminLog {
-  private lastSeq = 0;
+  /** The oldest entry shown so far: the next page is below it (newest first). */
+  private oldestSeq: number | undefined;
 
   constructor(
     private readonly api: ConsoleApi,
@@ -107,11 +108,12 @@ export class AdminLog {
 
   private async loadAudit(fresh: boolean): Promise<void> {
     if (fresh) {
-      this.lastSeq = 0;
+      this.oldestSeq = undefined;
       byId("audit-rows").replaceChildren();
     }
     try {
-      const entries = await this.api.request<AuditEntry[]>("GET", `/api/tenants/${this.t}/audit?after=${this.lastSeq}&limit=${AUDIT_PAGE}`);
+      const below = this.oldestSeq === undefined ? "" : `&before=${this.oldestSeq}`;
+      const entries = await this.api.request<AuditEntry[]>("GET", `/api/tenants/${this.t}/audit?order=newest&limit=${AUDIT_PAGE}${below}`);
       const rows = entries.map((e) => {
         const tr = el("tr");
         const details = Object.entries(e.details).map(([k, v]) => `${k}=${v}`).join(", ");
@@ -126,7 +128,7 @@ export class AdminLog {
         return tr;
       });
       byId("audit-rows").append(...rows);
-      this.lastSeq = entries.at(-1)?.seq ?? this.lastSeq;
+      this.oldestSeq = entries.at(-1)?.seq ?? this.oldestSeq;
       const more = byId<HTMLButtonElement>("audit-more");
       more.disabled = entries.length < AUDIT_PAGE;
       more.textContent = more.disabled ? A.auditEnd : A.auditMore;

@@ -297,6 +297,14 @@ pub trait AuditRepo: Send + Sync {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>>;
+    /// Up to `limit` of a tenant's entries below `before_seq` (all when `None`), newest
+    /// first: what an administrator reads first.
+    async fn list_audit_newest(
+        &self,
+        tenant: TenantId,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>>;
     /// The newest entry's sequence number and hash (hex), or `None` for an empty log. Keep
     /// it elsewhere to also detect truncation of the newest entries.
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;

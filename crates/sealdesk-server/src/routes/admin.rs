@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use sealdesk_core::ValidationError;
 use sealdesk_core::access::Action;
 use sealdesk_core::audit::{Actor, AuditAction, AuditRecord};
 use sealdesk_core::auth::{NewSession, SessionKind};
@@ -33,6 +34,12 @@ pub struct AuditQuery {
     /// At most this many (1 to 500, default 100).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// `oldest` (default: from `after` on) or `newest` (newest first, below `before`).
+    #[serde(default)]
+    pub order: Option<String>,
+    /// With `order=newest`: entries below this sequence number (default: from the newest).
+    #[serde(default)]
+    pub before: Option<i64>,
 }
 
 fn view(r: AuditRecord) -> AuditEntryView {
@@ -48,7 +55,7 @@ fn view(r: AuditRecord) -> AuditEntryView {
     }
 }
 
-/// The tenant's audit log, oldest first.
+/// The tenant's audit log, oldest first (`after`) or newest first (`order=newest`, `before`).
 #[utoipa::path(get, path = "/api/tenants/{tenant}/audit", tag = "admin",
     params(("tenant" = TenantId, Path, description = "Tenant id"), AuditQuery),
     responses((status = 200, description = "Entries", body = Vec<AuditEntryView>)))]
@@ -60,10 +67,23 @@ pub async fn audit_log(
 ) -> Result<Json<Vec<AuditEntryView>>, ApiError> {
     auth.require(Action::ViewAuditLog, tenant)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let records = state
-        .store()
-        .list_audit(Some(tenant), q.after.max(0), limit)
-        .await?;
+    let records = match q.order.as_deref() {
+        None | Some("oldest") => {
+            state
+                .store()
+                .list_audit(Some(tenant), q.after.max(0), limit)
+                .await?
+        }
+        Some("newest") => {
+            state
+                .store()
+                .list_audit_newest(tenant, q.before, limit)
+                .await?
+        }
+        Some(_) => {
+            return Err(ValidationError::new("order", "must be oldest or newest").into());
+        }
+    };
     Ok(Json(records.into_iter().map(view).collect()))
 }
 
@@ -128,9 +148,7 @@ pub async fn put_settings(
         .map(|c| sealdesk_core::domain::Cidr::parse(c))
         .collect::<Result<Vec<_>, _>>()?;
     let challenge = sealdesk_core::domain::VisitorChallenge::parse(&req.visitor_challenge)
-        .ok_or_else(|| {
-            sealdesk_core::ValidationError::new("visitor_challenge", "must be off, auto or always")
-        })?;
+        .ok_or_else(|| ValidationError::new("visitor_challenge", "must be off, auto or always"))?;
     let new = sealdesk_core::domain::TenantSettings {
         retention_days: req.retention_days,
         require_second_factor: req.require_second_factor,
@@ -144,7 +162,7 @@ pub async fn put_settings(
     if !new.staff_ip_allowlist.is_empty()
         && !new.staff_ip_allowlist.iter().any(|c| c.contains(auth.ip))
     {
-        return Err(ApiError::Invalid(sealdesk_core::ValidationError::new(
+        return Err(ApiError::Invalid(ValidationError::new(
             "staff_ip_allowlist",
             format!(
                 "your own address {} is not in the list; you would lock yourself out",
@@ -279,9 +297,9 @@ pub async fn create_api_token(
     let now = state.clock().now();
     auth.require_recent_auth(now)?;
     let name = sealdesk_core::domain::TeamName::parse(&req.name)
-        .map_err(|e| ApiError::Invalid(sealdesk_core::ValidationError::new("name", e.reason)))?;
+        .map_err(|e| ApiError::Invalid(ValidationError::new("name", e.reason)))?;
     if !(1..=365).contains(&req.expires_in_days) {
-        return Err(ApiError::Invalid(sealdesk_core::ValidationError::new(
+        return Err(ApiError::Invalid(ValidationError::new(
             "expires_in_days",
             "must be between 1 and 365",
         )));

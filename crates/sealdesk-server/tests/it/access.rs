@@ -102,10 +102,48 @@ async fn the_matrix_holds_on_real_endpoints() {
         ),
         (403, ErrorCode::Forbidden)
     );
-    admin
+    let oldest = admin
         .get_json(&format!("/api/tenants/{}/audit", acme.id))
         .await
         .unwrap();
+    let seqs = |v: &serde_json::Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let oldest = seqs(&oldest);
+    assert!(oldest.len() >= 2, "{oldest:?}");
+    // Newest first, and the next page below the last one seen.
+    let newest = seqs(
+        &admin
+            .get_json(&format!(
+                "/api/tenants/{}/audit?order=newest&limit=1",
+                acme.id
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(newest, [*oldest.last().unwrap()]);
+    let next = seqs(
+        &admin
+            .get_json(&format!(
+                "/api/tenants/{}/audit?order=newest&limit=1&before={}",
+                acme.id, newest[0]
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(next, [oldest[oldest.len() - 2]]);
+    assert_eq!(
+        status_of(
+            admin
+                .get_json(&format!("/api/tenants/{}/audit?order=sideways", acme.id))
+                .await
+        ),
+        (400, ErrorCode::InvalidInput)
+    );
 }
 
 #[tokio::test]

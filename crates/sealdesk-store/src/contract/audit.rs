@@ -91,6 +91,20 @@ pub async fn audit_append_list_and_verify(store: &dyn Store) {
         .map(|r| r.seq)
         .collect();
     assert_eq!(acme_after_1, [4]);
+    // Newest first, paged with `before`; another tenant's entries never appear.
+    let newest = |before, limit| async move {
+        store
+            .list_audit_newest(p.acme, before, limit)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect::<Vec<i64>>()
+    };
+    assert_eq!(newest(None, 100).await, [5, 4, 1]);
+    assert_eq!(newest(None, 2).await, [5, 4]);
+    assert_eq!(newest(Some(4), 2).await, [1]);
+    assert_eq!(newest(Some(1), 2).await, Vec::<i64>::new());
 
     // Paging: verifying page by page gives the same report as all at once.
     let mut cursor = ChainCursor::default();

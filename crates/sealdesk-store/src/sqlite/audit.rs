@@ -88,6 +88,27 @@ impl AuditRepo for SqliteStore {
             .collect()
     }
 
+    async fn list_audit_newest(
+        &self,
+        tenant: TenantId,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = ?1 AND seq < ?2
+             ORDER BY seq DESC LIMIT ?3"
+        ))
+        .bind(tenant.to_string())
+        .bind(before_seq.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| audit_row(row)?.into_record())
+            .collect()
+    }
+
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
         let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_optional(&self.pool)
