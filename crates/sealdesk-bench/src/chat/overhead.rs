@@ -39,6 +39,7 @@ pub(crate) async fn run(args: OverheadArgs) -> anyhow::Result<()> {
         convs: n / 2,
         dashboards: 0,
         per_dashboard: 1,
+        mls: false,
     };
     let target = Target::start(
         System::NullRelay,

@@ -24,6 +24,9 @@ pub(crate) struct WorkerPlan {
     pub(crate) dashboards: Vec<PlanDashboard>,
     /// The dashboards' bearer token.
     pub(crate) dashboard_token: Option<String>,
+    /// Messages are framed as MLS application messages of the conversation's group.
+    #[serde(default)]
+    pub(crate) mls: bool,
 }
 
 /// A conversation and its credentials.

@@ -169,12 +169,14 @@ async fn login(
     response.token.context("a CLI login returned no token")
 }
 
-/// Opens `n` conversations on the running server at `url`, each claimed by an agent.
+/// Opens `n` conversations on the running server at `url`, each claimed by an agent; with
+/// `mls`, each visitor first starts the conversation's MLS group.
 pub(crate) async fn conversations(
     url: &str,
     desk: &Desk,
     n: usize,
     concurrency: usize,
+    mls: bool,
 ) -> anyhow::Result<Provisioned> {
     let started = Instant::now();
     let http = reqwest::Client::builder()
@@ -210,7 +212,7 @@ pub(crate) async fn conversations(
                 let (http, url, desk, tokens) = &*shared;
                 let agent = u32::try_from(i / PER_AGENT)?;
                 let token = tokens.get(agent as usize).context("too few agents")?;
-                one_conversation(http, url, desk, token)
+                one_conversation(http, url, desk, token, mls)
                     .await
                     .map(|(c, t)| (c, t, agent))
             }
@@ -234,6 +236,7 @@ async fn one_conversation(
     url: &str,
     desk: &Desk,
     agent_token: &str,
+    mls: bool,
 ) -> anyhow::Result<(uuid::Uuid, String)> {
     let anonymous = Client::with_http(url, http.clone())?;
     let ticket = anonymous
@@ -251,7 +254,21 @@ async fn one_conversation(
     let mut ws = Connection::connect(&base, &Credential::Ticket(ticket.clone()))
         .await
         .context("visitor cannot connect")?;
-    ws.send(c, "hello", WireKind::Application, b"hello")
+    let hello = if mls {
+        // The visitor starts the group (group id: the conversation's UUID) with a real
+        // GroupInfo, from which the server follows it; the greeting is then an application
+        // message of that group.
+        let check: Arc<dyn sealdesk_mls::CredentialCheck> = Arc::new(NoMembers);
+        let mut client = sealdesk_mls::Client::new(b"bench-visitor", check)?;
+        client.create_group(c.as_uuid().as_bytes())?;
+        ws.send(c, "group", WireKind::Handshake, &client.group_info()?)
+            .await
+            .context("the visitor's GroupInfo was refused")?;
+        crate::chat::payload::private_message(c.as_uuid().as_bytes(), 0, b"hello")
+    } else {
+        b"hello".to_vec()
+    };
+    ws.send(c, "hello", WireKind::Application, &hello)
         .await
         .context("the visitor's first message failed")?;
     ws.close().await.ok();
@@ -261,6 +278,15 @@ async fn one_conversation(
         .await
         .context("the claim failed")?;
     Ok((c.as_uuid(), ticket))
+}
+
+/// The bench's groups never add anyone, so no credential is ever checked.
+struct NoMembers;
+
+impl sealdesk_mls::CredentialCheck for NoMembers {
+    fn check(&self, _: &[u8], _: &[u8]) -> Result<(), String> {
+        Err("the bench adds no members".into())
+    }
 }
 
 /// Generator messages found in the server's history of every conversation (the admin reads

@@ -147,6 +147,7 @@ pub(crate) async fn run(args: S1Args) -> anyhow::Result<()> {
         convs: args.connections / 2,
         dashboards: 0,
         per_dashboard: 1,
+        mls: false,
     };
     let mut runs = Vec::new();
     for i in 1..=args.runs {

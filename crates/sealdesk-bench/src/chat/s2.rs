@@ -85,6 +85,11 @@ pub(crate) struct S2Args {
     /// Seed of the schedules.
     #[arg(long, default_value_t = 7)]
     pub(crate) seed: u64,
+    /// The encrypted path: every conversation starts an MLS group (a real `GroupInfo`, which
+    /// the server then follows) and every message is framed as that group's application
+    /// message, which the server validates. Kept with `--smoke`.
+    #[arg(long)]
+    pub(crate) mls: bool,
 }
 
 impl S2Args {
@@ -174,6 +179,7 @@ pub(crate) async fn run(mut args: S2Args) -> anyhow::Result<()> {
         convs: args.conversations,
         dashboards: args.dashboards,
         per_dashboard: args.per_dashboard,
+        mls: args.mls,
     };
     let mut runs = Vec::new();
     for i in 1..=args.runs {
@@ -207,8 +213,9 @@ pub(crate) async fn run(mut args: S2Args) -> anyhow::Result<()> {
     };
     report::write_json(&out, &output)?;
     let mut text = format!(
-        "### S2{}: {} conversations, {} dashboards, {} msgs/s, typing {}×\n\n- date (UTC): {}; commit: {}; CPU: {}\n\n",
+        "### S2{}{}: {} conversations, {} dashboards, {} msgs/s, typing {}×\n\n- date (UTC): {}; commit: {}; CPU: {}\n\n",
         if args.smoke { " smoke" } else { "" },
+        if args.mls { " (MLS groups)" } else { "" },
         args.conversations,
         args.dashboards,
         crate::report::num(args.rate),

@@ -188,6 +188,7 @@ pub(crate) async fn run(args: S3Args) -> anyhow::Result<()> {
         convs: args.conversations,
         dashboards: args.dashboards,
         per_dashboard: args.per_dashboard,
+        mls: false,
     };
     let mut runs = Vec::new();
     for i in 1..=args.runs {

@@ -58,6 +58,9 @@ pub(crate) struct Topology {
     pub(crate) dashboards: usize,
     /// Conversations each dashboard watches.
     pub(crate) per_dashboard: usize,
+    /// Conversations run MLS groups: each starts with a real `GroupInfo`, and messages are
+    /// framed as the group's application messages (see `payload`).
+    pub(crate) mls: bool,
 }
 
 impl Topology {
@@ -131,7 +134,8 @@ impl Target {
             .trim_start_matches("http://")
             .parse()
             .context("bad server address")?;
-        let p = provision::conversations(&server.url, &desk, topology.convs, 64).await?;
+        let p =
+            provision::conversations(&server.url, &desk, topology.convs, 64, topology.mls).await?;
         Ok(Self {
             pid: server.pid,
             addr,
@@ -246,6 +250,7 @@ impl Target {
                 agent_tokens: self.agent_tokens.clone(),
                 dashboards,
                 dashboard_token: Some(self.dashboard_token.clone()),
+                mls: topology.mls,
             });
         }
         plans

@@ -1,4 +1,4 @@
-//! `sealdesk bench s2 --smoke`: the CI version of the live-chat scenario (PERFORMANCE.md)
+//! `sealdesk bench s2 --smoke --mls`: the CI version of the live-chat scenario (PERFORMANCE.md)
 //! through the real binary. 2,000 connections (1,000 conversations) on loopback, Poisson
 //! messages at 200/s with typing indicators at twice that, 5 s of warm-up and 20 s measured;
 //! the command itself fails unless p99 delivery ≤ 50 ms, nothing is lost, duplicated or out
@@ -17,6 +17,8 @@ fn s2_smoke_meets_its_gate() {
         "bench",
         "s2",
         "--smoke",
+        // The encrypted path: every conversation is an MLS group the server follows.
+        "--mls",
         "--quiet-wait-secs",
         "10",
         "--sealdesk",
@@ -32,6 +34,7 @@ fn s2_smoke_meets_its_gate() {
     let run = &result["runs"][0];
     let step = &run["step"];
     assert_eq!(run["system"], "ours");
+    assert_eq!(result["parameters"]["mls"], true);
     assert_eq!(run["connect"]["ok"], 2000, "{}", run["connect"]);
     assert_eq!(step["correct"], true, "{}", step["faults"]);
     // A stall bound, not a latency target (that is the benchmark's, on a quiet machine).

@@ -162,7 +162,11 @@ fn fire(worker: &Worker, conv: u32, event: Event, text: &mut String) {
             "{{\"t\":\"send\",\"c\":\"{}\",\"id\":\"{msg_id}\",\"k\":\"application\",\"p\":\"",
             c.id_str
         );
-        message.encode_b64(text);
+        if worker.plan.mls {
+            message.encode_b64_mls(text);
+        } else {
+            message.encode_b64(text);
+        }
         text.push_str("\"}");
     } else {
         let Some(c) = state.convs.get_mut(conv as usize) else {

@@ -434,7 +434,7 @@ impl State {
             *cursor = seq;
         }
         let p = f.p.unwrap_or_default();
-        if f.k != Some("application") || p.len() != payload::B64_LEN {
+        if f.k != Some("application") || !payload::is_generator_len(p.len()) {
             self.counters.foreign_entries += 1;
             return;
         }
