@@ -5,7 +5,7 @@
 // tab, and a reload keeps the session usable without a second login.
 
 import { ApiError } from "../shared/protocol/rest.js";
-import type { ConversationView, EntryView, HistoryMemberView, WidgetConfig } from "../shared/protocol/types.js";
+import type { ConversationView, EntryView, HistoryGenerationView, HistoryMemberView, WidgetConfig } from "../shared/protocol/types.js";
 
 export { ApiError };
 
@@ -253,5 +253,19 @@ export class ConsoleApi {
 
   historyMember(tenant: string, id: string): Promise<HistoryMemberView> {
     return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/history-member`);
+  }
+
+  /** One conversation as the server sees it now (its last seq, state and assignee). */
+  conversation(tenant: string, id: string): Promise<ConversationView> {
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * The History Member to rotate to after a team key rotation (docs/e2ee.md, "History Member
+   * rotation"): the same pending one until it is committed. 409 `conflict` when there is
+   * nothing to rotate (or no pool package sealed to the newest key yet).
+   */
+  historyRotation(tenant: string, id: string): Promise<HistoryGenerationView> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/history-member/rotation`);
   }
 }

@@ -4,6 +4,7 @@
 // commit and message processed in order, and our own messages as payload v1.
 
 import { isWelcomeFor, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
+import { decodeChain } from "../shared/mls/certs.js";
 import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
 import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
@@ -36,6 +37,20 @@ export interface ChatEvents {
   removed(): void;
   /** The server's `transferred_to_agent` entry, while this device is a member. */
   transferredTo(staff: string): void;
+}
+
+interface CommitOps {
+  add?: Uint8Array[];
+  remove?: number[];
+}
+
+/** A leaf's certified role, read without checking trust or validity (null if none). */
+async function roleOf(identity: Uint8Array): Promise<string | null> {
+  try {
+    return (await decodeChain(identity)).device.body.role;
+  } catch {
+    return null;
+  }
 }
 
 export class LiveChat {
@@ -238,9 +253,10 @@ export class LiveChat {
    * One commit, journaled before it is sent and adopted only once the server sequenced it
    * (RFC 9420 §14: the delivery service orders commits; a refused one is discarded).
    */
-  private async commitChange(ops: { add?: Uint8Array[]; remove?: number[] }): Promise<void> {
+  private async commitChange(change: CommitOps | ((group: MlsGroup) => Promise<CommitOps>)): Promise<void> {
     await this.exclusive(async () => {
       if (this.group === undefined || this.socket === undefined) throw new Error("not in the conversation");
+      const ops = typeof change === "function" ? await change(this.group) : change;
       const { commit, welcome, pending } = await this.group.commit(ops);
       this.pending = { id: newClientId("c"), group: toBase64(pending.encode()), welcomeId: newClientId("w") };
       if (welcome !== null) this.pending.welcome = toBase64(welcome);
@@ -260,6 +276,33 @@ export class LiveChat {
       }
       await this.adoptPending();
     });
+  }
+
+  /**
+   * After a team key rotation (E2EE.md §3): one commit removing the group's History Member
+   * and adding `keyPackage` (already checked by the caller, rekey.ts), journaled like every
+   * commit, its Welcome sent right after. The old member is found by its credential's role,
+   * read without the validity check (an expired one must still be replaceable); exactly one.
+   */
+  async replaceHistoryMember(keyPackage: Uint8Array): Promise<void> {
+    await this.commitChange(async (group) => {
+      const old: number[] = [];
+      for (const l of group.leaves()) if ((await roleOf(l.identity)) === "history") old.push(l.leaf);
+      if (old.length !== 1) throw new Error(`the group has ${old.length} History Members, not one`);
+      return { add: [keyPackage], remove: old };
+    });
+  }
+
+  /** Resolves true once every entry up to `seq` was processed here (false after `ms`). */
+  async caughtUp(seq: number, ms = 15_000): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (this.cursor < seq) {
+      if (Date.now() > until || this.stopped) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Whatever is being handled now has finished.
+    await this.exclusive(async () => undefined);
+    return true;
   }
 
   async say(text: string): Promise<void> {

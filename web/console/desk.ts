@@ -7,17 +7,32 @@ import { SocketError } from "../shared/protocol/socket.js";
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
 import { LiveChat } from "./chat.js";
-import { bundleOf, type ReadyDevice } from "./device.js";
+import { bundleOf, refreshTeamKeys, type ReadyDevice } from "./device.js";
 import { byId, el, show } from "./dom.js";
 import { addLine, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Lists } from "./queue.js";
+import { nothingToRotate, rekeyConversation, rekeyTarget } from "./rekey.js";
+import { R } from "./strings.js";
 import { fillColleagues, myDeviceKeys, transferTo } from "./transfer.js";
 
 const POLL_MS = 2_000;
 const SUPERVISING_ROLES = ["supervisor", "admin", "owner"];
 const ADD_ATTEMPTS = 4;
+/** The device's team key wraps are read again every this many polls (a rotation's rewrap). */
+const WRAPS_EVERY = 5;
+/** A re-key that failed (no pool package sealed to the new key yet, say) is tried again after this. */
+const REKEY_RETRY_MS = 5_000;
+const REKEY_RETRY_MAX_MS = 60_000;
+
+/** Where one conversation's re-key stands, per team key version. */
+interface RekeyState {
+  version: number;
+  done: boolean;
+  retryAt: number;
+  failures: number;
+}
 
 export class Desk {
   private readonly lists: Lists;
@@ -29,6 +44,12 @@ export class Desk {
   private timer: number | undefined;
   private typingTimer: number | undefined;
   private mineCount = -1;
+  private polls = 0;
+  /** The History Member re-key after a team key rotation (rekey.ts): one pass at a time. */
+  private rekeying = false;
+  private readonly rekeys = new Map<string, RekeyState>();
+  /** A conversation being re-keyed outside the open view: opening it waits for the re-key. */
+  private readonly rekeyBusy = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly api: ConsoleApi,
@@ -102,6 +123,10 @@ export class Desk {
         this.mineChanged();
       }
       const team = all.conversations.filter((c) => c.assignee !== this.me.id);
+      if (!this.rekeying) {
+        this.rekeying = true;
+        void this.rekeyMine(mine, this.polls++ % WRAPS_EVERY === 0).finally(() => (this.rekeying = false));
+      }
       const pick = (c: ConversationView): void => void this.select(c);
       await this.lists.render("queue", queued.conversations, this.selected?.id, pick);
       await this.lists.render("mine", mine, this.selected?.id, pick);
@@ -161,6 +186,7 @@ export class Desk {
     byId("typing").textContent = "";
     this.setComposer(false);
     this.renderHead();
+    await this.rekeyBusy.get(c.id);
     const p = await this.lists.previewOf(c, true);
     if (this.selected !== c) return;
     if (p === undefined) {
@@ -172,6 +198,7 @@ export class Desk {
     const labels = await this.labelsFor(c);
     for (const l of p.lines) addLine(l, l.mine === true, labels, this.confirmLink);
     if (p.failed > 0) this.alert(`${p.failed} message(s) could not be verified and are not shown.`);
+    else if (p.unreadable > 0) this.alert(R.unreadable(p.unreadable));
     if (c.state === "assigned" && c.assignee === this.me.id) await this.openLive(c, p.last);
     // A supervisor who joined earlier resumes from the saved group.
     else if (c.state === "assigned" && (await this.store.loadGroup(c.id)) !== undefined) await this.openLive(c, p.last);
@@ -245,6 +272,83 @@ export class Desk {
     } catch (e) {
       this.alert(`The live connection failed (${codeOf(e)}).`);
     }
+  }
+
+  /**
+   * After a team key rotation (shared/design/E2EE.md §3): once this device holds a newer key of
+   * a conversation's team than the one its History Member is sealed to, the conversation is
+   * re-keyed (rekey.ts), once per conversation and team key version; a failure is tried again
+   * later. `wraps`: read the device's team key wraps again first.
+   */
+  private async rekeyMine(mine: ConversationView[], wraps: boolean): Promise<void> {
+    if (wraps) {
+      try {
+        await refreshTeamKeys(this.api, this.record, this.device, this.me.tenant_id);
+      } catch {
+        // The keys already held stay; the next refresh tries again.
+      }
+    }
+    for (const c of mine) {
+      if (c.state !== "assigned" || c.assignee !== this.me.id) continue;
+      const newest = Math.max(0, ...this.device.teamKeys.filter((k) => k.team === c.team_id).map((k) => k.version));
+      const known = this.rekeys.get(c.id);
+      if (known !== undefined && known.version === newest && (known.done || known.retryAt > Date.now())) continue;
+      const state: RekeyState = known !== undefined && known.version === newest ? known : { version: newest, done: false, retryAt: 0, failures: 0 };
+      this.rekeys.set(c.id, state);
+      try {
+        const version = await rekeyTarget(this.api, this.device, c);
+        if (version === undefined) {
+          state.done = true;
+          continue;
+        }
+        const run = this.rekeyOne(c, version);
+        if (run === undefined) continue; // Not in the group yet: looked at again next time.
+        this.rekeyBusy.set(c.id, run.catch(() => undefined));
+        try {
+          if (await run) {
+            state.done = true;
+            byId("rekey-status").textContent = R.rekeyed;
+            void this.refresh();
+          }
+        } finally {
+          this.rekeyBusy.delete(c.id);
+        }
+      } catch (e) {
+        state.failures += 1;
+        state.retryAt = Date.now() + Math.min(REKEY_RETRY_MAX_MS, REKEY_RETRY_MS * 2 ** (state.failures - 1));
+        // No package sealed to the new key in the pool yet is normal right after a rotation.
+        if (!nothingToRotate(e) && this.selected?.id === c.id) this.alert(R.rekeyFailed(codeOf(e)));
+      }
+    }
+  }
+
+  /**
+   * Re-keys through the open view's live chat, or a quiet one on the saved group; undefined
+   * when this device is not in the conversation's group (yet). Resolves true once committed.
+   */
+  private rekeyOne(c: ConversationView, version: number): Promise<boolean> | undefined {
+    if (this.chat !== undefined && this.chat.conversation === c.id) {
+      if (!this.chat.joined) return undefined;
+      const chat = this.chat;
+      return rekeyConversation(this.api, this.device, c, version, chat).then(() => true);
+    }
+    if (this.selected?.id === c.id) return undefined; // Opening right now: next time.
+    return (async () => {
+      if ((await this.store.loadGroup(c.id)) === undefined) return false;
+      const quiet = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, Number.MAX_SAFE_INTEGER, {
+        line: () => undefined, joined: () => undefined, membersChanged: () => undefined, typing: () => undefined, read: () => undefined,
+        problem: () => undefined, closed: () => undefined, supervisorJoined: () => undefined, leaveRequested: () => undefined,
+        removed: () => undefined, transferredTo: () => undefined,
+      });
+      try {
+        await quiet.start();
+        if (!quiet.joined) return false;
+        await rekeyConversation(this.api, this.device, c, version, quiet);
+        return true;
+      } finally {
+        quiet.stop();
+      }
+    })();
   }
 
   /**

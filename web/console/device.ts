@@ -14,7 +14,7 @@ import { deriveKeys, open, type HpkeKeys } from "../shared/seal/seal.js";
 import { bytesEqual, fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ed25519PublicKey } from "../shared/util/ed25519.js";
 import { anchorFrom, uuidBytes } from "../widget/trust.js";
-import type { ConsoleApi, DeviceView } from "./api.js";
+import type { ConsoleApi, DeviceView, KeyWrap } from "./api.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 
 /** How many single-use key packages one refill publishes. */
@@ -106,11 +106,21 @@ export async function readyDevice(api: ConsoleApi, store: DeviceStore, record: D
   if (verified.kind !== "device" || (verified.body.role !== "agent" && verified.body.role !== "supervisor")) {
     throw new EnrolmentError("the certificate is not an agent's or a supervisor's");
   }
-  // The wraps are signed by the issuing key that certified this device (docs/e2ee.md).
+  const teamKeys = await openWraps(api, record, chain, anchor, wraps, tenant, []);
+  return { id: view.id, seed, signatureKey, chain, label: verified.body.label, anchor, teamKeys };
+}
+
+/**
+ * Opens the wraps not yet in `known` (by team and version): each signed by the issuing key
+ * that certified this device (docs/e2ee.md) and checked against its signed announcement.
+ */
+async function openWraps(api: ConsoleApi, record: DeviceRecord, chain: Uint8Array, anchor: TrustAnchor, wraps: KeyWrap[], tenant: string, known: readonly TeamKey[]): Promise<TeamKey[]> {
+  const fresh = wraps.filter((w) => !known.some((k) => k.team === w.team_id && k.version === w.version));
+  if (fresh.length === 0) return [];
   const issuingKey = (await decodeChain(chain)).issuing.body.subject;
   const { keys } = await api.sealingKeys(tenant);
   const teamKeys: TeamKey[] = [];
-  for (const w of wraps) {
+  for (const w of fresh) {
     const context = {
       purpose: "team-key-wrap", tenant: anchor.tenant, team: uuidBytes(w.team_id), keyVersion: w.version,
       recipient: fromBase64(record.wrapPublic),
@@ -126,7 +136,25 @@ export async function readyDevice(api: ConsoleApi, store: DeviceStore, record: D
     }
     teamKeys.push({ team: w.team_id, version: w.version, keys: derived });
   }
-  return { id: view.id, seed, signatureKey, chain, label: verified.body.label, anchor, teamKeys };
+  return teamKeys;
+}
+
+/**
+ * Reads the device's wraps again (after a team key rotation the owner rewraps the new
+ * version to it) and adds the team keys not held yet to `device.teamKeys`; returns how many.
+ */
+export async function refreshTeamKeys(api: ConsoleApi, record: DeviceRecord, device: ReadyDevice, tenant: string): Promise<number> {
+  const { wraps } = await api.keyWraps(device.id);
+  const added = await openWraps(api, record, device.chain, device.anchor, wraps, tenant, device.teamKeys);
+  device.teamKeys.push(...added);
+  return added.length;
+}
+
+/** The newest version of `team`'s key this device holds (each checked against its announcement). */
+export function newestTeamKey(device: ReadyDevice, team: string): TeamKey | undefined {
+  let best: TeamKey | undefined;
+  for (const k of device.teamKeys) if (k.team === team && (best === undefined || k.version > best.version)) best = k;
+  return best;
 }
 
 export function bundleOf(k: DeviceRecord["keyPackages"][number]): KeyPackageBundle {

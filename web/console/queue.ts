@@ -19,6 +19,8 @@ export interface Preview {
   lines: Line[];
   last: number;
   failed: number;
+  /** Written under a team key this device was not given (a History Member generation it cannot open). */
+  unreadable: number;
 }
 
 export class Lists {

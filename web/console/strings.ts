@@ -119,3 +119,13 @@ export const A = {
   auditEnd: "No more entries.",
   auditMore: "Load more",
 } as const;
+
+/** The desk's History Member re-key after a team key rotation (rekey.ts) and history replay. */
+export const R = {
+  rekeyed: "Conversation re-keyed for the new team key",
+  rekeyedMany: (n: number) => `${n} conversations re-keyed for the new team key`,
+  rekeyFailed: (code: string) => `The conversation could not be re-keyed for the new team key (${code}); trying again shortly.`,
+  unreadable: (n: number) => (n === 1
+    ? "1 message was written under a team key this device was not given and cannot be read."
+    : `${n} messages were written under a team key this device was not given and cannot be read.`),
+} as const;

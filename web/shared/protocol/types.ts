@@ -44,6 +44,8 @@ export type PrechatField = G.PrechatField;
 export type PrivacyNotice = G.PrivacyNotice;
 export type KeyPackageView = G.KeyPackageView;
 export type HistoryMemberView = G.HistoryMemberView;
+/** One History Member generation of a conversation (E2EE.md §3, rotation). */
+export type HistoryGenerationView = G.HistoryGenerationView;
 
 /**
  * `GET /api/widget/{tenant}/{team}/config`. Newer fields are optional until every server has

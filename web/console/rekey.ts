@@ -1,0 +1,116 @@
+// The History Member re-key after a team key rotation (shared/design/E2EE.md §3 "Rotation",
+// docs/e2ee.md "History Member rotation"; the terminal agent's `agent rekey` does the same).
+// A removed team member keeps the team key versions they were given and, with them, every
+// History Member bundle sealed to those: so once this device holds a newer team key, each
+// open conversation assigned to this person whose History Member is sealed to an older
+// version is re-keyed: the server's pending rotation member is taken, checked (a History
+// Member certificate of the conversation's team under the pinned root, as the widget checks
+// the first one; its bundle opens with the newest team key into exactly that key package,
+// RFC 9420 §5.2), and one commit Remove(old History Member) + Add(new) goes out with its
+// Welcome. A commit that lost the epoch (`stale_epoch`, E2EE.md §9.2) is discarded, the log
+// caught up, and the commit rebuilt (a few attempts).
+
+import { keyPackageInfo } from "../shared/mls/adapter.js";
+import type { ConversationView } from "../shared/protocol/types.js";
+import { SocketError } from "../shared/protocol/socket.js";
+import { openBundle, parseBundle } from "../shared/seal/bundle.js";
+import { bytesEqual, fromBase64 } from "../shared/util/bytes.js";
+import { ed25519PublicKey } from "../shared/util/ed25519.js";
+import { checkHistoryMember, uuidBytes } from "../widget/trust.js";
+import { ApiError, type ConsoleApi } from "./api.js";
+import type { LiveChat } from "./chat.js";
+import { newestTeamKey, type ReadyDevice } from "./device.js";
+
+/** Attempts per conversation when other members' commits keep winning the epoch. */
+export const ATTEMPTS = 3;
+
+const now = (): number => Math.floor(Date.now() / 1000);
+
+export class RekeyError extends Error {
+  override name = "RekeyError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The newest team key version a sealed bundle's header names (the seal is checked on opening). */
+export function sealedVersion(sealedB64: string | null | undefined): number | undefined {
+  if (sealedB64 === undefined || sealedB64 === null) return undefined;
+  try {
+    const versions = parseBundle(fromBase64(sealedB64)).seals.filter((s) => s.recipient.kind === "team").map((s) => s.recipient.keyVersion);
+    return versions.length === 0 ? undefined : Math.max(...versions);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a conversation needs: the team key version to re-key to, or nothing. */
+export async function rekeyTarget(api: ConsoleApi, device: ReadyDevice, c: ConversationView): Promise<number | undefined> {
+  const newest = newestTeamKey(device, c.team_id);
+  if (newest === undefined) return undefined;
+  const current = await api.historyMember(c.tenant_id, c.id);
+  const sealed = sealedVersion(current.sealed_bundle);
+  return sealed !== undefined && sealed >= newest.version ? undefined : newest.version;
+}
+
+/**
+ * The rotation member, checked: a History Member certificate of the conversation's team under
+ * the pinned root, whose bundle opens with this device's team key `version` into the very key
+ * package offered (same bytes, so same reference; and its signing key is the leaf's).
+ */
+export async function checkedRotationMember(api: ConsoleApi, device: ReadyDevice, c: ConversationView, version: number): Promise<{ keyPackage: Uint8Array; generation: number }> {
+  const member = await api.historyRotation(c.tenant_id, c.id);
+  const keyPackage = fromBase64(member.key_package);
+  let info;
+  try {
+    info = keyPackageInfo(keyPackage);
+  } catch (e) {
+    throw new RekeyError("untrusted_history", `the new History Member's key package is unreadable (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const checked = await checkHistoryMember(info.identity, info.signatureKey, device.anchor, uuidBytes(c.team_id));
+  if (!checked.verified) throw new RekeyError("untrusted_history", `the new History Member: ${checked.reason}`);
+  if (info.notAfter <= now() || info.notBefore > now() + 300) throw new RekeyError("untrusted_history", "the new History Member's key package is not valid now");
+  const key = device.teamKeys.find((k) => k.team === c.team_id && k.version === version);
+  if (key === undefined) throw new RekeyError("no_team_key", `this device does not hold team key version ${version}`);
+  let secrets;
+  try {
+    secrets = await openBundle(fromBase64(member.sealed_bundle), { kind: "team", keyVersion: version, ...key.keys }, device.anchor, now());
+  } catch (e) {
+    throw new RekeyError("bad_bundle", `the new History Member's bundle does not open with team key version ${version} (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const signing = await ed25519PublicKey(secrets.signaturePrivate.slice(-32));
+  if (!bytesEqual(secrets.keyPackage, keyPackage) || !bytesEqual(signing, info.signatureKey)) {
+    throw new RekeyError("bad_bundle", "the new History Member's bundle is not its key package's private half");
+  }
+  return { keyPackage, generation: member.generation };
+}
+
+/**
+ * Re-keys one conversation through `chat` (joined, its log followed): catches up, takes and
+ * checks the rotation member, commits; on `stale_epoch` catches up again and rebuilds.
+ * Returns the new generation.
+ */
+export async function rekeyConversation(api: ConsoleApi, device: ReadyDevice, c: ConversationView, version: number, chat: LiveChat): Promise<number> {
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const fresh = await api.conversation(c.tenant_id, c.id);
+    if (fresh.state !== "assigned") throw new RekeyError("conversation_closed", "the conversation is no longer open");
+    await chat.caughtUp(fresh.last_seq);
+    const { keyPackage, generation } = await checkedRotationMember(api, device, c, version);
+    try {
+      await chat.replaceHistoryMember(keyPackage);
+      return generation;
+    } catch (e) {
+      if (!(e instanceof SocketError && e.code === "stale_epoch") || attempt === ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, 300 * attempt));
+    }
+  }
+  throw new RekeyError("stale_epoch", "other commits kept winning the epoch");
+}
+
+/** Whether the server said there is nothing to rotate to (yet): a retry later may succeed. */
+export function nothingToRotate(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 409 && e.code === "conflict";
+}
