@@ -22,6 +22,7 @@ mod provider;
 pub mod seal;
 mod signer;
 mod snapshot;
+pub mod teamseal;
 #[cfg(test)]
 mod vectors;
 mod wire;
