@@ -3,7 +3,7 @@
 // the visitor's widget sends once it added this device (RFC 9420 §12.4.3.1), then every
 // commit and message processed in order, and our own messages as payload v1.
 
-import { isWelcomeFor, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
+import { isWelcomeFor, keyPackageInfo, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
 import { decodeChain } from "../shared/mls/certs.js";
 import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
 import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
@@ -65,6 +65,8 @@ export class LiveChat {
   private queue: Promise<unknown> = Promise.resolve();
   /** Our commit in flight (saved with the group: the journal). */
   private pending: SavedGroup["pending"];
+  /** The Welcome of our sequenced commit, until acknowledged (saved with the group). */
+  private unsentWelcome: SavedGroup["welcome"];
 
   constructor(
     readonly conversation: string,
@@ -96,6 +98,7 @@ export class LiveChat {
     const sent = [...this.sent].slice(-SENT_KEPT);
     const saved: SavedGroup = { group: toBase64(this.group.encode()), cursor: this.cursor, sent };
     if (this.pending !== undefined) saved.pending = this.pending;
+    if (this.unsentWelcome !== undefined) saved.welcome = this.unsentWelcome;
     await this.store.saveGroup(this.conversation, saved);
   }
 
@@ -106,6 +109,7 @@ export class LiveChat {
       this.cursor = saved.cursor;
       for (const id of saved.sent ?? []) this.sent.add(id);
       this.pending = saved.pending;
+      this.unsentWelcome = saved.welcome;
       this.events.joined();
     }
     this.socket = await SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" });
@@ -116,6 +120,14 @@ export class LiveChat {
     };
     await this.socket.subscribe(this.conversation, this.cursor);
     void this.loop();
+    // A Welcome the last session could not deliver goes first (a resend is a no-op); failing
+    // again, it stays journaled for the next start.
+    await this.exclusive(() => this.sendWelcome()).catch(() => undefined);
+  }
+
+  /** Whether a commit or a Welcome of ours is journaled but not known to be delivered. */
+  static unsettled(saved: SavedGroup | undefined): boolean {
+    return saved !== undefined && (saved.pending !== undefined || saved.welcome !== undefined);
   }
 
   private async loop(): Promise<void> {
@@ -205,12 +217,27 @@ export class LiveChat {
     if (p === undefined) return;
     this.group = await MlsGroup.decode(fromBase64(p.group), policyFor(this.device.anchor));
     this.pending = undefined;
+    // The Welcome stays journaled until the server has it: lost with the connection, it is
+    // sent again by the next start (the added member would otherwise never join).
+    if (p.welcome !== undefined) this.unsentWelcome = { id: p.welcomeId, data: p.welcome };
     await this.persist();
     this.events.membersChanged();
-    // The Welcome after its commit; a resend with the same client id is a no-op.
-    if (p.welcome !== undefined && this.socket !== undefined && !this.socket.isClosed) {
-      await this.socket.send(this.conversation, "welcome", fromBase64(p.welcome), p.welcomeId);
-    }
+    await this.sendWelcome().catch(() => undefined);
+  }
+
+  /** Sends a journaled Welcome now; true when none is left to deliver. */
+  async deliver(): Promise<boolean> {
+    await this.exclusive(() => this.sendWelcome()).catch(() => undefined);
+    return this.unsentWelcome === undefined;
+  }
+
+  /** The journaled Welcome, right after its commit; a resend with the same client id is a no-op. */
+  private async sendWelcome(): Promise<void> {
+    const w = this.unsentWelcome;
+    if (w === undefined || this.socket === undefined || this.socket.isClosed) return;
+    await this.socket.send(this.conversation, "welcome", fromBase64(w.data), w.id);
+    this.unsentWelcome = undefined;
+    await this.persist();
   }
 
   /**
@@ -285,15 +312,23 @@ export class LiveChat {
    * read without the validity check (an expired one must still be replaceable); exactly one.
    */
   async replaceHistoryMember(keyPackage: Uint8Array): Promise<void> {
+    const added = keyPackageInfo(keyPackage).signatureKey;
     await this.commitChange(async (group) => {
       const old: number[] = [];
-      for (const l of group.leaves()) if ((await roleOf(l.identity)) === "history") old.push(l.leaf);
+      for (const l of group.leaves()) {
+        // Not a rotation at all: the "new" member is one the group already has.
+        if (bytesEqual(l.signatureKey, added)) throw new Error("the new History Member is already in the group");
+        if ((await roleOf(l.identity)) === "history") old.push(l.leaf);
+      }
       if (old.length !== 1) throw new Error(`the group has ${old.length} History Members, not one`);
       return { add: [keyPackage], remove: old };
     });
   }
 
-  /** Resolves true once every entry up to `seq` was processed here (false after `ms`). */
+  /**
+   * Resolves true once every entry up to `seq` was processed here and no Welcome of ours is
+   * left to deliver (false after `ms`, or once stopped).
+   */
   async caughtUp(seq: number, ms = 15_000): Promise<boolean> {
     const until = Date.now() + ms;
     while (this.cursor < seq) {
@@ -302,7 +337,7 @@ export class LiveChat {
     }
     // Whatever is being handled now has finished.
     await this.exclusive(async () => undefined);
-    return true;
+    return !this.stopped && this.unsentWelcome === undefined;
   }
 
   async say(text: string): Promise<void> {

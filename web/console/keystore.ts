@@ -56,6 +56,12 @@ export interface SavedGroup {
    * log shows its client id, so a reload in between cannot fork the group.
    */
   pending?: { id: string; group: string; welcomeId: string; welcome?: string };
+  /**
+   * The Welcome of a commit of ours that was sequenced, until the server acknowledged it: sent
+   * again (same client id, an idempotent send) when the conversation is next opened, so a
+   * member we added (a History Member after a rotation, say) is never left without it.
+   */
+  welcome?: { id: string; data: string };
 }
 
 export interface DeviceStore {
