@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["shared/**/*.test.ts", "widget/**/*.test.ts", "scripts/**/*.test.ts"],
+    include: ["shared/**/*.test.ts", "widget/**/*.test.ts", "console/**/*.test.ts", "scripts/**/*.test.ts"],
     testTimeout: 30_000,
   },
 });

@@ -7,32 +7,22 @@ import { SocketError } from "../shared/protocol/socket.js";
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
 import { LiveChat } from "./chat.js";
-import { bundleOf, refreshTeamKeys, type ReadyDevice } from "./device.js";
+import { bundleOf, newestTeamKey, refreshTeamKeys, type ReadyDevice } from "./device.js";
 import { byId, el, show } from "./dom.js";
 import { addLine, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Lists } from "./queue.js";
 import { nothingToRotate, rekeyConversation, rekeyTarget } from "./rekey.js";
+import { RekeySchedule } from "./rekey-plan.js";
 import { R } from "./strings.js";
 import { fillColleagues, myDeviceKeys, transferTo } from "./transfer.js";
 
 const POLL_MS = 2_000;
 const SUPERVISING_ROLES = ["supervisor", "admin", "owner"];
 const ADD_ATTEMPTS = 4;
-/** The device's team key wraps are read again every this many polls (a rotation's rewrap). */
+/** The device's team key wraps are read again every this many re-key passes (a rotation's rewrap). */
 const WRAPS_EVERY = 5;
-/** A re-key that failed (no pool package sealed to the new key yet, say) is tried again after this. */
-const REKEY_RETRY_MS = 5_000;
-const REKEY_RETRY_MAX_MS = 60_000;
-
-/** Where one conversation's re-key stands, per team key version. */
-interface RekeyState {
-  version: number;
-  done: boolean;
-  retryAt: number;
-  failures: number;
-}
 
 export class Desk {
   private readonly lists: Lists;
@@ -47,8 +37,8 @@ export class Desk {
   private polls = 0;
   /** The History Member re-key after a team key rotation (rekey.ts): one pass at a time. */
   private rekeying = false;
-  private readonly rekeys = new Map<string, RekeyState>();
-  /** A conversation being re-keyed outside the open view: opening it waits for the re-key. */
+  private readonly rekeys = new RekeySchedule();
+  /** A conversation being re-keyed: opening or leaving it waits for the re-key's commit. */
   private readonly rekeyBusy = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -174,6 +164,9 @@ export class Desk {
   }
 
   private async select(c: ConversationView): Promise<void> {
+    // A re-key committing through the open view finishes (commit and Welcome) before it closes.
+    const leaving = this.chat === undefined ? undefined : this.rekeyBusy.get(this.chat.conversation);
+    if (leaving !== undefined) await leaving;
     this.chat?.stop();
     this.chat = undefined;
     this.selected = c;
@@ -278,7 +271,7 @@ export class Desk {
    * After a team key rotation (shared/design/E2EE.md §3): once this device holds a newer key of
    * a conversation's team than the one its History Member is sealed to, the conversation is
    * re-keyed (rekey.ts), once per conversation and team key version; a failure is tried again
-   * later. `wraps`: read the device's team key wraps again first.
+   * with backoff (rekey-plan.ts). `wraps`: read the device's team key wraps again first.
    */
   private async rekeyMine(mine: ConversationView[], wraps: boolean): Promise<void> {
     if (wraps) {
@@ -288,67 +281,83 @@ export class Desk {
         // The keys already held stay; the next refresh tries again.
       }
     }
+    this.rekeys.keep(mine.map((c) => c.id));
+    let rekeyed = 0;
     for (const c of mine) {
       if (c.state !== "assigned" || c.assignee !== this.me.id) continue;
-      const newest = Math.max(0, ...this.device.teamKeys.filter((k) => k.team === c.team_id).map((k) => k.version));
-      const known = this.rekeys.get(c.id);
-      if (known !== undefined && known.version === newest && (known.done || known.retryAt > Date.now())) continue;
-      const state: RekeyState = known !== undefined && known.version === newest ? known : { version: newest, done: false, retryAt: 0, failures: 0 };
-      this.rekeys.set(c.id, state);
+      const held = newestTeamKey(this.device, c.team_id)?.version ?? 0;
+      if (!this.rekeys.due(c.id, held, Date.now())) continue;
       try {
         const version = await rekeyTarget(this.api, this.device, c);
-        if (version === undefined) {
-          state.done = true;
+        // Nothing to rotate: once a commit or Welcome of ours left journaled is delivered.
+        const run = version === undefined ? this.settle(c) : this.rekeyOne(c, version);
+        if (run === undefined) {
+          this.rekeys.later(c.id, held, Date.now()); // Not in the group here (yet), or opening.
           continue;
         }
-        const run = this.rekeyOne(c, version);
-        if (run === undefined) continue; // Not in the group yet: looked at again next time.
         this.rekeyBusy.set(c.id, run.catch(() => undefined));
         try {
-          if (await run) {
-            state.done = true;
-            byId("rekey-status").textContent = R.rekeyed;
-            void this.refresh();
+          if (!(await run)) this.rekeys.later(c.id, held, Date.now());
+          else {
+            this.rekeys.done(c.id, held);
+            if (version !== undefined) rekeyed += 1;
           }
         } finally {
           this.rekeyBusy.delete(c.id);
         }
       } catch (e) {
-        state.failures += 1;
-        state.retryAt = Date.now() + Math.min(REKEY_RETRY_MAX_MS, REKEY_RETRY_MS * 2 ** (state.failures - 1));
+        this.rekeys.failed(c.id, held, Date.now());
         // No package sealed to the new key in the pool yet is normal right after a rotation.
         if (!nothingToRotate(e) && this.selected?.id === c.id) this.alert(R.rekeyFailed(codeOf(e)));
       }
+    }
+    if (rekeyed > 0) {
+      byId("rekey-status").textContent = rekeyed === 1 ? R.rekeyed : R.rekeyedMany(rekeyed);
+      void this.refresh();
     }
   }
 
   /**
    * Re-keys through the open view's live chat, or a quiet one on the saved group; undefined
-   * when this device is not in the conversation's group (yet). Resolves true once committed.
+   * when this device cannot commit in the conversation now. Resolves true once committed.
    */
   private rekeyOne(c: ConversationView, version: number): Promise<boolean> | undefined {
-    if (this.chat !== undefined && this.chat.conversation === c.id) {
-      if (!this.chat.joined) return undefined;
-      const chat = this.chat;
-      return rekeyConversation(this.api, this.device, c, version, chat).then(() => true);
-    }
+    const rekey = async (chat: LiveChat): Promise<boolean> => {
+      await rekeyConversation(this.api, this.device, c, version, chat);
+      return true;
+    };
+    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.joined ? rekey(this.chat) : undefined;
     if (this.selected?.id === c.id) return undefined; // Opening right now: next time.
+    return this.quietly(c, rekey);
+  }
+
+  /** Delivers what a commit of ours left journaled (its Welcome, say); true when nothing is left. */
+  private settle(c: ConversationView): Promise<boolean> | undefined {
+    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.joined ? this.chat.deliver() : Promise.resolve(true);
+    if (this.selected?.id === c.id) return undefined;
     return (async () => {
-      if ((await this.store.loadGroup(c.id)) === undefined) return false;
-      const quiet = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, Number.MAX_SAFE_INTEGER, {
-        line: () => undefined, joined: () => undefined, membersChanged: () => undefined, typing: () => undefined, read: () => undefined,
-        problem: () => undefined, closed: () => undefined, supervisorJoined: () => undefined, leaveRequested: () => undefined,
-        removed: () => undefined, transferredTo: () => undefined,
-      });
-      try {
-        await quiet.start();
-        if (!quiet.joined) return false;
-        await rekeyConversation(this.api, this.device, c, version, quiet);
-        return true;
-      } finally {
-        quiet.stop();
-      }
+      if (!LiveChat.unsettled(await this.store.loadGroup(c.id))) return true;
+      return (await this.quietly(c, async (chat) => chat.caughtUp((await this.api.conversation(c.tenant_id, c.id)).last_seq))) === true;
     })();
+  }
+
+  /**
+   * Runs `fn` on a live chat of the saved group that shows nothing (the conversation is not
+   * open here); false when this device has no group for it.
+   */
+  private async quietly(c: ConversationView, fn: (chat: LiveChat) => Promise<boolean>): Promise<boolean> {
+    if ((await this.store.loadGroup(c.id)) === undefined) return false;
+    const quiet = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, Number.MAX_SAFE_INTEGER, {
+      line: () => undefined, joined: () => undefined, membersChanged: () => undefined, typing: () => undefined, read: () => undefined,
+      problem: () => undefined, closed: () => undefined, supervisorJoined: () => undefined, leaveRequested: () => undefined,
+      removed: () => undefined, transferredTo: () => undefined,
+    });
+    try {
+      await quiet.start();
+      return quiet.joined && (await fn(quiet));
+    } finally {
+      quiet.stop();
+    }
   }
 
   /**

@@ -13,13 +13,14 @@
 import { keyPackageInfo } from "../shared/mls/adapter.js";
 import type { ConversationView } from "../shared/protocol/types.js";
 import { SocketError } from "../shared/protocol/socket.js";
-import { openBundle, parseBundle } from "../shared/seal/bundle.js";
+import { openBundle } from "../shared/seal/bundle.js";
 import { bytesEqual, fromBase64 } from "../shared/util/bytes.js";
 import { ed25519PublicKey } from "../shared/util/ed25519.js";
 import { checkHistoryMember, uuidBytes } from "../widget/trust.js";
 import { ApiError, type ConsoleApi } from "./api.js";
 import type { LiveChat } from "./chat.js";
 import { newestTeamKey, type ReadyDevice } from "./device.js";
+import { sealedVersion } from "./rekey-plan.js";
 
 /** Attempts per conversation when other members' commits keep winning the epoch. */
 export const ATTEMPTS = 3;
@@ -33,17 +34,6 @@ export class RekeyError extends Error {
     message: string,
   ) {
     super(message);
-  }
-}
-
-/** The newest team key version a sealed bundle's header names (the seal is checked on opening). */
-export function sealedVersion(sealedB64: string | null | undefined): number | undefined {
-  if (sealedB64 === undefined || sealedB64 === null) return undefined;
-  try {
-    const versions = parseBundle(fromBase64(sealedB64)).seals.filter((s) => s.recipient.kind === "team").map((s) => s.recipient.keyVersion);
-    return versions.length === 0 ? undefined : Math.max(...versions);
-  } catch {
-    return undefined;
   }
 }
 
@@ -63,6 +53,9 @@ export async function rekeyTarget(api: ConsoleApi, device: ReadyDevice, c: Conve
  */
 export async function checkedRotationMember(api: ConsoleApi, device: ReadyDevice, c: ConversationView, version: number): Promise<{ keyPackage: Uint8Array; generation: number }> {
   const member = await api.historyRotation(c.tenant_id, c.id);
+  if (member.team_key_version !== undefined && member.team_key_version !== version) {
+    throw new RekeyError("no_team_key", `the new History Member is sealed to team key version ${member.team_key_version}; this device holds ${version}`);
+  }
   const keyPackage = fromBase64(member.key_package);
   let info;
   try {
@@ -97,10 +90,13 @@ export async function rekeyConversation(api: ConsoleApi, device: ReadyDevice, c:
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const fresh = await api.conversation(c.tenant_id, c.id);
     if (fresh.state !== "assigned") throw new RekeyError("conversation_closed", "the conversation is no longer open");
-    await chat.caughtUp(fresh.last_seq);
+    // A commit on an epoch the log has moved past would only be refused (stale_epoch).
+    if (!(await chat.caughtUp(fresh.last_seq))) throw new RekeyError("behind", "the conversation's log could not be read up to its end");
     const { keyPackage, generation } = await checkedRotationMember(api, device, c, version);
     try {
       await chat.replaceHistoryMember(keyPackage);
+      // Sequenced; the new History Member reads nothing until its Welcome is in the log.
+      if (!(await chat.deliver())) throw new RekeyError("welcome_unsent", "the new History Member's Welcome is not delivered yet");
       return generation;
     } catch (e) {
       if (!(e instanceof SocketError && e.code === "stale_epoch") || attempt === ATTEMPTS) throw e;
