@@ -14,7 +14,7 @@ import { deriveKeys, open, type HpkeKeys } from "../shared/seal/seal.js";
 import { bytesEqual, fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ed25519PublicKey } from "../shared/util/ed25519.js";
 import { anchorFrom, uuidBytes } from "../widget/trust.js";
-import type { ConsoleApi, DeviceView, KeyWrap } from "./api.js";
+import type { ConsoleApi, DeviceView, KeyWrap, SealingKey } from "./api.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 
 /** How many single-use key packages one refill publishes. */
@@ -113,30 +113,39 @@ export async function readyDevice(api: ConsoleApi, store: DeviceStore, record: D
 /**
  * Opens the wraps not yet in `known` (by team and version): each signed by the issuing key
  * that certified this device (docs/e2ee.md) and checked against its signed announcement.
+ * `strict`: one that does not check fails the whole; otherwise it is left out (not trusted).
  */
-async function openWraps(api: ConsoleApi, record: DeviceRecord, chain: Uint8Array, anchor: TrustAnchor, wraps: KeyWrap[], tenant: string, known: readonly TeamKey[]): Promise<TeamKey[]> {
+async function openWraps(api: ConsoleApi, record: DeviceRecord, chain: Uint8Array, anchor: TrustAnchor, wraps: KeyWrap[], tenant: string, known: readonly TeamKey[], strict = true): Promise<TeamKey[]> {
   const fresh = wraps.filter((w) => !known.some((k) => k.team === w.team_id && k.version === w.version));
   if (fresh.length === 0) return [];
   const issuingKey = (await decodeChain(chain)).issuing.body.subject;
   const { keys } = await api.sealingKeys(tenant);
   const teamKeys: TeamKey[] = [];
   for (const w of fresh) {
-    const context = {
-      purpose: "team-key-wrap", tenant: anchor.tenant, team: uuidBytes(w.team_id), keyVersion: w.version,
-      recipient: fromBase64(record.wrapPublic),
-    };
-    const ikm = await open(fromBase64(w.sealed), context, fromBase64(record.wrapPrivate), issuingKey);
-    if (ikm.length !== 32) throw new EnrolmentError("a team key wrap does not hold a 32-byte seed");
-    const derived = await deriveKeys(ikm); // RFC 9180 §7.1.3
-    const listed = keys.find((k) => k.scope === w.team_id && k.version === w.version);
-    if (listed === undefined) throw new EnrolmentError("a wrapped team key has no announcement");
-    const announced = await verifyAnnouncement(fromBase64(listed.announcement), anchor);
-    if (announced.kind !== "team" || announced.version !== w.version || !bytesEqual(announced.team, context.team) || !bytesEqual(announced.publicKey, derived.publicKey)) {
-      throw new EnrolmentError("a wrapped team key differs from its signed announcement");
+    try {
+      teamKeys.push(await openWrap(record, anchor, issuingKey, keys, w));
+    } catch (e) {
+      if (strict) throw e;
     }
-    teamKeys.push({ team: w.team_id, version: w.version, keys: derived });
   }
   return teamKeys;
+}
+
+async function openWrap(record: DeviceRecord, anchor: TrustAnchor, issuingKey: Uint8Array, keys: SealingKey[], w: KeyWrap): Promise<TeamKey> {
+  const context = {
+    purpose: "team-key-wrap", tenant: anchor.tenant, team: uuidBytes(w.team_id), keyVersion: w.version,
+    recipient: fromBase64(record.wrapPublic),
+  };
+  const ikm = await open(fromBase64(w.sealed), context, fromBase64(record.wrapPrivate), issuingKey);
+  if (ikm.length !== 32) throw new EnrolmentError("a team key wrap does not hold a 32-byte seed");
+  const derived = await deriveKeys(ikm); // RFC 9180 §7.1.3
+  const listed = keys.find((k) => k.scope === w.team_id && k.version === w.version);
+  if (listed === undefined) throw new EnrolmentError("a wrapped team key has no announcement");
+  const announced = await verifyAnnouncement(fromBase64(listed.announcement), anchor);
+  if (announced.kind !== "team" || announced.version !== w.version || !bytesEqual(announced.team, context.team) || !bytesEqual(announced.publicKey, derived.publicKey)) {
+    throw new EnrolmentError("a wrapped team key differs from its signed announcement");
+  }
+  return { team: w.team_id, version: w.version, keys: derived };
 }
 
 /**
@@ -145,7 +154,7 @@ async function openWraps(api: ConsoleApi, record: DeviceRecord, chain: Uint8Arra
  */
 export async function refreshTeamKeys(api: ConsoleApi, record: DeviceRecord, device: ReadyDevice, tenant: string): Promise<number> {
   const { wraps } = await api.keyWraps(device.id);
-  const added = await openWraps(api, record, device.chain, device.anchor, wraps, tenant, device.teamKeys);
+  const added = await openWraps(api, record, device.chain, device.anchor, wraps, tenant, device.teamKeys, false);
   device.teamKeys.push(...added);
   return added.length;
 }
