@@ -37,6 +37,7 @@ export class Desk {
   private polls = 0;
   /** The History Member re-key after a team key rotation (rekey.ts): one pass at a time. */
   private rekeying = false;
+  private stopped = false;
   private readonly rekeys = new RekeySchedule();
   /** A conversation being re-keyed: opening or leaving it waits for the re-key's commit. */
   private readonly rekeyBusy = new Map<string, Promise<unknown>>();
@@ -92,6 +93,7 @@ export class Desk {
   }
 
   stop(): void {
+    this.stopped = true;
     window.clearInterval(this.timer);
     this.chat?.stop();
   }
@@ -113,7 +115,7 @@ export class Desk {
         this.mineChanged();
       }
       const team = all.conversations.filter((c) => c.assignee !== this.me.id);
-      if (!this.rekeying) {
+      if (!this.rekeying && !this.stopped) {
         this.rekeying = true;
         void this.rekeyMine(mine, this.polls++ % WRAPS_EVERY === 0).finally(() => (this.rekeying = false));
       }
@@ -284,6 +286,7 @@ export class Desk {
     this.rekeys.keep(mine.map((c) => c.id));
     let rekeyed = 0;
     for (const c of mine) {
+      if (this.stopped) return; // Signed out or revoked: nothing more is sent.
       if (c.state !== "assigned" || c.assignee !== this.me.id) continue;
       const held = newestTeamKey(this.device, c.team_id)?.version ?? 0;
       if (!this.rekeys.due(c.id, held, Date.now())) continue;
