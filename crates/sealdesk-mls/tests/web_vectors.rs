@@ -1,5 +1,6 @@
 //! Cross-library vectors of the key-distribution formats (certificates and chains, SDS1 sealed
-//! objects, SDB1 History Member bundles, SDK1 key announcements), in both directions:
+//! objects, SDB1 History Member bundles, SDK1 key announcements, SDT1 team-sealed notes and
+//! canned responses), in both directions:
 //! - `tests/vectors/sealed.json` is made here from fixed seeds (`SEALDESK_BLESS=1` rewrites
 //!   it) and must verify and open in the browser code (`web/shared/seal/vectors.test.ts`);
 //! - `web/shared/seal/vectors.ts.json` is made by the TypeScript code (`npm run
@@ -13,6 +14,8 @@
 
 #[path = "web_vectors/build.rs"]
 mod build;
+#[path = "web_vectors/teamseal.rs"]
+mod teamseal;
 
 use sealdesk_mls::announce::Announcement;
 use sealdesk_mls::bundle::{self, KeyKind, OpeningKey, Recipient, open_bundle};
@@ -303,12 +306,14 @@ fn check(file: &Value, producer: &str) {
     check_seals(file);
     check_bundles(file, &anchor, &stranger);
     check_announcements(file, &anchor, &stranger);
+    teamseal::check(file, &anchor, &stranger);
     for (part, least) in [
         ("certificates", 3),
         ("identities", 3),
         ("seals", 2),
         ("bundles", 1),
         ("announcements", 2),
+        ("team_seals", 2),
     ] {
         assert!(file[part].as_array().unwrap().len() >= least, "{part}");
     }
@@ -322,7 +327,11 @@ fn read(path: &std::path::Path) -> Value {
 /// The parts of a vector file that do not depend on HPKE's randomness.
 fn deterministic(file: &Value) -> Value {
     let mut file = file.clone();
-    for (part, field) in [("seals", "sealed"), ("bundles", "bundle")] {
+    for (part, field) in [
+        ("seals", "sealed"),
+        ("bundles", "bundle"),
+        ("team_seals", "sealed"),
+    ] {
         for entry in file[part].as_array_mut().unwrap() {
             entry.as_object_mut().unwrap().remove(field);
         }

@@ -1,5 +1,5 @@
 // The cross-library vectors of the key-distribution formats (certificates and chains, SDS1,
-// SDB1, SDK1). One JSON layout, written by both sides from fixed seeds and checked by both:
+// SDB1, SDK1, SDT1). One JSON layout, written by both sides from fixed seeds and checked by both:
 //   crates/sealdesk-mls/tests/vectors/sealed.json   Rust-made (tests/web_vectors.rs, SEALDESK_BLESS=1)
 //   web/shared/seal/vectors.ts.json                 TS-made (`npm run vectors:write`, this builder)
 // Ed25519 (RFC 8032) is deterministic, so certificates and announcements must come out byte
@@ -13,6 +13,7 @@ import { concat } from "../util/wire.js";
 import { signAnnouncement, type Announcement } from "./announcement.js";
 import { sealBundle, type KeyKind, type KeyPackageSecrets } from "./bundle.js";
 import { deriveKeys, seal, type SealContext } from "./seal.js";
+import { buildTeamSeals, type TeamSealVector } from "./teamseal-vectors.js";
 
 export const DAY = 86_400;
 export const NOW = 1_800_000_000;
@@ -49,6 +50,8 @@ export interface VectorFile {
   seals: SealVector[];
   bundles: BundleVector[];
   announcements: AnnouncementVector[];
+  /** SDT1 notes and canned responses (teamseal-vectors.ts). */
+  team_seals: TeamSealVector[];
 }
 
 const fill = (n: number, len: number): Uint8Array => new Uint8Array(len).fill(n);
@@ -151,10 +154,13 @@ export async function buildVectors(): Promise<VectorFile> {
     kind: "archive", tenant, team: zero, version: 1, publicKey: archiveKey.publicKey, created: BigInt(NOW - 400 * DAY),
   }, "root");
 
+  const [teamOpening, archiveOpening] = keys as [(typeof keys)[number], (typeof keys)[number]];
+  const teamSeals = await buildTeamSeals(tenant, team, NOW, agentChain, seeds.agent, "Zoë K. (TS)", teamOpening, archiveOpening);
+
   return {
     producer: "typescript", tenant: toHex(tenant),
     seeds: { root: toHex(seeds.root), issuing: toHex(seeds.issuing), agent: toHex(seeds.agent), history: toHex(seeds.history) },
     roots: [toHex(fill(0xee, 32)), toHex(pub.root)],
-    certificates, identities, seals, bundles, announcements,
+    certificates, identities, seals, bundles, announcements, team_seals: teamSeals,
   };
 }
