@@ -13,7 +13,7 @@ import { addLine, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Lists } from "./queue.js";
-import { nothingToRotate, rekeyConversation, rekeyTarget } from "./rekey.js";
+import { nothingToRotate, rekeyConversation, rekeyTarget, type RekeyTarget } from "./rekey.js";
 import { RekeySchedule } from "./rekey-plan.js";
 import { R } from "./strings.js";
 import { fillColleagues, myDeviceKeys, transferTo } from "./transfer.js";
@@ -291,20 +291,20 @@ export class Desk {
       const held = newestTeamKey(this.device, c.team_id)?.version ?? 0;
       if (!this.rekeys.due(c.id, held, Date.now())) continue;
       try {
-        const version = await rekeyTarget(this.api, this.device, c);
-        // Nothing to rotate: once a commit or Welcome of ours left journaled is delivered.
-        const run = version === undefined ? this.settle(c) : this.rekeyOne(c, version);
+        const target = await rekeyTarget(this.api, this.device, c);
+        // Nothing to rotate: done once a commit or Welcome of ours left journaled is delivered.
+        const run = target === undefined ? this.settle(c) : this.rekeyOne(c, target);
         if (run === undefined) {
           this.rekeys.later(c.id, held, Date.now()); // Not in the group here (yet), or opening.
           continue;
         }
         this.rekeyBusy.set(c.id, run.catch(() => undefined));
         try {
-          if (!(await run)) this.rekeys.later(c.id, held, Date.now());
-          else {
-            this.rekeys.done(c.id, held);
-            if (version !== undefined) rekeyed += 1;
-          }
+          const ok = await run;
+          // Re-keyed: the next pass looks again (and finds it done, or a newer key to go to).
+          if (ok && target === undefined) this.rekeys.done(c.id, held);
+          else this.rekeys.later(c.id, held, Date.now());
+          if (ok && target !== undefined) rekeyed += 1;
         } finally {
           this.rekeyBusy.delete(c.id);
         }
@@ -324,9 +324,9 @@ export class Desk {
    * Re-keys through the open view's live chat, or a quiet one on the saved group; undefined
    * when this device cannot commit in the conversation now. Resolves true once committed.
    */
-  private rekeyOne(c: ConversationView, version: number): Promise<boolean> | undefined {
+  private rekeyOne(c: ConversationView, target: RekeyTarget): Promise<boolean> | undefined {
     const rekey = async (chat: LiveChat): Promise<boolean> => {
-      await rekeyConversation(this.api, this.device, c, version, chat);
+      await rekeyConversation(this.api, this.device, c, target, chat);
       return true;
     };
     if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.joined ? rekey(this.chat) : undefined;

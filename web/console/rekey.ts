@@ -37,25 +37,37 @@ export class RekeyError extends Error {
   }
 }
 
-/** What a conversation needs: the team key version to re-key to, or nothing. */
-export async function rekeyTarget(api: ConsoleApi, device: ReadyDevice, c: ConversationView): Promise<number | undefined> {
+/** What a conversation needs: re-keying from the version its History Member is sealed to (if readable), or nothing. */
+export interface RekeyTarget {
+  /** The team key version the current History Member's bundle names. */
+  current: number | undefined;
+  /** The newest version of the team's key this device holds. */
+  newest: number;
+}
+
+export async function rekeyTarget(api: ConsoleApi, device: ReadyDevice, c: ConversationView): Promise<RekeyTarget | undefined> {
   const newest = newestTeamKey(device, c.team_id);
   if (newest === undefined) return undefined;
-  const current = await api.historyMember(c.tenant_id, c.id);
-  const sealed = sealedVersion(current.sealed_bundle);
-  return sealed !== undefined && sealed >= newest.version ? undefined : newest.version;
+  const current = sealedVersion((await api.historyMember(c.tenant_id, c.id)).sealed_bundle);
+  return current !== undefined && current >= newest.version ? undefined : { current, newest: newest.version };
 }
 
 /**
  * The rotation member, checked: a History Member certificate of the conversation's team under
- * the pinned root, whose bundle opens with this device's team key `version` into the very key
- * package offered (same bytes, so same reference; and its signing key is the leaf's).
+ * the pinned root, valid now, whose bundle opens with one of this device's team keys newer
+ * than `target.current` into the very key package offered (same bytes, so same reference;
+ * and its signing key is the leaf's). The server's member is sealed to the team's newest
+ * announced key, or is a pending one from an earlier rotation (then a later pass rotates
+ * again to the newest).
  */
-export async function checkedRotationMember(api: ConsoleApi, device: ReadyDevice, c: ConversationView, version: number): Promise<{ keyPackage: Uint8Array; generation: number }> {
+export async function checkedRotationMember(api: ConsoleApi, device: ReadyDevice, c: ConversationView, target: RekeyTarget): Promise<{ keyPackage: Uint8Array; generation: number }> {
   const member = await api.historyRotation(c.tenant_id, c.id);
-  if (member.team_key_version !== undefined && member.team_key_version !== version) {
-    throw new RekeyError("no_team_key", `the new History Member is sealed to team key version ${member.team_key_version}; this device holds ${version}`);
+  const version = member.team_key_version ?? target.newest;
+  if (target.current !== undefined && version <= target.current) {
+    throw new RekeyError("bad_bundle", `the new History Member is sealed to team key version ${version}, not newer than the current ${target.current}`);
   }
+  const key = device.teamKeys.find((k) => k.team === c.team_id && k.version === version);
+  if (key === undefined) throw new RekeyError("no_team_key", `this device does not hold team key version ${version}`);
   const keyPackage = fromBase64(member.key_package);
   let info;
   try {
@@ -66,8 +78,6 @@ export async function checkedRotationMember(api: ConsoleApi, device: ReadyDevice
   const checked = await checkHistoryMember(info.identity, info.signatureKey, device.anchor, uuidBytes(c.team_id));
   if (!checked.verified) throw new RekeyError("untrusted_history", `the new History Member: ${checked.reason}`);
   if (info.notAfter <= now() || info.notBefore > now() + 300) throw new RekeyError("untrusted_history", "the new History Member's key package is not valid now");
-  const key = device.teamKeys.find((k) => k.team === c.team_id && k.version === version);
-  if (key === undefined) throw new RekeyError("no_team_key", `this device does not hold team key version ${version}`);
   let secrets;
   try {
     secrets = await openBundle(fromBase64(member.sealed_bundle), { kind: "team", keyVersion: version, ...key.keys }, device.anchor, now());
@@ -86,13 +96,13 @@ export async function checkedRotationMember(api: ConsoleApi, device: ReadyDevice
  * checks the rotation member, commits; on `stale_epoch` catches up again and rebuilds.
  * Returns the new generation.
  */
-export async function rekeyConversation(api: ConsoleApi, device: ReadyDevice, c: ConversationView, version: number, chat: LiveChat): Promise<number> {
+export async function rekeyConversation(api: ConsoleApi, device: ReadyDevice, c: ConversationView, target: RekeyTarget, chat: LiveChat): Promise<number> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const fresh = await api.conversation(c.tenant_id, c.id);
     if (fresh.state !== "assigned") throw new RekeyError("conversation_closed", "the conversation is no longer open");
     // A commit on an epoch the log has moved past would only be refused (stale_epoch).
     if (!(await chat.caughtUp(fresh.last_seq))) throw new RekeyError("behind", "the conversation's log could not be read up to its end");
-    const { keyPackage, generation } = await checkedRotationMember(api, device, c, version);
+    const { keyPackage, generation } = await checkedRotationMember(api, device, c, target);
     try {
       await chat.replaceHistoryMember(keyPackage);
       // Sequenced; the new History Member reads nothing until its Welcome is in the log.
