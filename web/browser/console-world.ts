@@ -16,8 +16,8 @@ import { serverPath } from "../interop/server.js";
 import { buildWidget, WIDGET_FILE } from "../widget/bundle.js";
 import { FIELDS, hostPage, NOTICE, type HostPage } from "./fixture.js";
 
-const ROOT_PASS = "root key passphrase 42";
-const ISSUING_PASS = "issuing key passphrase 42";
+export const ROOT_PASS = "root key passphrase 42";
+export const ISSUING_PASS = "issuing key passphrase 42";
 const TEAM_PASS = "team key passphrase 42";
 export const SUPERVISOR_NAME = `<img src=x onerror="window.__xss=9">Sara`;
 
@@ -43,6 +43,8 @@ export interface ConsoleWorld {
   host: HostPage;
   /** `sealdesk admin … --json` on the server's data directory. */
   admin(args: string[], stdin?: string): Promise<Record<string, unknown>>;
+  /** Where the owner's key files are (`root.key`, `issuing.key`, `team.key`, …). */
+  keyPath(name: string): string;
   /** The administrator certifies a device after comparing `fingerprint` (as read on the screen). */
   enrol(device: string, fingerprint: string, role?: "agent" | "supervisor"): Promise<Record<string, unknown>>;
   /** The administrator revokes a device over REST (`DELETE /api/tenants/{t}/devices/{id}`). */
@@ -186,7 +188,7 @@ export async function startConsoleWorld(options: WorldOptions = {}): Promise<Con
       if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
     };
     const adminUser = { email: "owner@interop.localhost", password: adminPass };
-    return { url, apiUrl: address, revoke, adminUser, tenant, team, agent, totpAgent, supervisor, nextAgent, tenantKey, rootFingerprint, host, admin, enrol, snippet, stop };
+    return { url, apiUrl: address, revoke, adminUser, tenant, team, agent, totpAgent, supervisor, nextAgent, tenantKey, rootFingerprint, host, admin, keyPath: key, enrol, snippet, stop };
   } catch (e) {
     await stop();
     throw e;
