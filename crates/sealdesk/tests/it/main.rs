@@ -15,6 +15,7 @@ mod delivery;
 mod enrol;
 mod history_pool;
 mod keys;
+mod notes;
 mod owner;
 mod rekey;
 mod serve;

@@ -42,7 +42,7 @@ fn render(plaintext: &[u8]) -> Option<String> {
 }
 
 /// Terminal output must not carry control characters from a message (escape sequences).
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() && c != '\n' {

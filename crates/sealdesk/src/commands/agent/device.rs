@@ -134,15 +134,23 @@ impl Opened {
         Arc::new(ChainCheck::new(self.anchor.clone(), now))
     }
 
-    /// A fresh MLS client signing with this device's key and its certificate.
-    pub(crate) fn new_client(&self) -> anyhow::Result<Mls> {
+    /// This device's signature key (MLS leaf, and the signer of its sealed objects).
+    pub(crate) fn signer(&self) -> anyhow::Result<DeviceSigner> {
         let seed = zeroize::Zeroizing::new(
             STANDARD
                 .decode(&self.secrets.signature_seed)
                 .map_err(|_| bad("device.json is damaged"))?,
         );
-        let signer = DeviceSigner::from_seed(&seed)?;
-        Ok(Mls::with_signer(self.chain()?, signer, self.check()))
+        Ok(DeviceSigner::from_seed(&seed)?)
+    }
+
+    /// A fresh MLS client signing with this device's key and its certificate.
+    pub(crate) fn new_client(&self) -> anyhow::Result<Mls> {
+        Ok(Mls::with_signer(
+            self.chain()?,
+            self.signer()?,
+            self.check(),
+        ))
     }
 
     /// Restores a saved MLS client.

@@ -4,9 +4,11 @@
 //! public halves and prints the fingerprint for the admin to confirm; `status` fetches the
 //! certificate once an admin confirmed it, checks it against the root key pinned at
 //! enrolment, and opens the team keys wrapped to the device (checking each against its signed
-//! announcement).
+//! announcement). Conversations, internal notes and canned responses follow (`chat`,
+//! `membership`, `rekey`, `content`).
 
 mod chat;
+mod content;
 mod device;
 mod membership;
 mod rekey;
@@ -140,6 +142,36 @@ pub(crate) enum AgentCommand {
         #[arg(long)]
         stdin: bool,
     },
+    /// Add an internal note to a conversation: staff only, never shown to the visitor, sealed
+    /// to the team key and the archive key. Standard input: the passphrase, then the note
+    /// (one line).
+    Note {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Read the passphrase and the note from standard input (required).
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// A conversation's internal notes, decrypted, each with its verified author. Standard
+    /// input: the passphrase.
+    Notes {
+        /// Profile directory.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Read the passphrase from standard input (required).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// A team's canned responses: list, add, delete (end-to-end encrypted to the team key).
+    #[command(subcommand)]
+    Canned(content::CannedCommand),
     /// After a team key rotation: replace the History Member of your open conversations (or
     /// the ones named) whose bundle is sealed to an older team key, so a removed team member
     /// cannot read what follows. Standard input: the passphrase.
@@ -296,6 +328,26 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
             let mut dev = device::Opened::open(&profile, SecretString::from(pass)).await?;
             chat::send(&mut dev, conversation_id(&conversation)?, &text).await
         }
+        AgentCommand::Note {
+            profile,
+            conversation,
+            stdin,
+        } => {
+            require_stdin(stdin)?;
+            let [pass, text] = stdin_lines(["this device's passphrase", "the note"])?;
+            let dev = device::Opened::open(&profile, SecretString::from(pass)).await?;
+            content::add_note(&dev, conversation_id(&conversation)?, &text).await
+        }
+        AgentCommand::Notes {
+            profile,
+            conversation,
+            passphrase_stdin,
+        } => {
+            require_stdin(passphrase_stdin)?;
+            let dev = opened(&profile).await?;
+            content::notes(&dev, conversation_id(&conversation)?).await
+        }
+        AgentCommand::Canned(cmd) => content::run_canned(cmd).await,
         AgentCommand::Rekey {
             profile,
             conversation,
