@@ -301,8 +301,10 @@ export class Desk {
         this.rekeyBusy.set(c.id, run.catch(() => undefined));
         try {
           const ok = await run;
-          // Re-keyed: the next pass looks again (and finds it done, or a newer key to go to).
           if (ok && target === undefined) this.rekeys.done(c.id, held);
+          // No group for it in this browser (another device of the agent's has it): now and then.
+          else if (!ok && target !== undefined) this.rekeys.failed(c.id, held, Date.now());
+          // Re-keyed: the next pass looks again (and finds it done, or a newer key to go to).
           else this.rekeys.later(c.id, held, Date.now());
           if (ok && target !== undefined) rekeyed += 1;
         } finally {
