@@ -66,6 +66,9 @@ function runAdmin(dir: string, dataDir: string, args: string[], stdin = ""): Pro
   let err = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
   child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
+  // A command that refuses before reading its passphrases (a wrong fingerprint, say) may exit
+  // before stdin is written: EPIPE then, and the exit code tells what happened.
+  child.stdin.on("error", () => undefined);
   child.stdin.end(stdin);
   return new Promise((resolve, reject) =>
     child.on("exit", (code) => {
