@@ -1,5 +1,6 @@
 //! Reading an archive with the tenant's archive key: every conversation's History Member
-//! bundle opened, its log replayed, its messages written as JSON Lines and HTML.
+//! bundle opened, its log replayed, its messages written as JSON Lines and HTML; its internal
+//! notes opened with the archive key too (`notes`).
 
 use std::io::{BufRead, Write};
 
@@ -47,13 +48,17 @@ pub struct DecryptReport {
     pub messages: u64,
     /// Conversations that could not be read, with why.
     pub unreadable: Vec<(String, String)>,
+    /// Internal notes written.
+    pub notes: u64,
+    /// Internal notes that could not be read (conversation, why).
+    pub unreadable_notes: Vec<(String, String)>,
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-fn unix(at: OffsetDateTime) -> u64 {
+pub(crate) fn unix(at: OffsetDateTime) -> u64 {
     u64::try_from(at.unix_timestamp()).unwrap_or(0)
 }
 
@@ -194,7 +199,17 @@ pub fn decrypt(
                 reader.hash.update(&reader.line);
                 report.conversations += 1;
                 entries += record.entries.len() as u64;
-                let section = conversation(&record, keys, anchor, &mut jsonl, &mut report)?;
+                let mut section = conversation(&record, keys, anchor, &mut jsonl, &mut report)?;
+                let id = uuid_bytes(&record.id)?;
+                crate::notes::write(
+                    &record,
+                    id,
+                    keys,
+                    anchor,
+                    &mut jsonl,
+                    &mut report,
+                    &mut section,
+                )?;
                 sections.push(section);
                 progress(report.conversations);
             }
@@ -206,14 +221,15 @@ pub fn decrypt(
     Ok(report)
 }
 
+/// The 16 bytes of an id (a tenant's or a conversation's).
 fn uuid_bytes(text: &str) -> Result<[u8; 16], ArchiveError> {
-    let id: sealdesk_proto::TenantId = text
+    let id: uuid::Uuid = text
         .parse()
-        .map_err(|_| ArchiveError::Invalid("the header's tenant is not an id".into()))?;
-    Ok(*id.as_uuid().as_bytes())
+        .map_err(|_| ArchiveError::Invalid(format!("{text:?} is not an id")))?;
+    Ok(*id.as_bytes())
 }
 
-fn decode(text: &str, what: &str) -> Result<Vec<u8>, ArchiveError> {
+pub(crate) fn decode(text: &str, what: &str) -> Result<Vec<u8>, ArchiveError> {
     STANDARD
         .decode(text)
         .map_err(|_| ArchiveError::Invalid(format!("{what} is not base64")))
@@ -338,6 +354,7 @@ fn conversation(
                     at: rfc3339(entry.at),
                     sender: format!("{label} ({role})"),
                     text,
+                    internal: false,
                 });
                 report.messages += 1;
             }

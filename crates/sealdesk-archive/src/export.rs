@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::ArchiveError;
 use crate::format::{
-    ConversationRecord, EntryRecord, FORMAT, Header, HistoryRecord, KeyRecord, Trailer,
+    ConversationRecord, EntryRecord, FORMAT, Header, HistoryRecord, KeyRecord, NoteRecord, Trailer,
 };
 
 const PAGE: u32 = 500;
@@ -137,6 +137,17 @@ pub async fn export(
                 break;
             }
         }
+        let notes = store
+            .list_notes(tenant, id)
+            .await?
+            .into_iter()
+            .map(|n| NoteRecord {
+                seq: n.seq,
+                author: n.author.to_string(),
+                at: n.created_at,
+                payload: STANDARD.encode(&n.payload),
+            })
+            .collect();
         summary.entries += entries.len() as u64;
         w.line(&ConversationRecord {
             id: id.to_string(),
@@ -159,6 +170,7 @@ pub async fn export(
                 })
                 .collect(),
             entries,
+            notes,
         })?;
         summary.conversations += 1;
         progress(summary.conversations, total);

@@ -47,6 +47,21 @@ pub(crate) struct ConversationRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history_members: Vec<HistoryRecord>,
     pub entries: Vec<EntryRecord>,
+    /// The conversation's internal notes (SDT1 objects sealed to the team and archive keys),
+    /// oldest first. Absent when there are none, and in archives made before notes existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<NoteRecord>,
+}
+
+/// One internal note, as the server holds it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct NoteRecord {
+    pub seq: u64,
+    /// The staff id the server recorded (the reader trusts the sealed author instead).
+    pub author: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub payload: String,
 }
 
 /// A conversation's History Member.

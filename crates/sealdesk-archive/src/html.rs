@@ -9,6 +9,8 @@ pub(crate) struct HtmlMessage {
     pub at: String,
     pub sender: String,
     pub text: String,
+    /// An internal note (staff only; never shown to the visitor).
+    pub internal: bool,
 }
 
 /// One conversation's section.
@@ -44,6 +46,7 @@ const HEAD: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf
 const STYLE: &str = "<style>body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}\
 section{border-top:1px solid #ccc;padding:1rem 0}h2{font-size:1rem;margin:0 0 .5rem}\
 .meta,.note{color:#555;font-size:.85rem}.msg{margin:.4rem 0}.who{font-weight:600}\
+.internal{background:#fff6d6;border-left:3px solid #b58900;padding:.2rem .5rem}\
 time{color:#666;font-size:.8rem;margin-left:.5rem}p{margin:.1rem 0 0;white-space:pre-wrap}</style>";
 
 /// The whole page.
@@ -62,9 +65,10 @@ pub(crate) fn page(tenant_name: &str, conversations: &[HtmlConversation]) -> Str
             let _ = writeln!(out, "<div class=\"note\">{}</div>", escape(note));
         }
         for m in &c.messages {
+            let class = if m.internal { "msg internal" } else { "msg" };
             let _ = writeln!(
                 out,
-                "<div class=\"msg\"><span class=\"who\">{}</span><time>{}</time><p>{}</p></div>",
+                "<div class=\"{class}\"><span class=\"who\">{}</span><time>{}</time><p>{}</p></div>",
                 escape(&m.sender),
                 escape(&m.at),
                 escape(&m.text)
@@ -94,6 +98,7 @@ mod tests {
                     at: "2026-11-22T10:00:01Z".into(),
                     sender: "Jane <D>".into(),
                     text: evil.into(),
+                    internal: true,
                 }],
             }],
         );
@@ -104,6 +109,7 @@ mod tests {
             "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot; &#x27;single&#x27;"
         ));
         assert!(html.contains("Jane &lt;D&gt;"));
+        assert!(html.contains("<div class=\"msg internal\">"));
         assert!(html.contains("default-src 'none'"));
     }
 }

@@ -11,6 +11,7 @@ mod decrypt;
 mod export;
 mod format;
 mod html;
+mod notes;
 
 pub use decrypt::{ArchiveKey, DecryptReport, decrypt};
 pub use export::{ExportSummary, export};

@@ -252,15 +252,19 @@ fn decrypt(
     std::fs::rename(&jsonl_tmp, &jsonl_path)?;
     std::fs::rename(&html_tmp, &html_path)?;
     output::line(&format!(
-        "decrypted {} of {} conversation(s), {} message(s) into {} and {}",
+        "decrypted {} of {} conversation(s), {} message(s), {} internal note(s) into {} and {}",
         report.decrypted_conversations,
         report.conversations,
         report.messages,
+        report.notes,
         jsonl_path.display(),
         html_path.display()
     ));
     for (conversation, why) in &report.unreadable {
         output::line(&format!("not readable: {conversation}: {why}"));
+    }
+    for (conversation, why) in &report.unreadable_notes {
+        output::line(&format!("note not readable: {conversation}: {why}"));
     }
     Ok(())
 }

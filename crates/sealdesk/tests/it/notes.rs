@@ -203,5 +203,71 @@ async fn notes_and_canned_responses_are_sealed_to_the_team() {
         .arg(d.join("sue"));
     stdout(&run(delete, ""));
     assert!(list("lee").contains("no canned responses"));
+
+    archive(d, &tenant, &c.to_string());
     assert!(terminate(&mut server).success());
+}
+
+/// The owner's archive carries the notes as ciphertext and `archive decrypt` opens them with
+/// the archive key: once (the repeat is dropped), marked internal, escaped in the HTML; the
+/// copy moved to another conversation is listed as not readable.
+fn archive(d: &std::path::Path, tenant: &str, conversation: &str) {
+    let p = |name: &str| d.join(name).to_str().unwrap().to_owned();
+    let mut export = sealdesk(d);
+    export
+        .args([
+            "archive",
+            "export",
+            "--tenant",
+            tenant,
+            "--out",
+            &p("shop.sda"),
+        ])
+        .arg("--data-dir")
+        .arg(d.join("data"));
+    stdout(&run(export, ""));
+    let exported = std::fs::read(d.join("shop.sda")).unwrap();
+    assert!(contains(&exported, b"\"notes\""));
+    assert!(!contains(&exported, b"VIP customer"));
+    let mut decrypt = sealdesk(d);
+    decrypt
+        .args([
+            "archive",
+            "decrypt",
+            "--in",
+            &p("shop.sda"),
+            "--key",
+            &p("archive.key"),
+        ])
+        .args([
+            "--out",
+            &p("transcripts"),
+            "--passphrase-stdin",
+            "--data-dir",
+        ])
+        .arg(d.join("data"));
+    let done = stdout(&run(decrypt, "archive pass\n"));
+    assert!(done.contains("1 internal note(s)"), "{done}");
+    assert!(done.contains("note not readable"), "{done}");
+    assert!(done.contains("a repeat of an earlier note"), "{done}");
+    assert!(done.contains("another conversation"), "{done}");
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(d.join("transcripts/transcripts.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let notes: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "internal_note")
+        .collect();
+    assert_eq!(notes.len(), 1, "{lines:?}");
+    assert_eq!(notes[0]["text"], NOTE);
+    assert_eq!(notes[0]["conversation"], conversation);
+    assert_eq!(notes[0]["sender"]["role"], "agent");
+    assert_eq!(notes[0]["sender"]["verified"], true);
+    let html = std::fs::read_to_string(d.join("transcripts/transcripts.html")).unwrap();
+    assert!(html.contains("msg internal"));
+    assert!(html.contains("&lt;script&gt;alert(&#x27;note&#x27;)&lt;/script&gt;"));
+    assert!(!html.contains("<script>"));
 }
