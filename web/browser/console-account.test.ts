@@ -174,7 +174,7 @@ describe("the console's account page in Chromium", () => {
     await page.getByLabel("Name of the new passkey").fill(PASSKEY_NAME);
     await page.getByRole("button", { name: "Add a passkey" }).click();
     await expect.poll(() => page.locator("#account-status").textContent(), { timeout: 15_000 }).toBe(`Passkey “${PASSKEY_NAME}” added.`);
-    expect(await page.locator("#passkeys li strong").allTextContents()).toEqual([PASSKEY_NAME]);
+    await expect.poll(() => page.locator("#passkeys li strong").allTextContents()).toEqual([PASSKEY_NAME]);
     expect(await page.locator("#passkeys img, #account img:not(#totp-qr)").count()).toBe(0);
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
     expect(credentials.length).toBe(1);

@@ -194,8 +194,9 @@ export class AccountPage {
       const credential = await createPasskey(start.options);
       const view = await this.api.request<PasskeyView>("POST", "/api/account/passkeys/register/finish", { ceremony_id: start.ceremony_id, name, credential });
       this.secondFactor = true;
-      this.status(S.passkeyAdded(view.name));
+      // The list first, then the announcement: what the status says is already on screen.
       await this.loadPasskeys();
+      this.status(S.passkeyAdded(view.name));
       if (this.restricted) this.signInAgain();
     } catch (e) {
       if (e instanceof PasskeyError) this.error(e.reason === "unsupported" ? S.passkeyUnsupported : S.passkeyCancelled);
@@ -210,8 +211,8 @@ export class AccountPage {
     this.status("");
     try {
       await this.api.request("DELETE", `/api/account/passkeys/${encodeURIComponent(id)}`);
-      this.status(S.passkeyRemoved);
       await this.loadPasskeys();
+      this.status(S.passkeyRemoved);
     } catch (e) {
       this.error(e instanceof ApiError && e.code === "conflict" ? S.passkeyLast : S.failed("Removing the passkey", codeOf(e)));
     }
