@@ -13,7 +13,7 @@ import { addLine, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Lists } from "./queue.js";
-import { nothingToRotate, rekeyConversation, rekeyTarget, type RekeyTarget } from "./rekey.js";
+import { rekeyConversation, rekeyTarget, transient, type RekeyTarget } from "./rekey.js";
 import { RekeySchedule } from "./rekey-plan.js";
 import { R } from "./strings.js";
 import { fillColleagues, myDeviceKeys, transferTo } from "./transfer.js";
@@ -313,7 +313,7 @@ export class Desk {
       } catch (e) {
         this.rekeys.failed(c.id, held, Date.now());
         // No package sealed to the new key in the pool yet is normal right after a rotation.
-        if (!nothingToRotate(e) && this.selected?.id === c.id) this.alert(R.rekeyFailed(codeOf(e)));
+        if (!transient(e) && this.selected?.id === c.id) this.alert(R.rekeyFailed(codeOf(e)));
       }
     }
     if (rekeyed > 0) {

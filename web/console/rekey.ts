@@ -120,3 +120,13 @@ export async function rekeyConversation(api: ConsoleApi, device: ReadyDevice, c:
 export function nothingToRotate(e: unknown): boolean {
   return e instanceof ApiError && e.status === 409 && e.code === "conflict";
 }
+
+/**
+ * A failure the next try is expected to get past on its own (nothing in the pool yet, a log
+ * not read to its end, a Welcome not delivered yet, another commit first): not worth an alert.
+ */
+export function transient(e: unknown): boolean {
+  if (nothingToRotate(e)) return true;
+  if (e instanceof RekeyError) return ["behind", "welcome_unsent", "stale_epoch"].includes(e.code);
+  return e instanceof SocketError && e.code === "stale_epoch";
+}
