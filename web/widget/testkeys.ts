@@ -30,14 +30,20 @@ export class TestHierarchy {
     return { tenant: this.tenant, roots: [await ed25519PublicKey(this.root)] };
   }
 
-  /** A key package signed by a device key this hierarchy certified. */
-  async keyPackage(role: Exclude<Role, "issuing">, label: string, team = new Uint8Array(16)): Promise<KeyPackageBundle> {
+  /** A device key this hierarchy certified: its Ed25519 seed and its chain. */
+  async device(role: Exclude<Role, "issuing">, label: string, team = new Uint8Array(16)): Promise<{ seed: Uint8Array; chain: Uint8Array }> {
     const device = seed();
     const now = BigInt(Math.floor(Date.now() / 1000));
     const cert = await signCertificate({
       role, tenant: this.tenant, team, subject: await ed25519PublicKey(device),
       notBefore: now - DAY, notAfter: now + 100n * DAY, label,
     }, this.issuing);
-    return generateKeyPackage(encodeChain(cert, this.issuingCert), role === "history" ? "history" : "device", device);
+    return { seed: device, chain: encodeChain(cert, this.issuingCert) };
+  }
+
+  /** A key package signed by a device key this hierarchy certified. */
+  async keyPackage(role: Exclude<Role, "issuing">, label: string, team = new Uint8Array(16)): Promise<KeyPackageBundle> {
+    const { seed: device, chain } = await this.device(role, label, team);
+    return generateKeyPackage(chain, role === "history" ? "history" : "device", device);
   }
 }
