@@ -9,6 +9,7 @@ import { AvailabilityControl } from "./availability.js";
 import { Desk, codeOf } from "./desk.js";
 import { deviceStatus, EnrolmentError, readyDevice, refillKeyPackages, registerDevice } from "./device.js";
 import { byId, show } from "./dom.js";
+import { StaffContent } from "./staff-content.js";
 import { keyFingerprint } from "../shared/keys/fingerprint.js";
 import { rememberIdleLimit, watchIdle } from "./idle.js";
 import { openDeviceStore } from "./keystore.js";
@@ -24,6 +25,8 @@ const SCREENS = ["booting", "login", "enrol", "desk"] as const;
 /** Pages opened from the header over the signed-in screen (enrolment or desk). */
 type Page = "main" | "account" | "admin";
 let desk: Desk | undefined;
+/** Internal notes and canned responses in the conversation view (staff-content.ts). */
+let content: StaffContent | undefined;
 let availability: AvailabilityControl | undefined;
 let account: AccountPage | undefined;
 let admin: AdminPage | undefined;
@@ -180,11 +183,15 @@ async function afterLogin(session: SessionInfo): Promise<void> {
           void availability.start();
           desk = new Desk(api, session.staff, device, store, record, confirmLink, () => {
             desk = undefined;
+            content?.stop();
+            content = undefined;
             availability?.stop();
             showLogin();
             byId("login-error").textContent = "Your session ended. Sign in again.";
           }, () => void availability?.refresh());
           desk.start();
+          content = new StaffContent(api, session.staff, device);
+          content.start();
           const refill = window.setInterval(() => void refillKeyPackages(api, store, record, device).catch(() => undefined), 60_000);
           // A device an administrator revoked stops at once: its keys and conversation states
           // are deleted from this browser (NIST SP 800-57 Pt 1 §8.3.5, key destruction).
@@ -194,6 +201,8 @@ async function afterLogin(session: SessionInfo): Promise<void> {
               window.clearInterval(watch);
               window.clearInterval(refill);
               desk?.stop();
+              content?.stop();
+              content = undefined;
               desk = undefined;
               availability?.stop();
               await store.clear();
@@ -222,6 +231,8 @@ async function afterLogin(session: SessionInfo): Promise<void> {
 /** Ends the session on the server, then starts the page afresh (with `reason` shown). */
 function signOut(reason?: string): void {
   desk?.stop();
+  content?.stop();
+  content = undefined;
   desk = undefined;
   availability?.stop();
   availability = undefined;

@@ -7,6 +7,7 @@ import type { ReadyDevice } from "./device.js";
 import { byId, el } from "./dom.js";
 import { previewText, visitorName } from "./lines.js";
 import { replayHistory, type Line } from "./preview.js";
+import { CONVERSATION_OPENED } from "./staff-content.js";
 
 const EMPTY: Record<string, string> = {
   queue: "Nobody is waiting.",
@@ -65,7 +66,11 @@ export class Lists {
       b.dataset.conversation = c.id;
       b.setAttribute("aria-current", String(selected === c.id));
       b.append(el("span", "title", title), el("span", "preview", preview));
-      b.addEventListener("click", () => onSelect(c));
+      b.addEventListener("click", () => {
+        // The staff-only panels (staff-content.ts) follow the conversation opened.
+        document.dispatchEvent(new CustomEvent(CONVERSATION_OPENED, { detail: c }));
+        onSelect(c);
+      });
       const li = el("li");
       li.append(b);
       return li;
