@@ -231,21 +231,14 @@ pub(crate) fn vectors() -> Value {
         ),
     ]);
 
-    let team_seals = super::teamseal::entries(
-        TENANT,
-        TEAM,
-        NOW,
-        &agent_chain,
-        &h.agent,
-        &team_key,
-        &archive_key,
-    );
     let seed = |n: u8| hex::encode([n; 32]);
     json!({
         "producer": "rust", "tenant": hex::encode(TENANT),
         "seeds": {"root": seed(1), "issuing": seed(2), "agent": seed(3), "history": seed(4)},
         "roots": [hex::encode([0xee; 32]), hex::encode(key(&h.root))],
         "certificates": certificates, "identities": identities, "seals": seals,
-        "bundles": bundles, "announcements": announcements, "team_seals": team_seals,
+        "bundles": bundles, "announcements": announcements,
+        "team_seals": super::teamseal::entries(
+            TENANT, TEAM, NOW, &agent_chain, &h.agent, &team_key, &archive_key),
     })
 }
