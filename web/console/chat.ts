@@ -83,6 +83,11 @@ export class LiveChat {
     return this.group !== undefined;
   }
 
+  /** In the group and connected: a commit can go out now. */
+  get live(): boolean {
+    return this.group !== undefined && this.socket !== undefined && !this.socket.isClosed && !this.stopped;
+  }
+
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);

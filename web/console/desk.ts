@@ -331,14 +331,15 @@ export class Desk {
       await rekeyConversation(this.api, this.device, c, target, chat);
       return true;
     };
-    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.joined ? rekey(this.chat) : undefined;
+    // The open view's chat, once connected (never a second chat beside it on the same group).
+    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.live ? rekey(this.chat) : undefined;
     if (this.selected?.id === c.id) return undefined; // Opening right now: next time.
     return this.quietly(c, rekey);
   }
 
   /** Delivers what a commit of ours left journaled (its Welcome, say); true when nothing is left. */
   private settle(c: ConversationView): Promise<boolean> | undefined {
-    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.joined ? this.chat.deliver() : Promise.resolve(true);
+    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.live ? this.chat.deliver() : this.chat.joined ? undefined : Promise.resolve(true);
     if (this.selected?.id === c.id) return undefined;
     return (async () => {
       if (!LiveChat.unsettled(await this.store.loadGroup(c.id))) return true;
