@@ -4,7 +4,7 @@ use std::io::Write;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sealdesk_proto::TenantId;
+use sealdesk_proto::{ConversationId, TenantId};
 use sealdesk_store::{ConversationFilter, KeyScope, Store};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
@@ -40,6 +40,51 @@ impl<W: Write> Hashing<W> {
         self.sink.write_all(&bytes)?;
         Ok(())
     }
+}
+
+/// A conversation's whole log, oldest first.
+async fn entries_of(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: ConversationId,
+) -> Result<Vec<EntryRecord>, ArchiveError> {
+    let mut entries = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.read_log(tenant, id, after, PAGE).await?;
+        let full = page.len() == PAGE as usize;
+        for e in page {
+            after = e.seq;
+            entries.push(EntryRecord {
+                seq: e.seq,
+                kind: e.kind.as_str().into(),
+                at: e.created_at,
+                payload: STANDARD.encode(&e.payload),
+            });
+        }
+        if !full {
+            return Ok(entries);
+        }
+    }
+}
+
+/// A conversation's internal notes (opaque SDT1 objects), oldest first.
+async fn notes_of(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: ConversationId,
+) -> Result<Vec<NoteRecord>, ArchiveError> {
+    Ok(store
+        .list_notes(tenant, id)
+        .await?
+        .into_iter()
+        .map(|n| NoteRecord {
+            seq: n.seq,
+            author: n.author.to_string(),
+            at: n.created_at,
+            payload: STANDARD.encode(&n.payload),
+        })
+        .collect())
 }
 
 /// Writes the tenant's archive to `out`, calling `progress(done, total)` after each
@@ -119,35 +164,8 @@ pub async fn export(
             Err(sealdesk_store::StoreError::NotFound) => continue,
             Err(e) => return Err(e.into()),
         };
-        let mut entries = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = store.read_log(tenant, id, after, PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            for e in page {
-                after = e.seq;
-                entries.push(EntryRecord {
-                    seq: e.seq,
-                    kind: e.kind.as_str().into(),
-                    at: e.created_at,
-                    payload: STANDARD.encode(&e.payload),
-                });
-            }
-            if !full {
-                break;
-            }
-        }
-        let notes = store
-            .list_notes(tenant, id)
-            .await?
-            .into_iter()
-            .map(|n| NoteRecord {
-                seq: n.seq,
-                author: n.author.to_string(),
-                at: n.created_at,
-                payload: STANDARD.encode(&n.payload),
-            })
-            .collect();
+        let entries = entries_of(store, tenant, id).await?;
+        let notes = notes_of(store, tenant, id).await?;
         summary.entries += entries.len() as u64;
         w.line(&ConversationRecord {
             id: id.to_string(),
