@@ -16,6 +16,14 @@ import type { Line } from "./preview.js";
 
 /** The browser's WebSocket with no token: the server reads the HttpOnly session cookie. */
 const SENT_KEPT = 256;
+/** How long a chat waits for another one of the same conversation to let go of it. */
+const LOCK_WAIT_MS = 5_000;
+
+/** The conversation's group is in use by another chat in this browser (another tab). */
+export class OpenElsewhereError extends Error {
+  override name = "OpenElsewhereError";
+  readonly code = "open_in_another_tab";
+}
 
 const cookieTransport: TransportFactory = (url, options, events) => browserTransport(url, { protocol: options.protocol }, events);
 
@@ -67,6 +75,8 @@ export class LiveChat {
   private pending: SavedGroup["pending"];
   /** The Welcome of our sequenced commit, until acknowledged (saved with the group). */
   private unsentWelcome: SavedGroup["welcome"];
+  /** Lets go of the conversation's Web Lock. */
+  private unlock: (() => void) | undefined;
 
   constructor(
     readonly conversation: string,
@@ -107,7 +117,29 @@ export class LiveChat {
     await this.store.saveGroup(this.conversation, saved);
   }
 
+  /**
+   * One chat per conversation and device in this browser (tabs included): two copies of one
+   * group would fork it, and encrypting from both would reuse a ratchet generation, i.e. an
+   * AES-GCM nonce (RFC 9420 §9). The Web Lock is held until `stop`; another holder that does
+   * not let go within `LOCK_WAIT_MS` makes `start` fail with `OpenElsewhereError`.
+   */
+  private async lock(): Promise<void> {
+    if (typeof navigator === "undefined" || navigator.locks === undefined) return;
+    const name = `sealdesk-console:${this.device.id}:${this.conversation}`;
+    await new Promise<void>((resolve, reject) => {
+      navigator.locks.request(name, { signal: AbortSignal.timeout(LOCK_WAIT_MS) }, () => {
+        resolve();
+        return new Promise<void>((release) => (this.unlock = release));
+      }).catch(() => reject(new OpenElsewhereError("this conversation is open in another tab of this browser")));
+    });
+  }
+
   async start(): Promise<void> {
+    await this.lock();
+    if (this.stopped) {
+      this.unlock?.(); // Stopped while waiting for the lock.
+      return;
+    }
     const saved = await this.store.loadGroup(this.conversation);
     if (saved !== undefined) {
       this.group = await MlsGroup.decode(fromBase64(saved.group), policyFor(this.device.anchor));
@@ -381,5 +413,6 @@ export class LiveChat {
   stop(): void {
     this.stopped = true;
     this.socket?.close();
+    this.unlock?.();
   }
 }

@@ -6,7 +6,7 @@ import type { ConversationView, PrechatField } from "../shared/protocol/types.js
 import { SocketError } from "../shared/protocol/socket.js";
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
-import { LiveChat } from "./chat.js";
+import { LiveChat, OpenElsewhereError } from "./chat.js";
 import { bundleOf, newestTeamKey, refreshTeamKeys, type ReadyDevice } from "./device.js";
 import { byId, el, show } from "./dom.js";
 import { addLine, visitorName, whoText } from "./lines.js";
@@ -265,7 +265,7 @@ export class Desk {
     try {
       await chat.start();
     } catch (e) {
-      this.alert(`The live connection failed (${codeOf(e)}).`);
+      this.alert(e instanceof OpenElsewhereError ? "This conversation is open in another tab of this browser: continue there." : `The live connection failed (${codeOf(e)}).`);
     }
   }
 
