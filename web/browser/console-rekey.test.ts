@@ -63,11 +63,14 @@ describe("the console after a team key rotation", () => {
     const page = agent.page;
     const rotations: number[] = [];
     const refused: string[] = [];
-    page.on("response", (r) => {
-      const path = new URL(r.url()).pathname;
-      if (path.endsWith("/history-member/rotation")) rotations.push(r.status());
-      else if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${path}`);
-    });
+    const watch = (p: Page): void => {
+      p.on("response", (r) => {
+        const path = new URL(r.url()).pathname;
+        if (path.endsWith("/history-member/rotation")) rotations.push(r.status());
+        else if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${path}`);
+      });
+    };
+    watch(page);
     await signInAndEnrol(page, world, world.agent, "agent");
 
     // The visitor starts; the agent claims, and they talk under the first History Member.
@@ -112,6 +115,12 @@ describe("the console after a team key rotation", () => {
     await expect.poll(() => page.locator("#reply").isEnabled(), { timeout: 30_000 }).toBe(true);
     // Nothing to rotate yet: the console asked nothing of the rotation endpoint.
     expect(rotations).toEqual([]);
+    // A second tab of the console, on the desk with nothing open: it re-keys too, but never
+    // on a group the first tab has open (the conversation's Web Lock), so the two never fork it.
+    const tab = await watchedPage(browser.context);
+    watch(tab.page);
+    await tab.page.goto(`${world.url}/console/?tenant=${world.tenant}`);
+    await expect.poll(() => tab.page.locator("#desk").isVisible(), { timeout: 30_000 }).toBe(true);
 
     // A member left: the owner makes version 2 and wraps it to the agent's device only.
     const key = (name: string): string => world.keyPath(name);
@@ -137,6 +146,12 @@ describe("the console after a team key rotation", () => {
     await expect.poll(() => generations(page, world.tenant, otherId), { timeout: 30_000, interval: 500 }).toEqual([[1, "retired", 1], [2, "active", 2]]);
     await expect.poll(() => page.locator("#rekey-status").textContent(), { timeout: 15_000 }).toMatch(/^(Conversation|2 conversations) re-keyed for the new team key$/);
     expect(rotations.filter((s) => s === 200).length).toBe(2);
+    // The open conversation cannot go live in the second tab as well.
+    await tab.page.locator(`#mine li button[data-conversation="${id}"]`).click();
+    await expect.poll(() => tab.page.locator("#conv-alert").textContent(), { timeout: 15_000 }).toBe("This conversation is open in another tab of this browser: continue there.");
+    expect(await tab.page.locator("#reply").isDisabled()).toBe(true);
+    expect(tab.errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
+    await tab.page.close();
     // One History Member in the group, for the console and for the widget; nobody unverified.
     await expect.poll(() => page.locator("#members li[data-role=history]").count()).toBe(1);
     expect(await page.locator("#members li.unverified").count()).toBe(0);
