@@ -168,7 +168,10 @@ export class Desk {
   private async select(c: ConversationView): Promise<void> {
     // A re-key committing through the open view finishes (commit and Welcome) before it closes.
     const leaving = this.chat === undefined ? undefined : this.rekeyBusy.get(this.chat.conversation);
-    if (leaving !== undefined) await leaving;
+    if (leaving !== undefined) {
+      byId("typing").textContent = R.rekeyFinishing;
+      await leaving;
+    }
     this.chat?.stop();
     this.chat = undefined;
     this.selected = c;

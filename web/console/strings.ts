@@ -123,6 +123,7 @@ export const A = {
 /** The desk's History Member re-key after a team key rotation (rekey.ts) and history replay. */
 export const R = {
   rekeyed: "Conversation re-keyed for the new team key",
+  rekeyFinishing: "Finishing this conversation's re-key for the new team key…",
   rekeyedMany: (n: number) => `${n} conversations re-keyed for the new team key`,
   rekeyFailed: (code: string) => `The conversation could not be re-keyed for the new team key (${code}); trying again shortly.`,
   unreadable: (n: number) => (n === 1
