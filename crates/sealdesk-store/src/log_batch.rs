@@ -100,6 +100,20 @@ pub(crate) fn lookups<'a>(
         .collect()
 }
 
+/// The (conversation id, client message id) pairs of every entry that carries an id,
+/// deduplicated: the look-up of earlier sends without the heads (SQLite reads both in one
+/// query). Unlike [`lookups`], pairs naming another tenant's conversation are included; their
+/// rows never match, since such an entry resolves to no head in [`plan`].
+pub(crate) fn lookups_by_id(entries: &[NewEntry]) -> Vec<(String, &str)> {
+    let mut seen = std::collections::HashSet::new();
+    entries
+        .iter()
+        .filter_map(|e| Some((e.conversation_id, e.client_msg_id.as_ref()?.as_str())))
+        .filter(|key| seen.insert(*key))
+        .map(|(c, id)| (c.to_string(), id))
+        .collect()
+}
+
 /// Decides every entry's outcome. `existing` maps earlier sends to their sequence numbers.
 pub(crate) fn plan(
     entries: &[NewEntry],

@@ -330,3 +330,79 @@ pub async fn read_log_pages_after_a_cursor(store: &dyn Store) {
     let unknown = ConversationId::from_uuid(uuid::Uuid::from_u128(404));
     assert_not_found(store.read_log(desk.acme, unknown, 0, 10).await);
 }
+
+/// Batches of every size the backends write differently (one combined query up to 16 rows,
+/// insert chunks of up to 64 beyond) number and store every entry; a retry of a whole large
+/// batch is all duplicates with the first sequence numbers; another tenant naming the same
+/// conversation and client message ids learns nothing.
+pub async fn batches_of_every_size_store_every_entry(store: &dyn Store) {
+    let desk = Desk::new(store).await;
+    let convs = [
+        desk.open(store, desk.acme, desk.sales, desk.alice).await,
+        desk.open(store, desk.acme, desk.support, desk.bob).await,
+        desk.open(store, desk.acme, desk.sales, desk.alice).await,
+    ];
+    let mut sent = 0usize;
+    let mut last_batch = Vec::new();
+    for size in [1usize, 15, 16, 17, 64, 65, 130] {
+        let batch: Vec<NewEntry> = (sent..sent + size)
+            .map(|i| {
+                let c = &convs[i % 3];
+                let sender = if i % 2 == 0 {
+                    visitor(if i % 3 == 1 { desk.bob } else { desk.alice })
+                } else {
+                    staff(desk.omar)
+                };
+                desk.entry(c, sender, Some(&format!("msg-{i}")), &i.to_be_bytes())
+            })
+            .collect();
+        let outcomes = store.append_batch(&batch).await.unwrap();
+        let want: Vec<Option<u64>> = (sent..sent + size)
+            .map(|i| Some(u64::try_from(i / 3 + 1).unwrap()))
+            .collect();
+        assert_eq!(seqs(&outcomes), want, "batch of {size}");
+        sent += size;
+        last_batch = batch;
+    }
+    for (n, c) in convs.iter().enumerate() {
+        let log = store.read_log(desk.acme, c.id, 0, 1000).await.unwrap();
+        let want = (sent + 2 - n) / 3;
+        assert_eq!(log.len(), want);
+        assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+        let head = store.get_conversation(desk.acme, c.id).await.unwrap();
+        assert_eq!(head.last_seq, want as u64);
+    }
+
+    // The last batch (130 entries) again: every one a duplicate of its first append.
+    let first_seq = sent - last_batch.len();
+    let retried = store.append_batch(&last_batch).await.unwrap();
+    for (k, outcome) in retried.iter().enumerate() {
+        let seq = u64::try_from((first_seq + k) / 3 + 1).unwrap();
+        assert_eq!(*outcome, AppendOutcome::Duplicate { seq }, "retry {k}");
+    }
+
+    // Globex naming Acme's conversations with the same ids: not found, nothing stored.
+    let foreign: Vec<NewEntry> = last_batch
+        .iter()
+        .take(20)
+        .map(|e| NewEntry {
+            tenant_id: desk.globex,
+            sender: visitor(desk.gus),
+            ..e.clone()
+        })
+        .collect();
+    let outcomes = store.append_batch(&foreign).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == AppendOutcome::NotFound));
+    let total: usize = {
+        let mut n = 0;
+        for c in &convs {
+            n += store
+                .read_log(desk.acme, c.id, 0, 1000)
+                .await
+                .unwrap()
+                .len();
+        }
+        n
+    };
+    assert_eq!(total, sent);
+}

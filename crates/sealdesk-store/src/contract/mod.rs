@@ -78,8 +78,8 @@ pub use key_packages::{
     key_packages_are_taken_once_and_the_last_resort_is_kept,
 };
 pub use log::{
-    closed_conversation_refuses_appends, one_bad_entry_does_not_fail_the_batch,
-    read_log_pages_after_a_cursor, retries_are_idempotent,
+    batches_of_every_size_store_every_entry, closed_conversation_refuses_appends,
+    one_bad_entry_does_not_fail_the_batch, read_log_pages_after_a_cursor, retries_are_idempotent,
     sequence_numbers_are_gapless_in_batch_order,
 };
 pub use notes::{canned_responses_belong_to_a_team, notes_are_numbered_per_conversation};
@@ -371,6 +371,7 @@ macro_rules! store_contract_tests {
             closed_conversation_refuses_appends,
             one_bad_entry_does_not_fail_the_batch,
             read_log_pages_after_a_cursor,
+            batches_of_every_size_store_every_entry,
             team_membership_is_idempotent_and_scoped,
             team_loads_count_assigned_conversations,
             availability_reads_back,

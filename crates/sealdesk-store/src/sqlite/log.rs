@@ -1,7 +1,11 @@
 //! The conversation logs on SQLite. `append_batch` is the hot path: with sqlx's SQLite driver
-//! every statement is a round trip to the connection's worker thread, so a batch is a fixed
-//! handful of statements whatever its size (see `crate::log_batch`): the ids travel as one
-//! JSON array (`json_each`), and the entries as multi-row `INSERT`s.
+//! every query is a round trip to the connection's worker thread (two thread wake-ups), so a
+//! batch is a fixed handful of queries whatever its size (see `crate::log_batch`): the ids
+//! travel as one JSON array (`json_each`), and the entries as multi-row `INSERT`s. A query
+//! string may hold several statements, which the worker runs in one go; anonymous `?`
+//! parameters are numbered across them in order. So a small batch (the live-chat case: one or
+//! two entries per commit) costs four round trips: `BEGIN IMMEDIATE`, the heads and earlier
+//! sends in one query, the rows and the moved heads in one query, `COMMIT`.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -11,6 +15,7 @@ use sealdesk_core::domain::{AppendOutcome, ClientMsgId, LogEntry, NewEntry};
 use sealdesk_proto::{ConversationId, TenantId};
 use sqlx::Row;
 use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, db_err, opt_uuid_at, uuid_at};
 use crate::conversation_rows::{self, LogRow, MAX_LOG_READ, to_i64};
@@ -36,6 +41,53 @@ static INSERT_SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
     sizes
 });
 
+/// The most rows written by one combined query (insert and head update together); larger
+/// batches take one query per insert chunk, where the round trips are spread over many rows.
+const COMBINED_MAX: usize = 16;
+
+/// The heads update of a combined query: `[rid, last_seq, at_ms]` triples as one JSON array.
+const MOVE_HEADS_SQL: &str = "UPDATE conversations
+     SET last_seq = json_extract(k.value, '$[1]'),
+         updated_at_ms = max(updated_at_ms, json_extract(k.value, '$[2]'))
+     FROM json_each(?) AS k
+     WHERE conversations.rid = json_extract(k.value, '$[0]')";
+
+/// For `n` in 1..=[`COMBINED_MAX`]: the `INSERT` of exactly `n` rows, then the heads update,
+/// as one query (index `n - 1`).
+static COMBINED_SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (1..=COMBINED_MAX)
+        .map(|n| {
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ");
+            format!(
+                "INSERT INTO log_entries (conv, seq, kind, sender_kind, sender_id, client_msg_id,
+                                          payload, created_at_ms) VALUES {values};
+                 {MOVE_HEADS_SQL}"
+            )
+        })
+        .collect()
+});
+
+/// The heads of the named conversations (rows tagged `h`).
+const HEADS_SQL: &str = "SELECT 'h' AS t, rid, id, tenant_id, state, last_seq FROM conversations
+     WHERE id IN (SELECT value FROM json_each(?))";
+
+/// The earlier entries with the given (conversation id, client message id) pairs (rows tagged
+/// `s`). CROSS JOIN fixes the loop order (the list outside, a seek per pair inside) and
+/// INDEXED BY the index: left to itself, the planner scans the conversation's whole log by
+/// primary key instead (it cannot prove the partial index's condition from a json_extract).
+const SENDS_SQL: &str =
+    "SELECT 's' AS t, l.conv, l.seq, l.sender_kind, l.sender_id, l.client_msg_id
+     FROM json_each(?) AS k
+     CROSS JOIN conversations AS c ON c.id = json_extract(k.value, '$[0]')
+     CROSS JOIN log_entries AS l INDEXED BY log_entries_client_msg_idx
+       ON l.conv = c.rid
+      AND l.client_msg_id = json_extract(k.value, '$[1]')
+     WHERE l.client_msg_id IS NOT NULL";
+
+/// Heads and earlier sends in one query.
+static HEADS_AND_SENDS_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("{HEADS_SQL};\n{SENDS_SQL}"));
+
 #[async_trait]
 impl LogRepo for SqliteStore {
     async fn append_batch(&self, entries: &[NewEntry]) -> StoreResult<Vec<AppendOutcome>> {
@@ -44,12 +96,9 @@ impl LogRepo for SqliteStore {
         }
         // BEGIN IMMEDIATE: the heads read below cannot change before the commit.
         let mut tx = self.begin_write().await?;
-        let heads = load_heads(&mut tx, &log_batch::conversations(entries)).await?;
-        let lookups = log_batch::lookups(entries, &heads);
-        let existing = load_sends(&mut tx, &lookups).await?;
+        let (heads, existing) = load_heads_and_sends(&mut tx, entries).await?;
         let plan = log_batch::plan(entries, heads, existing);
-        insert_rows(&mut tx, &plan.rows).await?;
-        move_heads(&mut tx, &plan.moved).await?;
+        write_plan(&mut tx, &plan).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(plan.outcomes)
     }
@@ -101,83 +150,115 @@ impl LogRepo for SqliteStore {
     }
 }
 
-/// The heads of the conversations `ids`, in one statement.
-async fn load_heads(
+/// The heads of the conversations `entries` name, and the earlier entries with the client
+/// message ids they carry, in one query. Lookups are by conversation id, before the tenant
+/// check: a pair naming another tenant's conversation finds rows the plan never matches,
+/// since its entry resolves to no head (`log_batch::plan`).
+async fn load_heads_and_sends(
     conn: &mut SqliteConnection,
-    ids: &[ConversationId],
-) -> StoreResult<HashMap<ConversationId, Head>> {
-    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let rows = sqlx::query(
-        "SELECT rid, id, tenant_id, state, last_seq FROM conversations
-         WHERE id IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(serde_json::to_string(&ids).map_err(encode)?)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let mut heads = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let id = ConversationId::from_uuid(uuid_at(row, "id", "conversations.id")?);
-        let what = format!("conversation {id}");
-        heads.insert(
-            id,
-            Head {
-                rid: row.try_get("rid").map_err(db_err)?,
-                tenant_id: TenantId::from_uuid(uuid_at(row, "tenant_id", &what)?),
-                state: conversation_rows::parse_state(
-                    row.try_get("state").map_err(db_err)?,
-                    &what,
-                )?,
-                last_seq: conversation_rows::to_u64(
-                    row.try_get("last_seq").map_err(db_err)?,
-                    &what,
-                )?,
-            },
-        );
+    entries: &[NewEntry],
+) -> StoreResult<(HashMap<ConversationId, Head>, HashMap<SendKey, u64>)> {
+    let ids: Vec<String> = log_batch::conversations(entries)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let lookups = log_batch::lookups_by_id(entries);
+    let ids = serde_json::to_string(&ids).map_err(encode)?;
+    let rows = if lookups.is_empty() {
+        sqlx::query(HEADS_SQL).bind(ids).fetch_all(&mut *conn).await
+    } else {
+        sqlx::query(&HEADS_AND_SENDS_SQL)
+            .bind(ids)
+            .bind(serde_json::to_string(&lookups).map_err(encode)?)
+            .fetch_all(&mut *conn)
+            .await
     }
-    Ok(heads)
+    .map_err(db_err)?;
+    let mut heads = HashMap::with_capacity(entries.len());
+    let mut sends = HashMap::new();
+    for row in &rows {
+        let tag: &str = row.try_get("t").map_err(db_err)?;
+        if tag == "h" {
+            let id = ConversationId::from_uuid(uuid_at(row, "id", "conversations.id")?);
+            heads.insert(id, head_of(row, id)?);
+        } else {
+            let (key, seq) = send_of(row)?;
+            sends.insert(key, seq);
+        }
+    }
+    Ok((heads, sends))
 }
 
-/// The earlier entries with these (conversation, client message id) pairs, in one statement.
-async fn load_sends(
-    conn: &mut SqliteConnection,
-    lookups: &[(i64, &str)],
-) -> StoreResult<HashMap<SendKey, u64>> {
-    if lookups.is_empty() {
-        return Ok(HashMap::new());
+fn head_of(row: &SqliteRow, id: ConversationId) -> StoreResult<Head> {
+    let what = format!("conversation {id}");
+    Ok(Head {
+        rid: row.try_get("rid").map_err(db_err)?,
+        tenant_id: TenantId::from_uuid(uuid_at(row, "tenant_id", &what)?),
+        state: conversation_rows::parse_state(row.try_get("state").map_err(db_err)?, &what)?,
+        last_seq: conversation_rows::to_u64(row.try_get("last_seq").map_err(db_err)?, &what)?,
+    })
+}
+
+fn send_of(row: &SqliteRow) -> StoreResult<(SendKey, u64)> {
+    let what = "log_entries";
+    let key = SendKey {
+        rid: row.try_get("conv").map_err(db_err)?,
+        client_msg_id: row.try_get("client_msg_id").map_err(db_err)?,
+        sender: conversation_rows::party(
+            row.try_get("sender_kind").map_err(db_err)?,
+            opt_uuid_at(row, "sender_id", what)?,
+            what,
+        )?,
+    };
+    let seq = conversation_rows::to_u64(row.try_get("seq").map_err(db_err)?, what)?;
+    Ok((key, seq))
+}
+
+/// Writes a plan's rows and moves its heads: one query for a small batch, else one per
+/// insert chunk and one for the heads.
+async fn write_plan(conn: &mut SqliteConnection, plan: &log_batch::Plan<'_>) -> StoreResult<()> {
+    let n = plan.rows.len();
+    if n == 0 {
+        return Ok(());
     }
-    // CROSS JOIN fixes the loop order (the list outside, a seek per pair inside) and INDEXED
-    // BY the index: left to itself, the planner scans the conversation's whole log by primary
-    // key instead (it cannot prove the partial index's condition from a json_extract).
-    let rows = sqlx::query(
-        "SELECT l.conv, l.seq, l.sender_kind, l.sender_id, l.client_msg_id
-         FROM json_each(?1) AS k
-         CROSS JOIN log_entries AS l INDEXED BY log_entries_client_msg_idx
-           ON l.conv = json_extract(k.value, '$[0]')
-          AND l.client_msg_id = json_extract(k.value, '$[1]')
-         WHERE l.client_msg_id IS NOT NULL",
-    )
-    .bind(serde_json::to_string(lookups).map_err(encode)?)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let mut sends = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let what = "log_entries";
-        let client_msg_id: String = row.try_get("client_msg_id").map_err(db_err)?;
-        let key = SendKey {
-            rid: row.try_get("conv").map_err(db_err)?,
-            client_msg_id,
-            sender: conversation_rows::party(
-                row.try_get("sender_kind").map_err(db_err)?,
-                opt_uuid_at(row, "sender_id", what)?,
-                what,
-            )?,
-        };
-        let seq = conversation_rows::to_u64(row.try_get("seq").map_err(db_err)?, what)?;
-        sends.insert(key, seq);
+    if n > COMBINED_MAX {
+        insert_rows(conn, &plan.rows).await?;
+        return move_heads(conn, &plan.moved).await;
     }
-    Ok(sends)
+    let mut query = sqlx::query(&COMBINED_SQL[n - 1]);
+    for row in &plan.rows {
+        query = bind_row(query, row);
+    }
+    query
+        .bind(heads_json(&plan.moved)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds one row's eight values, in the column order of the `INSERT`s.
+fn bind_row<'q>(query: SqliteQuery<'q>, row: &log_batch::Row<'q>) -> SqliteQuery<'q> {
+    let e = row.entry;
+    query
+        .bind(row.rid)
+        .bind(to_i64(row.seq))
+        .bind(e.kind.code())
+        .bind(e.sender.code())
+        .bind(e.sender.id().map(|id| id.to_string()))
+        .bind(e.client_msg_id.as_ref().map(ClientMsgId::as_str))
+        .bind(e.payload.as_ref())
+        .bind(conversation_rows::ms(e.at))
+}
+
+fn heads_json(moved: &[Moved]) -> StoreResult<String> {
+    let heads: Vec<[i64; 3]> = moved
+        .iter()
+        .map(|m| [m.rid, to_i64(m.last_seq), m.at_ms])
+        .collect();
+    serde_json::to_string(&heads).map_err(encode)
 }
 
 /// Inserts planned entries with as few statements as the chunk sizes allow.
@@ -199,16 +280,7 @@ pub(super) async fn insert_rows(
         })?;
         let mut query = sqlx::query(sql);
         for row in chunk {
-            let e = row.entry;
-            query = query
-                .bind(row.rid)
-                .bind(to_i64(row.seq))
-                .bind(e.kind.code())
-                .bind(e.sender.code())
-                .bind(e.sender.id().map(|id| id.to_string()))
-                .bind(e.client_msg_id.as_ref().map(ClientMsgId::as_str))
-                .bind(e.payload.as_ref())
-                .bind(conversation_rows::ms(e.at));
+            query = bind_row(query, row);
         }
         query.execute(&mut *conn).await.map_err(db_err)?;
         rest = tail;
@@ -221,21 +293,11 @@ async fn move_heads(conn: &mut SqliteConnection, moved: &[Moved]) -> StoreResult
     if moved.is_empty() {
         return Ok(());
     }
-    let heads: Vec<[i64; 3]> = moved
-        .iter()
-        .map(|m| [m.rid, to_i64(m.last_seq), m.at_ms])
-        .collect();
-    sqlx::query(
-        "UPDATE conversations
-         SET last_seq = json_extract(k.value, '$[1]'),
-             updated_at_ms = max(updated_at_ms, json_extract(k.value, '$[2]'))
-         FROM json_each(?1) AS k
-         WHERE conversations.rid = json_extract(k.value, '$[0]')",
-    )
-    .bind(serde_json::to_string(&heads).map_err(encode)?)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    sqlx::query(MOVE_HEADS_SQL)
+        .bind(heads_json(moved)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 

@@ -91,6 +91,10 @@ pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         .pragma("wal_autocheckpoint", "0");
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
+        // No ping before each use: a connection to a local file cannot go stale, and the
+        // ping is one more round trip to the connection's worker thread on every query
+        // (S2 profile, docs/performance.md).
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(db_err)?;
