@@ -17,6 +17,8 @@ const EMPTY: Record<string, string> = {
 
 export interface Preview {
   lastSeq: number;
+  /** How many team keys the device held when it replayed (a new one may open more). */
+  keys: number;
   lines: Line[];
   last: number;
   failed: number;
@@ -33,16 +35,20 @@ export class Lists {
     private readonly device: ReadyDevice,
   ) {}
 
-  /** The replay of `c` up to its last entry (cached per last seq); `fresh` replays again. */
+  /**
+   * The replay of `c` up to its last entry (cached per last seq, and replayed again once the
+   * device holds another team key: a rotation's); `fresh` replays again.
+   */
   async previewOf(c: ConversationView, fresh = false): Promise<Preview | undefined> {
     if (fresh) this.previews.delete(c.id);
     const known = this.previews.get(c.id);
-    if (known !== undefined && known.lastSeq === c.last_seq) return known;
+    const keys = this.device.teamKeys.length;
+    if (known !== undefined && known.lastSeq === c.last_seq && known.keys === keys) return known;
     // Nothing in the log yet: the widget takes the History Member before its first entry.
     if (c.last_seq === 0) return known;
     try {
       const r = await replayHistory(this.api, c.tenant_id, c.team_id, c.id, this.device);
-      const p = { lastSeq: c.last_seq, ...r };
+      const p = { lastSeq: c.last_seq, keys, ...r };
       this.previews.set(c.id, p);
       return p;
     } catch {
