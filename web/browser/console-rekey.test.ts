@@ -8,7 +8,8 @@
 // and commits Remove(old) + Add(new) on its own (through the open view's chat, and a quiet
 // one on the other conversation's saved group), and both chats go on both ways. A reloaded
 // console replays both History Member generations; a supervisor console holding only
-// version 1 reads what came before the rotation and nothing after.
+// version 1 reads what came before the rotation and nothing after (and once given version 3,
+// never 2, what the third History Member read too).
 
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,6 +48,7 @@ async function welcomedLast(page: Page, tenant: string, id: string): Promise<boo
 describe("the console after a team key rotation", () => {
   let world: ConsoleWorld;
   let browser: Browser;
+  let supBrowser: Browser | undefined;
 
   beforeAll(async () => {
     world = await startConsoleWorld();
@@ -54,6 +56,7 @@ describe("the console after a team key rotation", () => {
     browser = await launch();
   });
   afterAll(async () => {
+    await supBrowser?.close();
     await browser?.close();
     await world?.stop();
   });
@@ -206,23 +209,17 @@ describe("the console after a team key rotation", () => {
 
     // A device that holds only version 1 (a supervisor's, enrolled with the old key file):
     // its replay reads what was said before the rotation, and nothing after it.
-    const supBrowser = await launch();
-    try {
-      const sup = await watchedPage(supBrowser.context);
-      await signInAndEnrol(sup.page, world, world.supervisor, "supervisor");
-      const teamItem = sup.page.locator(`#team li button[data-conversation="${id}"]`);
-      await expect.poll(() => teamItem.count(), { timeout: 30_000 }).toBe(1);
-      await teamItem.click();
-      await expect.poll(() => sup.page.locator("#conv-alert").textContent(), { timeout: 30_000 })
-        .toMatch(/^\d+ messages were written under a team key this device was not given and cannot be read\.$/);
-      expect(await sup.page.locator("#log .text").allTextContents()).toEqual(BEFORE);
-      const count = Number(/^(\d+)/.exec((await sup.page.locator("#conv-alert").textContent()) ?? "")?.[1]);
-      expect(count).toBeGreaterThanOrEqual(AFTER.length + 1);
-      await inert(sup);
-      expect(sup.errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
-    } finally {
-      await supBrowser.close();
-    }
+    supBrowser = await launch();
+    const sup = await watchedPage(supBrowser.context);
+    await signInAndEnrol(sup.page, world, world.supervisor, "supervisor");
+    const teamItem = sup.page.locator(`#team li button[data-conversation="${id}"]`);
+    await expect.poll(() => teamItem.count(), { timeout: 30_000 }).toBe(1);
+    await teamItem.click();
+    const unreadable = /^(\d+) messages were written under a team key this device was not given and cannot be read\.$/;
+    await expect.poll(() => sup.page.locator("#conv-alert").textContent(), { timeout: 30_000 }).toMatch(unreadable);
+    expect(await sup.page.locator("#log .text").allTextContents()).toEqual(BEFORE);
+    const count = Number(unreadable.exec((await sup.page.locator("#conv-alert").textContent()) ?? "")?.[1]);
+    expect(count).toBeGreaterThanOrEqual(AFTER.length + 1);
 
     // A Welcome lost on the way: version 3, rotated while every Welcome this console sends is
     // dropped before the server. The rotation commits are sequenced, their Welcomes stay
@@ -271,6 +268,16 @@ describe("the console after a team key rotation", () => {
     expect(await page.locator("#log .text").count()).toBe(BEFORE.length + AFTER.length + 2);
     expect(await page.locator("#conv-alert").textContent()).toBe("");
     await page.unrouteAll();
+
+    // The supervisor's device was given version 3 by that rewrap (it is a team member now),
+    // never version 2: its console picks the new key up, and its replay reads the first and
+    // the third History Member's parts, still counting the second's unreadable.
+    await expect.poll(() => teamItem.locator(".preview").textContent(), { timeout: 60_000 }).toBe("third key: does it still work?");
+    await teamItem.click();
+    await expect.poll(() => sup.page.locator("#log .text").allTextContents(), { timeout: 30_000 }).toEqual([...BEFORE, "third key: does it still work?"]);
+    expect(Number(unreadable.exec((await sup.page.locator("#conv-alert").textContent()) ?? "")?.[1])).toBe(count);
+    await inert(sup);
+    expect(sup.errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
 
     await inert(agent);
     await inert(visitor);
