@@ -72,6 +72,38 @@ describe("SealdeskSocket", () => {
     await expect(next).rejects.toThrow(/out of order/);
   });
 
+  it("answers pings, keeps the close code, and fails a connection that never opens", async () => {
+    let answer = true;
+    const { factory } = fakeServer((f, p) => {
+      if (f.t === "ping" && answer) p({ t: "pong", n: f.n ?? 0 });
+    });
+    let closedWith: Error | undefined;
+    const s = await SealdeskSocket.connect(factory, "http://127.0.0.1:9", { via: "header", token: "t" });
+    s.onClosed = (err) => (closedWith = err);
+    await s.ping(1_000);
+    answer = false;
+    await expect(s.ping(20)).rejects.toThrow(/no pong/);
+    s.drop("no answer");
+    expect(s.isClosed).toBe(true);
+    expect(closedWith?.message).toMatch(/no answer/);
+    await expect(s.ping()).rejects.toThrow(/no answer/);
+
+    // A close: waiters fail, the code is kept.
+    const other = fakeServer((f, p) => {
+      if (f.t === "sub") p({ t: "subscribed", c: f.c, last_seq: 0, state: "open" });
+    });
+    const d = await SealdeskSocket.connect(other.factory, "http://127.0.0.1:9", { via: "header", token: "t" });
+    await d.subscribe("c1");
+    const waiting = d.nextEntry("c1");
+    expect(d.closeCode).toBeUndefined();
+    d.close();
+    await expect(waiting).rejects.toThrow(/closed \(1000/);
+    expect(d.closeCode).toBe(1000);
+
+    const never: TransportFactory = () => new Promise(() => undefined);
+    await expect(SealdeskSocket.connect(never, "http://127.0.0.1:9", { via: "header", token: "t" }, 30)).rejects.toThrow(/did not open/);
+  });
+
   it("times out a missing entry without losing the next one", async () => {
     const { factory, push } = fakeServer((f, p) => {
       if (f.t === "sub") p({ t: "subscribed", c: f.c, last_seq: 0, state: "open" });

@@ -34,12 +34,20 @@ export const browserTransport: TransportFactory = (url, options, events) =>
       return;
     }
     const ws = new WebSocket(url, options.protocol);
-    ws.onopen = () => resolve({ send: (t) => ws.send(t), close: (c, r) => ws.close(c, r) });
+    let open = false;
+    ws.onopen = () => {
+      open = true;
+      resolve({ send: (t) => ws.send(t), close: (c, r) => ws.close(c, r) });
+    };
     ws.onerror = () => reject(new Error(`WebSocket to ${url} failed`));
     ws.onmessage = (ev) => {
       if (typeof ev.data === "string") events.onText(ev.data);
     };
-    ws.onclose = (ev) => events.onClose(ev.code, ev.reason);
+    ws.onclose = (ev) => {
+      // Closed before it opened (with no error event first): the connection failed.
+      if (!open) reject(new Error(`WebSocket to ${url} closed before it opened (${ev.code})`));
+      events.onClose(ev.code, ev.reason);
+    };
   });
 
 /** Staff may put their token on the upgrade (`header`); visitors must use the `auth` frame. */
@@ -86,6 +94,9 @@ export class SealdeskSocket {
   private readonly acks = new Map<string, Waiter<Ack>>();
   private readonly subscribing = new Map<string, Waiter<number>>();
   private closed: Error | undefined;
+  private closeCodeSeen: number | undefined;
+  private readonly pongs = new Map<number, () => void>();
+  private pingCounter = 0;
   private readyWaiter: Waiter<WireParty> | undefined;
   private isReady = false;
   /** Typing and read frames of the other participants (ephemeral, never stored). */
@@ -94,6 +105,8 @@ export class SealdeskSocket {
   malformedFrames = 0;
   /** Errors the server reported that no pending request claimed (kept for diagnostics). */
   readonly strayErrors: WsErrorFrame[] = [];
+  /** Called once when the connection fails or closes (after every pending request was rejected). */
+  onClosed: ((err: Error) => void) | undefined;
   me: WireParty = { kind: "system" };
 
   private constructor() {}
@@ -109,13 +122,30 @@ export class SealdeskSocket {
     const ready = new Promise<WireParty>((resolve, reject) => {
       socket.readyWaiter = { resolve, reject };
     });
-    socket.transport = await factory(
+    // Nobody waits for `ready` when the transport itself fails: no unhandled rejection.
+    ready.catch(() => undefined);
+    const opening = factory(
       url.toString(),
       auth.via === "header" ? { protocol: SUBPROTOCOL, bearer: auth.token } : { protocol: SUBPROTOCOL },
       { onText: (t) => socket.onText(t), onClose: (code, reason) => socket.onClose(code, reason) },
     );
+    const started = Date.now();
+    try {
+      // A connection that never opens (a network that swallows the handshake) also times out;
+      // if it opens after all, it is closed at once.
+      socket.transport = await withTimeout(opening, timeoutMs, "the WebSocket did not open");
+    } catch (e) {
+      socket.fail(e instanceof Error ? e : new Error(String(e)));
+      void opening.then((t) => t.close(), () => undefined);
+      throw e;
+    }
     if (auth.via === "frame") socket.frame({ t: "auth", token: auth.token });
-    socket.me = await withTimeout(ready, timeoutMs, "no ready frame");
+    try {
+      socket.me = await withTimeout(ready, Math.max(1, timeoutMs - (Date.now() - started)), "no ready frame");
+    } catch (e) {
+      socket.fail(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
     return socket;
   }
 
@@ -166,13 +196,32 @@ export class SealdeskSocket {
     this.frame({ t: "read", c, seq });
   }
 
+  /** Resolves on the server's `pong`; rejects after `timeoutMs` or when the connection ends. */
+  ping(timeoutMs = 10_000): Promise<void> {
+    if (this.closed !== undefined) return Promise.reject(this.closed);
+    const n = (this.pingCounter += 1);
+    const answered = new Promise<void>((resolve) => this.pongs.set(n, resolve));
+    this.frame({ t: "ping", n });
+    return withTimeout(answered, timeoutMs, `no pong for ping ${n}`).finally(() => this.pongs.delete(n));
+  }
+
   /** Whether the connection has failed or was closed. */
   get isClosed(): boolean {
     return this.closed !== undefined;
   }
 
+  /** The WebSocket close code, once the server or the network closed the connection. */
+  get closeCode(): number | undefined {
+    return this.closeCodeSeen;
+  }
+
   close(): void {
     this.transport?.close(CloseCode.NORMAL, "bye");
+  }
+
+  /** Gives up on a connection that stopped answering: everything pending fails now. */
+  drop(reason: string): void {
+    this.fail(new SocketError("closed", reason));
   }
 
   private frame(frame: ClientFrame): void {
@@ -217,8 +266,11 @@ export class SealdeskSocket {
       case "read":
         this.onEphemeral?.(frame);
         return;
+      case "pong":
+        this.pongs.get(frame.n)?.();
+        return;
       default:
-        // resync (the entries follow in order anyway), notice, pong, unsubscribed.
+        // resync (the entries follow in order anyway), notice, unsubscribed.
         return;
     }
   }
@@ -255,6 +307,7 @@ export class SealdeskSocket {
   }
 
   private onClose(code: number, reason: string): void {
+    this.closeCodeSeen ??= code;
     this.fail(new SocketError("closed", `connection closed (${code}${reason === "" ? "" : ` ${reason}`})`));
   }
 
@@ -265,7 +318,9 @@ export class SealdeskSocket {
     for (const w of this.acks.values()) w.reject(err);
     for (const w of this.subscribing.values()) w.reject(err);
     for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w.reject(err);
+    this.pongs.clear();
     this.transport?.close();
+    this.onClosed?.(err);
   }
 }
 
