@@ -130,3 +130,11 @@ export const R = {
     ? "1 message was written under a team key this device was not given and cannot be read."
     : `${n} messages were written under a team key this device was not given and cannot be read.`),
 } as const;
+
+/** The live chat's connection (reconnect-plan.ts `connectionText`) and replies on their way. */
+export const C = {
+  back: "Connected again: messages are up to date.",
+  reconnecting: (seconds: number, attempt: number) =>
+    `Reconnecting… The connection was lost; next try in ${seconds} s (attempt ${attempt}). Replies you send now go out once it is back.`,
+  ended: (reason: string) => `The live connection ended (${reason}). Open the conversation again.`,
+} as const;
