@@ -1,21 +1,31 @@
 // The agent's live side of one conversation: the WebSocket (authenticated by the session
 // cookie on the upgrade, from this server's own origin; docs/protocol.md), the Welcome that
 // the visitor's widget sends once it added this device (RFC 9420 §12.4.3.1), then every
-// commit and message processed in order, and our own messages as payload v1.
+// commit and message processed in order, and our own messages as payload v1. The connection
+// (link.ts) comes back by itself after a drop and resumes after the last entry handled; our
+// messages wait in the outbox (outbox.ts) and our commits in the journal until the server has
+// them, each sent again under its own client message id.
 
 import { isWelcomeFor, keyPackageInfo, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
 import { decodeChain } from "../shared/mls/certs.js";
 import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
-import { browserTransport, newClientId, SealdeskSocket, type TransportFactory } from "../shared/protocol/socket.js";
+import { browserTransport, newClientId, SealdeskSocket, SocketError, type Ack, type TransportFactory } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
 import { bytesEqual, fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
 import type { ReadyDevice } from "./device.js";
 import type { DeviceStore, SavedGroup } from "./keystore.js";
+import { ConversationLink } from "./link.js";
 import { keyPackageWho, policyFor, whoIs, type Who } from "./members.js";
+import { Outbox, type OutboxItem } from "./outbox.js";
 import type { Line } from "./preview.js";
+import type { LinkState } from "./reconnect-plan.js";
 
-/** The browser's WebSocket with no token: the server reads the HttpOnly session cookie. */
+/** Client ids of our sends kept (the last ones are saved): a device cannot decrypt its own. */
 const SENT_KEPT = 256;
+/** How long a commit waits for a lost connection to come back before it fails. */
+const COMMIT_WAIT_MS = 30_000;
+/** How often a message refused as too old (`stale_epoch`) is encrypted again before giving up. */
+const REBUILDS = 3;
 /** How long a chat waits for another one of the same conversation to let go of it. */
 const LOCK_WAIT_MS = 5_000;
 
@@ -25,6 +35,7 @@ export class OpenElsewhereError extends Error {
   readonly code = "open_in_another_tab";
 }
 
+/** The browser's WebSocket with no token: the server reads the HttpOnly session cookie. */
 const cookieTransport: TransportFactory = (url, options, events) => browserTransport(url, { protocol: options.protocol }, events);
 
 export interface ChatEvents {
@@ -45,6 +56,19 @@ export interface ChatEvents {
   removed(): void;
   /** The server's `transferred_to_agent` entry, while this device is a member. */
   transferredTo(staff: string): void;
+  /** The connection: live, lost and being tried again, or ended for good. */
+  connection(state: LinkState): void;
+  /** A message of ours, encrypted and saved, waiting for the server (`key` names it until it settles). */
+  outgoing(key: string, body: Body): void;
+  /** That message, sequenced: its line. */
+  delivered(key: string, line: Line): void;
+  /** That message, refused by the server (`reason`: its error code): it was not delivered. */
+  undelivered(key: string, reason: string): void;
+}
+
+export interface ChatOptions {
+  /** A first connection that fails is tried again with backoff (the open view); else `start` throws. */
+  retryFirst?: boolean;
 }
 
 interface CommitOps {
@@ -62,7 +86,7 @@ async function roleOf(identity: Uint8Array): Promise<string | null> {
 }
 
 export class LiveChat {
-  private socket: SealdeskSocket | undefined;
+  private link: ConversationLink | undefined;
   private group: MlsGroup | undefined;
   /** Client ids of our sends (insertion order; the last SENT_KEPT are saved). */
   private readonly sent = new Set<string>();
@@ -77,6 +101,14 @@ export class LiveChat {
   private unsentWelcome: SavedGroup["welcome"];
   /** Lets go of the conversation's Web Lock. */
   private unlock: (() => void) | undefined;
+  /** Our messages until the server has them (saved with the group). */
+  private outbox = new Outbox();
+  /** The outbox being sent on this connection (one sender at a time, in order). */
+  private pumpSocket: SealdeskSocket | undefined;
+  private pumpRun: Promise<void> = Promise.resolve();
+  /** What became of our commits whose connection was lost: adopted (true) or refused (false). */
+  private readonly commitOutcomes = new Map<string, boolean>();
+  private readonly online = (): void => this.link?.retryNow();
 
   constructor(
     readonly conversation: string,
@@ -87,18 +119,26 @@ export class LiveChat {
     /** Entries up to this seq were shown from the History Member replay. */
     private readonly shownUpTo: number,
     private readonly events: ChatEvents,
+    private readonly options: ChatOptions = {},
   ) {}
 
   get joined(): boolean {
     return this.group !== undefined;
   }
 
-  /** In the group and connected: a commit can go out now. */
+  /** In the group, connected and caught up: a commit can go out now. */
   get live(): boolean {
-    return this.group !== undefined && this.socket !== undefined && !this.socket.isClosed && !this.stopped;
+    return this.group !== undefined && this.link?.ready === true && !this.stopped;
+  }
+
+  /** The connection while it is up and caught up with the log. */
+  private get socket(): SealdeskSocket | undefined {
+    return this.link?.ready === true ? this.link.socket : undefined;
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    // Stopped: nothing more touches the group here (the Web Lock goes once the queue is done).
+    if (this.stopped) return Promise.reject(new Error("this conversation's chat was stopped"));
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
@@ -114,6 +154,7 @@ export class LiveChat {
     const saved: SavedGroup = { group: toBase64(this.group.encode()), cursor: this.cursor, sent };
     if (this.pending !== undefined) saved.pending = this.pending;
     if (this.unsentWelcome !== undefined) saved.welcome = this.unsentWelcome;
+    if (this.outbox.size > 0) saved.outbox = this.outbox.saved();
     await this.store.saveGroup(this.conversation, saved);
   }
 
@@ -147,19 +188,59 @@ export class LiveChat {
       for (const id of saved.sent ?? []) this.sent.add(id);
       this.pending = saved.pending;
       this.unsentWelcome = saved.welcome;
+      this.outbox = new Outbox(saved.outbox ?? []);
       this.events.joined();
+      // Replies written before a reload that the server never acknowledged: shown, sent again.
+      for (const item of this.outbox.all()) this.events.outgoing(item.key, decodePayload(fromBase64(item.payload)).body);
     }
-    this.socket = await SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" });
-    this.socket.onEphemeral = (f: EphemeralFrame) => {
-      if (f.c !== this.conversation || f.from.kind !== "visitor") return;
-      if (f.t === "typing") this.events.typing(f.on);
-      else this.events.read(f.seq);
-    };
-    await this.socket.subscribe(this.conversation, this.cursor);
-    void this.loop();
-    // A Welcome the last session could not deliver goes first (a resend is a no-op); failing
-    // again, it stays journaled for the next start.
-    await this.exclusive(() => this.sendWelcome()).catch(() => undefined);
+    if (this.stopped) return; // Stopped while loading: no connection.
+    this.link = new ConversationLink(this.conversation, () => SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" }), {
+      exclusive: (fn) => this.exclusive(fn),
+      cursor: () => this.cursor,
+      entry: (e) => this.onEntry(e),
+      caughtUp: (socket) => this.resume(socket),
+      ephemeral: (f: EphemeralFrame) => {
+        if (f.c !== this.conversation || f.from.kind !== "visitor") return;
+        if (f.t === "typing") this.events.typing(f.on);
+        else this.events.read(f.seq);
+      },
+      state: (state) => {
+        // A reply written while the resume was finishing goes out now.
+        if (state.kind === "live" && this.link?.socket !== undefined) this.pump(this.link.socket).catch(() => undefined);
+        this.events.connection(state);
+      },
+    });
+    if (typeof window !== "undefined") window.addEventListener("online", this.online);
+    await this.link.open(this.options.retryFirst === true);
+  }
+
+  /**
+   * On every connection, once the gap is handled: a Welcome the last connection (or session)
+   * could not deliver, then a commit of ours whose fate is unknown, both under their own ids
+   * (a resend of what the server has is acknowledged as a duplicate); then the outbox.
+   */
+  private async resume(socket: SealdeskSocket): Promise<void> {
+    await this.exclusive(async () => {
+      await this.sendWelcome().catch(() => undefined);
+      await this.resendPending(socket);
+    });
+    await this.pump(socket);
+  }
+
+  /** The journaled commit, sent again: adopted when acknowledged, discarded when refused (another won the epoch). */
+  private async resendPending(socket: SealdeskSocket): Promise<void> {
+    const p = this.pending;
+    if (p?.commit === undefined) return;
+    try {
+      await socket.send(this.conversation, "handshake", fromBase64(p.commit), p.id);
+    } catch {
+      if (socket.isClosed) return; // Lost again: the next connection tries again.
+      this.pending = undefined;
+      this.commitOutcomes.set(p.id, false);
+      await this.persist();
+      return;
+    }
+    await this.adoptPending();
   }
 
   /** Whether a commit or a Welcome of ours is journaled but not known to be delivered. */
@@ -167,27 +248,21 @@ export class LiveChat {
     return saved !== undefined && (saved.pending !== undefined || saved.welcome !== undefined);
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopped && this.socket !== undefined && !this.socket.isClosed) {
-      let e: EntryFrame;
-      try {
-        e = await this.socket.nextEntry(this.conversation, 30_000);
-      } catch {
-        continue; // Nothing new within the wait (or the socket closed: the loop ends).
-      }
-      try {
-        await this.exclusive(async () => {
-          this.cursor = e.seq;
-          try {
-            await this.handle(e);
-          } finally {
-            await this.persist();
-          }
-        });
-      } catch (err) {
-        // A malformed, forged or replayed entry is dropped; what was shown stays.
-        if (e.seq > this.shownUpTo) this.events.problem(`A message could not be verified (${err instanceof Error ? err.message : String(err)}).`);
-      }
+  /** One entry of the log, in order (link.ts hands them over across reconnections). */
+  private async onEntry(e: EntryFrame): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.exclusive(async () => {
+        this.cursor = e.seq;
+        try {
+          await this.handle(e);
+        } finally {
+          await this.persist();
+        }
+      });
+    } catch (err) {
+      // A malformed, forged or replayed entry is dropped; what was shown stays.
+      if (e.seq > this.shownUpTo) this.events.problem(`A message could not be verified (${err instanceof Error ? err.message : String(err)}).`);
     }
   }
 
@@ -223,7 +298,13 @@ export class LiveChat {
     // Our own messages cannot be decrypted by us (their keys are deleted once used, RFC 9420
     // §9.2): they are known by the client id we gave them. Anything else is processed, so a
     // forged entry under our name is caught like any other.
-    if (e.k === "welcome" || (e.id !== undefined && this.sent.has(e.id))) return;
+    if (e.k === "welcome") return;
+    if (e.id !== undefined && this.sent.has(e.id)) {
+      // Sequenced before its acknowledgement reached us (lost with a connection, say).
+      const mine = this.outbox.settle(e.id);
+      if (mine !== undefined) this.events.delivered(mine.key, this.ownLine(mine, e.seq, e.at));
+      return;
+    }
     if (peekMessage(bytes).wire === "group_info") return;
     const r = await this.group.process(bytes);
     this.group = r.group;
@@ -254,6 +335,7 @@ export class LiveChat {
     if (p === undefined) return;
     this.group = await MlsGroup.decode(fromBase64(p.group), policyFor(this.device.anchor));
     this.pending = undefined;
+    this.commitOutcomes.set(p.id, true);
     // The Welcome stays journaled until the server has it: lost with the connection, it is
     // sent again by the next start (the added member would otherwise never join).
     if (p.welcome !== undefined) this.unsentWelcome = { id: p.welcomeId, data: p.welcome };
@@ -271,8 +353,9 @@ export class LiveChat {
   /** The journaled Welcome, right after its commit; a resend with the same client id is a no-op. */
   private async sendWelcome(): Promise<void> {
     const w = this.unsentWelcome;
-    if (w === undefined || this.socket === undefined || this.socket.isClosed) return;
-    await this.socket.send(this.conversation, "welcome", fromBase64(w.data), w.id);
+    const socket = this.link?.socket;
+    if (w === undefined || socket === undefined) return;
+    await socket.send(this.conversation, "welcome", fromBase64(w.data), w.id);
     this.unsentWelcome = undefined;
     await this.persist();
   }
@@ -318,28 +401,39 @@ export class LiveChat {
    * (RFC 9420 §14: the delivery service orders commits; a refused one is discarded).
    */
   private async commitChange(change: CommitOps | ((group: MlsGroup) => Promise<CommitOps>)): Promise<void> {
-    await this.exclusive(async () => {
-      if (this.group === undefined || this.socket === undefined) throw new Error("not in the conversation");
+    // While the connection is being restored (and a commit journaled before settles), wait.
+    if (this.link !== undefined && !(await this.link.whenReady(COMMIT_WAIT_MS))) throw new SocketError("unavailable", "not connected to the conversation");
+    const lost = await this.exclusive(async () => {
+      const socket = this.socket;
+      if (this.group === undefined || socket === undefined) throw new SocketError("unavailable", "not in the conversation");
       const ops = typeof change === "function" ? await change(this.group) : change;
       const { commit, welcome, pending } = await this.group.commit(ops);
-      this.pending = { id: newClientId("c"), group: toBase64(pending.encode()), welcomeId: newClientId("w") };
-      if (welcome !== null) this.pending.welcome = toBase64(welcome);
-      this.sent.add(this.pending.id);
-      this.sent.add(this.pending.welcomeId);
+      const journal: NonNullable<SavedGroup["pending"]> = { id: newClientId("c"), group: toBase64(pending.encode()), welcomeId: newClientId("w"), commit: toBase64(commit) };
+      if (welcome !== null) journal.welcome = toBase64(welcome);
+      this.pending = journal;
+      this.sent.add(journal.id);
+      this.sent.add(journal.welcomeId);
       await this.persist();
       try {
-        await this.socket.send(this.conversation, "handshake", commit, this.pending.id);
+        await socket.send(this.conversation, "handshake", commit, journal.id);
       } catch (e) {
-        // Refused (another commit won the epoch, say): the current group stays. Lost with the
-        // connection: the journal settles it from the log.
-        if (!this.socket.isClosed) {
+        // Refused (another commit won the epoch, say): the current group stays.
+        if (!socket.isClosed) {
           this.pending = undefined;
           await this.persist();
+          throw e;
         }
-        throw e;
+        // Lost with the connection: the next one settles it (from the log, or sent again).
+        return journal.id;
       }
       await this.adoptPending();
+      return undefined;
     });
+    if (lost === undefined) return;
+    await this.link?.whenReady(COMMIT_WAIT_MS);
+    const outcome = this.commitOutcomes.get(lost);
+    if (outcome === true) return;
+    throw new SocketError(outcome === false ? "stale_epoch" : "unavailable", "the commit's connection was lost");
   }
 
   /**
@@ -369,11 +463,11 @@ export class LiveChat {
   async caughtUp(seq: number, ms = 15_000): Promise<boolean> {
     const until = Date.now() + ms;
     while (this.cursor < seq) {
-      if (Date.now() > until || this.stopped) return false;
+      if (Date.now() > until || this.stopped || this.link?.done === true) return false;
       await new Promise((r) => setTimeout(r, 100));
     }
     // Whatever is being handled now has finished.
-    await this.exclusive(async () => undefined);
+    await this.exclusive(async () => undefined).catch(() => undefined);
     return !this.stopped && this.unsentWelcome === undefined;
   }
 
@@ -386,33 +480,107 @@ export class LiveChat {
     await this.sayBody({ kind: "leave_request" });
   }
 
+  /**
+   * Encrypts and saves a message in the outbox, then sends it if the connection is up (and
+   * resolves once acknowledged); when it is not, it goes out once the connection is back.
+   */
   private async sayBody(body: Body): Promise<void> {
     const payload = encodePayload({ msgId: crypto.getRandomValues(new Uint8Array(16)), sentAtMs: BigInt(Date.now()), body });
-    const { message, id } = await this.exclusive(async () => {
+    const item = await this.exclusive(async () => {
       if (this.group === undefined) throw new Error("not in the conversation yet");
       const sent = await this.group.send(payload);
       this.group = sent.group;
-      const clientId = newClientId("c");
-      this.sent.add(clientId);
+      const id = newClientId("c");
+      this.sent.add(id);
+      const waiting: OutboxItem = { key: id, id, payload: toBase64(payload), message: toBase64(sent.message) };
+      this.outbox.add(waiting);
       await this.persist();
-      return { message: sent.message, id: clientId };
+      return waiting;
     });
-    if (this.socket === undefined) throw new Error("not connected");
-    const { seq } = await this.socket.send(this.conversation, "application", message, id);
-    this.events.line({ seq, at: Date.now(), who: { kind: "staff", role: "agent", label: this.device.label, verified: true }, body }, true);
+    this.events.outgoing(item.key, body);
+    const socket = this.socket;
+    if (socket !== undefined) await this.pump(socket);
+  }
+
+  private ownLine(item: OutboxItem, seq: number, at: number): Line {
+    return { seq, at, who: { kind: "staff", role: "agent", label: this.device.label, verified: true }, body: decodePayload(fromBase64(item.payload)).body };
+  }
+
+  /** Sends the outbox on `socket`, oldest first; a sender already at work on it takes new items along. */
+  private pump(socket: SealdeskSocket): Promise<void> {
+    if (this.pumpSocket === socket) return this.pumpRun;
+    this.pumpRun = this.pumpRun.catch(() => undefined).then(() => this.drain(socket));
+    return this.pumpRun;
+  }
+
+  private async drain(socket: SealdeskSocket): Promise<void> {
+    this.pumpSocket = socket;
+    try {
+      for (;;) {
+        const item = this.outbox.first();
+        if (item === undefined || socket.isClosed || this.stopped) return;
+        let ack: Ack;
+        try {
+          ack = await socket.send(this.conversation, "application", fromBase64(item.message), item.id);
+        } catch (e) {
+          if (socket.isClosed || this.stopped) return; // Lost with the connection: the next one sends it again.
+          if (!(e instanceof SocketError)) {
+            // No acknowledgement in time: the connection is given up, the next one resends.
+            socket.drop("no acknowledgement");
+            return;
+          }
+          if (e.code === "stale_epoch" && (item.rebuilt ?? 0) < REBUILDS) {
+            await new Promise((r) => setTimeout(r, 300));
+            await this.rebuild(item.id);
+            continue;
+          }
+          await this.exclusive(async () => {
+            if (this.outbox.settle(item.id) === undefined) return;
+            await this.persist();
+            this.events.undelivered(item.key, e.code);
+          });
+          continue;
+        }
+        await this.exclusive(async () => {
+          const done = this.outbox.settle(item.id);
+          if (done === undefined) return; // The log showed it first.
+          await this.persist();
+          this.events.delivered(done.key, this.ownLine(done, ack.seq, Date.now()));
+        });
+      }
+    } finally {
+      if (this.pumpSocket === socket) this.pumpSocket = undefined;
+    }
+  }
+
+  /** A message refused as too old for the group's epoch: encrypted again, under a new id (docs/protocol.md). */
+  private async rebuild(id: string): Promise<void> {
+    await this.exclusive(async () => {
+      const item = this.outbox.all().find((i) => i.id === id);
+      if (item === undefined || this.group === undefined) return;
+      const sent = await this.group.send(fromBase64(item.payload));
+      this.group = sent.group;
+      const next = newClientId("c");
+      this.sent.add(next);
+      this.outbox.rebuild(id, next, toBase64(sent.message));
+      await this.persist();
+    });
   }
 
   typing(on: boolean): void {
-    if (this.socket !== undefined && !this.socket.isClosed) this.socket.typing(this.conversation, on);
+    this.socket?.typing(this.conversation, on);
   }
 
   read(): void {
-    if (this.socket !== undefined && !this.socket.isClosed && this.cursor > 0) this.socket.read(this.conversation, this.cursor);
+    if (this.cursor > 0) this.socket?.read(this.conversation, this.cursor);
   }
 
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
-    this.socket?.close();
-    this.unlock?.();
+    this.link?.stop();
+    // What is under way with the group (a save) finishes before another chat may take it.
+    void this.queue.then(() => this.unlock?.());
+    if (typeof window !== "undefined") window.removeEventListener("online", this.online);
   }
 }

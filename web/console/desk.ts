@@ -6,10 +6,11 @@ import type { ConversationView, PrechatField } from "../shared/protocol/types.js
 import { SocketError } from "../shared/protocol/socket.js";
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
-import { LiveChat, OpenElsewhereError } from "./chat.js";
+import { LiveChat, OpenElsewhereError, type ChatEvents } from "./chat.js";
+import { ConnectionView } from "./connection-view.js";
 import { bundleOf, newestTeamKey, refreshTeamKeys, type ReadyDevice } from "./device.js";
 import { byId, el, show } from "./dom.js";
-import { addLine, visitorName, whoText } from "./lines.js";
+import { addLine, addPending, failPending, settlePending, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Lists } from "./queue.js";
@@ -31,6 +32,9 @@ export class Desk {
   /** The last seq the open view shows (from its History Member replay). */
   private shownUpTo = 0;
   private chat: LiveChat | undefined;
+  /** The conversation being opened (its preview and chat not set up yet): re-keys wait. */
+  private opening: string | undefined;
+  private readonly conn = new ConnectionView();
   private timer: number | undefined;
   private typingTimer: number | undefined;
   private mineCount = -1;
@@ -146,6 +150,7 @@ export class Desk {
   private ended(text = "This conversation is closed."): void {
     this.chat?.stop();
     this.chat = undefined;
+    this.conn.clear();
     this.setComposer(false);
     byId("typing").textContent = text;
   }
@@ -166,6 +171,15 @@ export class Desk {
   }
 
   private async select(c: ConversationView): Promise<void> {
+    this.opening = c.id;
+    try {
+      await this.open(c);
+    } finally {
+      if (this.opening === c.id) this.opening = undefined;
+    }
+  }
+
+  private async open(c: ConversationView): Promise<void> {
     // A re-key committing through the open view finishes (commit and Welcome) before it closes.
     const leaving = this.chat === undefined ? undefined : this.rekeyBusy.get(this.chat.conversation);
     if (leaving !== undefined) {
@@ -174,6 +188,7 @@ export class Desk {
     }
     this.chat?.stop();
     this.chat = undefined;
+    this.conn.clear();
     this.selected = c;
     this.shownUpTo = 0;
     show(byId("conv-empty"), false);
@@ -263,7 +278,31 @@ export class Desk {
         this.ended(byVisitor ? "The visitor ended the conversation." : "This conversation is closed.");
         void this.refresh();
       },
-    });
+      connection: (state) => {
+        if (this.chat !== chat) return;
+        this.conn.show(state);
+        // Given up for good: the chat lets go of the conversation (and of its Web Lock).
+        if (state.kind === "ended") {
+          chat.stop();
+          this.chat = undefined;
+          this.setComposer(false);
+        }
+      },
+      // Replies of a chat no longer on the screen (another conversation opened) stay off it.
+      outgoing: (key, body) => {
+        if (this.chat === chat) addPending(key, body, this.confirmLink);
+      },
+      delivered: (key, line) => {
+        if (this.chat !== chat) return;
+        settlePending(key);
+        addLine(line, true, labels, this.confirmLink);
+      },
+      undelivered: (key, reason) => {
+        if (this.chat !== chat) return;
+        failPending(key, reason);
+        this.alert(`Not sent (${reason}).`);
+      },
+    }, { retryFirst: true });
     this.chat = chat;
     try {
       await chat.start();
@@ -336,14 +375,14 @@ export class Desk {
     };
     // The open view's chat, once connected (never a second chat beside it on the same group).
     if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.live ? rekey(this.chat) : undefined;
-    if (this.selected?.id === c.id) return undefined; // Opening right now: next time.
+    if (this.opening === c.id) return undefined; // Opening right now: next time.
     return this.quietly(c, rekey);
   }
 
   /** Delivers what a commit of ours left journaled (its Welcome, say); true when nothing is left. */
   private settle(c: ConversationView): Promise<boolean> | undefined {
     if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.live ? this.chat.deliver() : this.chat.joined ? undefined : Promise.resolve(true);
-    if (this.selected?.id === c.id) return undefined;
+    if (this.opening === c.id) return undefined;
     return (async () => {
       if (!LiveChat.unsettled(await this.store.loadGroup(c.id))) return true;
       return (await this.quietly(c, async (chat) => chat.caughtUp((await this.api.conversation(c.tenant_id, c.id)).last_seq))) === true;
@@ -356,11 +395,7 @@ export class Desk {
    */
   private async quietly(c: ConversationView, fn: (chat: LiveChat) => Promise<boolean>): Promise<boolean> {
     if ((await this.store.loadGroup(c.id)) === undefined) return false;
-    const quiet = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, Number.MAX_SAFE_INTEGER, {
-      line: () => undefined, joined: () => undefined, membersChanged: () => undefined, typing: () => undefined, read: () => undefined,
-      problem: () => undefined, closed: () => undefined, supervisorJoined: () => undefined, leaveRequested: () => undefined,
-      removed: () => undefined, transferredTo: () => undefined,
-    });
+    const quiet = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, Number.MAX_SAFE_INTEGER, QUIET);
     try {
       await quiet.start();
       return quiet.joined && (await fn(quiet));
@@ -514,6 +549,14 @@ export class Desk {
     }
   }
 }
+
+/** A chat that shows nothing (a background re-key on a conversation not open here). */
+const QUIET: ChatEvents = {
+  line: () => undefined, joined: () => undefined, membersChanged: () => undefined, typing: () => undefined, read: () => undefined,
+  problem: () => undefined, closed: () => undefined, supervisorJoined: () => undefined, leaveRequested: () => undefined,
+  removed: () => undefined, transferredTo: () => undefined, connection: () => undefined, outgoing: () => undefined,
+  delivered: () => undefined, undelivered: () => undefined,
+};
 
 export function codeOf(e: unknown): string {
   if (e !== null && typeof e === "object" && "code" in e && typeof e.code === "string") return e.code;

@@ -5,6 +5,7 @@
 // cannot be moved to another person's slot.
 
 import { fromUtf8, utf8 } from "../shared/util/bytes.js";
+import type { OutboxItem } from "./outbox.js";
 
 const DB = "sealdesk-console";
 const KEYS = "keys";
@@ -55,13 +56,15 @@ export interface SavedGroup {
    * A commit of ours not known to be sequenced (the journal): its group is adopted when the
    * log shows its client id, so a reload in between cannot fork the group.
    */
-  pending?: { id: string; group: string; welcomeId: string; welcome?: string };
+  pending?: { id: string; group: string; welcomeId: string; welcome?: string; commit?: string };
   /**
    * The Welcome of a commit of ours that was sequenced, until the server acknowledged it: sent
    * again (same client id, an idempotent send) when the conversation is next opened, so a
    * member we added (a History Member after a rotation, say) is never left without it.
    */
   welcome?: { id: string; data: string };
+  /** Our messages not yet acknowledged, oldest first (outbox.ts): sent again under their ids. */
+  outbox?: OutboxItem[];
 }
 
 export interface DeviceStore {

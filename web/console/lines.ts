@@ -43,9 +43,43 @@ export function addLine(l: Line, mine: boolean, labels: Map<string, string>, con
   li.dataset.seq = String(l.seq);
   li.append(el("span", "meta who", mine ? "You" : whoText(l.who)));
   li.append(bodyElement(l.body, l.who, confirmLink));
-  // In log order, also when a gap is filled after later messages arrived.
+  // In log order, also when a gap is filled after later messages arrived; replies still on
+  // their way stay last.
   const log = byId("log");
-  const later = Array.from(log.children).find((n) => Number((n as HTMLElement).dataset.seq) > l.seq);
+  const later = Array.from(log.children).find((n) => {
+    const d = (n as HTMLElement).dataset;
+    return d.pending !== undefined || Number(d.seq) > l.seq;
+  });
   log.insertBefore(li, later ?? null);
   li.scrollIntoView({ block: "end" });
+}
+
+function pendingLine(key: string): HTMLElement | undefined {
+  return Array.from(byId("log").children).find((n) => (n as HTMLElement).dataset.pending === key) as HTMLElement | undefined;
+}
+
+/** A reply of ours the server has not acknowledged yet (the connection may be down): last, marked. */
+export function addPending(key: string, body: Body, confirmLink: (url: string) => void): void {
+  const li = el("li", "msg mine pending");
+  li.dataset.pending = key;
+  li.append(el("span", "meta who", "You · sending…"));
+  li.append(bodyElement(body, { kind: "staff", role: "agent", label: "", verified: true }, confirmLink));
+  byId("log").append(li);
+  li.scrollIntoView({ block: "end" });
+}
+
+/** The reply was sequenced: its pending line gives way to the real one (added by `addLine`). */
+export function settlePending(key: string): void {
+  pendingLine(key)?.remove();
+}
+
+/** The server refused the reply: its line says so. */
+export function failPending(key: string, reason: string): void {
+  const li = pendingLine(key);
+  if (li === undefined) return;
+  li.classList.remove("pending");
+  li.classList.add("failed");
+  delete li.dataset.pending;
+  const meta = li.querySelector(".meta");
+  if (meta !== null) meta.textContent = `You · not sent (${reason})`;
 }
