@@ -268,4 +268,25 @@ export class ConsoleApi {
   historyRotation(tenant: string, id: string): Promise<HistoryGenerationView> {
     return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/history-member/rotation`);
   }
+
+  /** Stores an attachment's encrypted bytes (docs/protocol.md "Attachments"); the server answers their SHA-256. */
+  async uploadAttachment(tenant: string, id: string, blob: Uint8Array): Promise<{ sha256: string; size: number }> {
+    const headers: Record<string, string> = { accept: "application/json", "content-type": "application/octet-stream" };
+    if (this.csrf !== null) headers["x-csrf-token"] = this.csrf;
+    const res = await fetch(`/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/attachments`, {
+      method: "POST", headers, credentials: "same-origin", cache: "no-store", body: new Uint8Array(blob),
+    });
+    const text = await res.text();
+    if (!res.ok) throw apiError(res.status, text);
+    return JSON.parse(text) as { sha256: string; size: number };
+  }
+
+  /** An attachment's encrypted bytes, by the SHA-256 its reference names. */
+  async downloadAttachment(tenant: string, id: string, sha256Hex: string): Promise<Uint8Array> {
+    const res = await fetch(`/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/attachments/${sha256Hex}`, {
+      credentials: "same-origin", cache: "no-store",
+    });
+    if (!res.ok) throw apiError(res.status, await res.text());
+    return new Uint8Array(await res.arrayBuffer());
+  }
 }

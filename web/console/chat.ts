@@ -8,7 +8,7 @@
 
 import { isWelcomeFor, keyPackageInfo, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
 import { decodeChain } from "../shared/mls/certs.js";
-import { decodePayload, encodePayload, type Body } from "../shared/mls/payload.js";
+import { decodePayload, encodePayload, type Body, type FileRef } from "../shared/mls/payload.js";
 import { browserTransport, newClientId, SealdeskSocket, SocketError, type Ack, type TransportFactory } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
 import { bytesEqual, fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
@@ -473,6 +473,11 @@ export class LiveChat {
 
   async say(text: string): Promise<void> {
     await this.sayBody({ kind: "text", text });
+  }
+
+  /** A file already encrypted and uploaded (attachments.ts): its reference, as payload v1 `file`. */
+  async sendFile(file: FileRef): Promise<void> {
+    await this.sayBody({ kind: "file", file });
   }
 
   /** A supervisor's request to be removed (the assignee's console commits the Remove). */

@@ -6,11 +6,12 @@ import type { ConversationView, PrechatField } from "../shared/protocol/types.js
 import { SocketError } from "../shared/protocol/socket.js";
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
+import { downloadFile, fileFailure, uploadFile } from "./attachments.js";
 import { LiveChat, OpenElsewhereError, type ChatEvents } from "./chat.js";
 import { ConnectionView } from "./connection-view.js";
 import { bundleOf, newestTeamKey, refreshTeamKeys, type ReadyDevice } from "./device.js";
 import { byId, el, show } from "./dom.js";
-import { addLine, addPending, failPending, settlePending, visitorName, whoText } from "./lines.js";
+import { addLine, addPending, failPending, onDownload, settlePending, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Lists } from "./queue.js";
@@ -83,6 +84,13 @@ export class Desk {
         ev.preventDefault();
         void this.send();
       }
+    });
+    const attach = byId<HTMLInputElement>("attach-input");
+    byId("attach").addEventListener("click", () => attach.click());
+    attach.addEventListener("change", () => {
+      const file = attach.files?.[0];
+      attach.value = "";
+      if (file !== undefined) void this.sendFile(file);
     });
     reply.addEventListener("input", () => {
       this.chat?.typing(true);
@@ -196,6 +204,13 @@ export class Desk {
     this.alert("");
     byId("log").replaceChildren();
     byId("prechat").replaceChildren();
+    onDownload(async (ref) => {
+      try {
+        await downloadFile(this.api, c.tenant_id, c.id, ref);
+      } catch (e) {
+        if (this.selected?.id === c.id) this.alert(fileFailure(e, true));
+      }
+    });
     byId("typing").textContent = "";
     this.setComposer(false);
     this.renderHead();
@@ -232,6 +247,7 @@ export class Desk {
   private setComposer(on: boolean): void {
     byId<HTMLTextAreaElement>("reply").disabled = !on;
     byId<HTMLButtonElement>("send").disabled = !on;
+    byId<HTMLButtonElement>("attach").disabled = !on;
   }
 
   private async openLive(c: ConversationView, shownUpTo: number, waiting = "Waiting for the visitor's browser to add this device…"): Promise<void> {
@@ -532,6 +548,20 @@ export class Desk {
       void this.refresh();
     } catch (e) {
       this.alert(`Not closed (${codeOf(e)}).`);
+    }
+  }
+
+  /** A file from the composer: encrypted here, uploaded, its reference sent in the group. */
+  private async sendFile(file: File): Promise<void> {
+    const c = this.selected;
+    const chat = this.chat;
+    if (c === undefined || chat === undefined || !chat.joined) return;
+    this.alert("");
+    try {
+      const max = (await this.api.widgetConfig(c.tenant_id, c.team_id)).attachment_max;
+      await chat.sendFile(await uploadFile(this.api, c.tenant_id, c.id, file, max));
+    } catch (e) {
+      if (this.selected?.id === c.id) this.alert(fileFailure(e, false));
     }
   }
 

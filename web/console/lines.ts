@@ -1,7 +1,9 @@
 // How a conversation reads in the console: who wrote each line (checked credentials only),
 // the visitor's form, messages as text in log order. Text nodes only (dom.ts).
 
-import type { Body } from "../shared/mls/payload.js";
+import { safeFileName } from "../shared/files/attachment.js";
+import type { Body, FileRef } from "../shared/mls/payload.js";
+import { describeFile } from "./attachments.js";
 import { byId, el, messageText } from "./dom.js";
 import type { Who } from "./members.js";
 import type { Line } from "./preview.js";
@@ -25,9 +27,32 @@ export function visitorName(lines: readonly Line[] | undefined, fallback: string
   return fallback;
 }
 
+/** What a Download button does (set by the desk for the conversation on the screen). */
+let download: ((ref: FileRef) => Promise<void>) | undefined;
+
+export function onDownload(fn: ((ref: FileRef) => Promise<void>) | undefined): void {
+  download = fn;
+}
+
+/** A file: its name, size and type as text, and a button that saves it (never shown inline). */
+function fileElement(ref: FileRef): HTMLElement {
+  const box = el("div", "file");
+  box.append(el("p", "text", `Attachment: ${describeFile(ref)}`));
+  const b = el("button", "download", "Download");
+  b.type = "button";
+  b.setAttribute("aria-label", `Download ${safeFileName(ref.name)}`);
+  b.addEventListener("click", () => {
+    if (download === undefined) return;
+    b.disabled = true;
+    void download(ref).finally(() => (b.disabled = false));
+  });
+  box.append(b);
+  return box;
+}
+
 function bodyElement(body: Body, who: Who, confirmLink: (url: string) => void): HTMLElement {
   if (body.kind === "text") return messageText(body.text, confirmLink);
-  if (body.kind === "file") return el("p", "text", `Attachment: ${body.file.name} (open it in the terminal client; not in the console yet)`);
+  if (body.kind === "file") return fileElement(body.file);
   if (body.kind === "leave_request") return el("p", "text", who.kind === "visitor" ? "The visitor asked to end the conversation." : "Asked to leave the conversation.");
   return el("p", "text", "");
 }
