@@ -286,6 +286,32 @@ async fn a_removed_agent_cannot_read_a_rekeyed_conversation() {
         "issuing pass\nteam2 pass\n",
     ));
     assert_eq!(rewrapped["devices"], 1, "Bob's device only");
+
+    // Before the pool holds a History Member sealed to version 2, the server has nothing to
+    // rotate to (409): the terminal says so, exits non-zero and commits nothing.
+    let log_len = |store: &sealdesk_store::sqlite::SqliteStore| {
+        let store = store.clone();
+        let conversation = id.parse().unwrap();
+        async move {
+            store
+                .read_log(tenant_id, conversation, 0, 1000)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let before = log_len(&store).await;
+    let early = bob(&rekey, &pass);
+    assert!(
+        !early.status.success(),
+        "a re-key without a rotation member must fail"
+    );
+    let early_out = String::from_utf8_lossy(&early.stdout).into_owned();
+    assert!(
+        early_out.contains(&format!("{id}: not re-keyed")),
+        "{early_out}"
+    );
+    assert_eq!(log_len(&store).await, before, "nothing was committed");
     fill("team2.key", "team2 pass");
 
     // Bob's terminal re-keys the conversation.
