@@ -4,17 +4,16 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sealdesk_client::Client;
-use sealdesk_client::ws::{Connection, Credential, Cursors};
+use sealdesk_client::ws::{Connection, Cursors};
 use sealdesk_core::clock::{Clock as _, SystemClock};
-use sealdesk_mls::certs::{ChainCheck, TrustAnchor, VISITOR_MAGIC};
+use sealdesk_mls::certs::{ChainCheck, TrustAnchor};
 use sealdesk_mls::payload::{Body, Payload};
 use sealdesk_mls::{Client as Mls, Processed};
-use sealdesk_proto::ConversationId;
 use sealdesk_proto::ws::{WireKind, WireParty};
 
 use super::owner::Owner;
 use super::serve::{start, terminate};
+use super::widget_visitor::{WidgetVisitor, add_member};
 use super::{admin, admin_stdin, assert_fails, json, run, sealdesk};
 
 pub(crate) const PASSWORD: &str = "an agent's long password 42";
@@ -317,37 +316,13 @@ async fn conversation(
     let check = std::sync::Arc::new(ChainCheck::new(anchor, || {
         u64::try_from(SystemClock.now().unix_timestamp()).unwrap()
     }));
-    let base = url::Url::parse(url).unwrap();
-    let http = Client::new(url).unwrap();
-    let ticket = http
-        .visitor_ticket(tenant_id, team.parse().unwrap(), None)
-        .await
-        .unwrap();
-    let visitor = http.clone().with_token(ticket.ticket.clone());
-    let c: ConversationId = visitor.open_conversation(None).await.unwrap().id;
-    let mut conn = Connection::connect(&base, &Credential::Ticket(ticket.ticket))
-        .await
-        .unwrap();
-    let mut cursors = Cursors::default();
-    conn.subscribe(c, 0).await.unwrap();
-    let mut identity = VISITOR_MAGIC.to_vec();
-    identity.extend_from_slice(&[9; 16]);
-    let mut mls = Mls::new(&identity, check).unwrap();
-    mls.create_group(c.to_string().as_bytes()).unwrap();
-    conn.send(c, "gi", WireKind::Handshake, &mls.group_info().unwrap())
-        .await
-        .unwrap();
-    let hm = STANDARD
-        .decode(visitor.visitor_history_member(c).await.unwrap().key_package)
-        .unwrap();
-    let add = mls.commit(&[hm], &[]).unwrap();
-    conn.send(c, "add-hm", WireKind::Handshake, &add.commit)
-        .await
-        .unwrap();
-    mls.merge().unwrap();
-    conn.send(c, "w-hm", WireKind::Welcome, &add.welcome.unwrap())
-        .await
-        .unwrap();
+    let WidgetVisitor {
+        http: visitor,
+        mut conn,
+        mut cursors,
+        mut mls,
+        c,
+    } = WidgetVisitor::start(url, tenant_id, team.parse().unwrap(), check, 9).await;
     conn.send(
         c,
         "v1",
@@ -387,14 +362,7 @@ async fn conversation(
     let kps = visitor.visitor_take_key_packages(c).await.unwrap();
     assert_eq!(kps.key_packages.len(), 1);
     let kp = STANDARD.decode(&kps.key_packages[0].key_package).unwrap();
-    let add = mls.commit(&[kp], &[]).unwrap();
-    conn.send(c, "add-agent", WireKind::Handshake, &add.commit)
-        .await
-        .unwrap();
-    mls.merge().unwrap();
-    conn.send(c, "w-agent", WireKind::Welcome, &add.welcome.unwrap())
-        .await
-        .unwrap();
+    add_member(&mut conn, &mut mls, c, &kp, "agent").await;
     conn.send(
         c,
         "v2",

@@ -19,6 +19,7 @@ mod notes;
 mod owner;
 mod rekey;
 mod serve;
+mod widget_visitor;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -7,16 +7,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sealdesk_client::Client;
-use sealdesk_client::ws::{Connection, Credential, Cursors};
 use sealdesk_core::clock::{Clock as _, SystemClock};
 use sealdesk_core::domain::EntryKind;
 use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient, open_bundle};
-use sealdesk_mls::certs::{ChainCheck, TrustAnchor, VISITOR_MAGIC};
+use sealdesk_mls::certs::{ChainCheck, TrustAnchor};
 use sealdesk_mls::payload::{Body, Payload};
-use sealdesk_mls::{Client as Mls, KeyPackageSecrets, LogItem, Replay, Replayed};
+use sealdesk_mls::{KeyPackageSecrets, LogItem, Replay, Replayed};
+use sealdesk_proto::TenantId;
 use sealdesk_proto::ws::WireKind;
-use sealdesk_proto::{ConversationId, TenantId};
 use sealdesk_store::{
     HistoryMemberState, HistoryPoolRepo as _, LogRepo as _, RoutingRepo as _, StoreAdmin as _,
 };
@@ -25,6 +23,7 @@ use super::agent::{DEVICE_PASS, PASSWORD, agent_in, enrol_terminal, staff_commit
 use super::history_pool::keys_of;
 use super::owner::Owner;
 use super::serve::{start, terminate};
+use super::widget_visitor::{WidgetVisitor, add_member};
 use super::{admin_stdin, json, run, sealdesk};
 
 const BEFORE: [&str; 3] = [
@@ -165,40 +164,14 @@ async fn a_removed_agent_cannot_read_a_rekeyed_conversation() {
     let anchor = anchor_of(&pinned, tenant_id);
 
     // The visitor's widget (a Rust MLS client): group, History Member, first message.
-    let http = Client::new(&url).unwrap();
-    let ticket = http
-        .visitor_ticket(tenant_id, team.parse().unwrap(), None)
-        .await
-        .unwrap();
-    let visitor = http.clone().with_token(ticket.ticket.clone());
-    let c: ConversationId = visitor.open_conversation(None).await.unwrap().id;
-    let mut conn = Connection::connect(
-        &url::Url::parse(&url).unwrap(),
-        &Credential::Ticket(ticket.ticket),
-    )
-    .await
-    .unwrap();
-    let mut cursors = Cursors::default();
-    conn.subscribe(c, 0).await.unwrap();
-    let mut identity = VISITOR_MAGIC.to_vec();
-    identity.extend_from_slice(&[5; 16]);
     let check = std::sync::Arc::new(ChainCheck::new(anchor.clone(), now));
-    let mut mls = Mls::new(&identity, check).unwrap();
-    mls.create_group(c.to_string().as_bytes()).unwrap();
-    conn.send(c, "gi", WireKind::Handshake, &mls.group_info().unwrap())
-        .await
-        .unwrap();
-    let hm = STANDARD
-        .decode(visitor.visitor_history_member(c).await.unwrap().key_package)
-        .unwrap();
-    let add = mls.commit(&[hm], &[]).unwrap();
-    conn.send(c, "add-hm", WireKind::Handshake, &add.commit)
-        .await
-        .unwrap();
-    mls.merge().unwrap();
-    conn.send(c, "w-hm", WireKind::Welcome, &add.welcome.unwrap())
-        .await
-        .unwrap();
+    let WidgetVisitor {
+        http: visitor,
+        mut conn,
+        mut cursors,
+        mut mls,
+        c,
+    } = WidgetVisitor::start(&url, tenant_id, team.parse().unwrap(), check, 5).await;
     conn.send(
         c,
         "v1",
@@ -224,14 +197,7 @@ async fn a_removed_agent_cannot_read_a_rekeyed_conversation() {
     ));
     let kps = visitor.visitor_take_key_packages(c).await.unwrap();
     let kp = STANDARD.decode(&kps.key_packages[0].key_package).unwrap();
-    let add = mls.commit(&[kp], &[]).unwrap();
-    conn.send(c, "add-bob", WireKind::Handshake, &add.commit)
-        .await
-        .unwrap();
-    mls.merge().unwrap();
-    conn.send(c, "w-bob", WireKind::Welcome, &add.welcome.unwrap())
-        .await
-        .unwrap();
+    add_member(&mut conn, &mut mls, c, &kp, "bob").await;
     conn.send(
         c,
         "v2",
