@@ -235,6 +235,27 @@ pub(crate) fn decode(text: &str, what: &str) -> Result<Vec<u8>, ArchiveError> {
         .map_err(|_| ArchiveError::Invalid(format!("{what} is not base64")))
 }
 
+/// The opening key, among `keys`, of the archive seal in `seals` (a History Member bundle's
+/// or an internal note's); none when the object is sealed to none of them.
+pub(crate) fn archive_opening<'k>(
+    seals: &[(Recipient, &[u8])],
+    keys: &'k [ArchiveKey],
+) -> Option<OpeningKey<'k>> {
+    let key = keys.iter().find(|k| {
+        seals.iter().any(|(r, _)| {
+            r.kind == KeyKind::Archive && r.key_version == k.version && r.public == k.public
+        })
+    })?;
+    Some(OpeningKey {
+        recipient: Recipient {
+            kind: KeyKind::Archive,
+            key_version: key.version,
+            public: key.public,
+        },
+        private: &key.private,
+    })
+}
+
 /// A bundle's secrets, with whichever archive key it was sealed to.
 fn open_one(
     history: &HistoryRecord,
@@ -244,22 +265,8 @@ fn open_one(
 ) -> Result<sealdesk_mls::KeyPackageSecrets, String> {
     let sealed = decode(&history.sealed_bundle, "a bundle").map_err(|e| e.to_string())?;
     let envelope = bundle::parse(&sealed).map_err(|e| e.to_string())?;
-    let key = keys
-        .iter()
-        .find(|k| {
-            envelope.seals.iter().any(|(r, _)| {
-                r.kind == KeyKind::Archive && r.key_version == k.version && r.public == k.public
-            })
-        })
-        .ok_or("not sealed to any archive key given")?;
-    let opening = OpeningKey {
-        recipient: Recipient {
-            kind: KeyKind::Archive,
-            key_version: key.version,
-            public: key.public,
-        },
-        private: &key.private,
-    };
+    let opening =
+        archive_opening(&envelope.seals, keys).ok_or("not sealed to any archive key given")?;
     bundle::open_bundle(&sealed, &opening, anchor, unix(record.created_at))
         .map_err(|e| format!("the bundle does not open: {e}"))
 }

@@ -7,7 +7,6 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient};
 use sealdesk_mls::certs::{Role, TrustAnchor};
 use sealdesk_mls::teamseal;
 use serde_json::json;
@@ -34,22 +33,8 @@ fn open(
 ) -> Result<Opened, String> {
     let sealed = decode(&note.payload, "a note").map_err(|e| e.to_string())?;
     let envelope = teamseal::parse(&sealed).map_err(|e| e.to_string())?;
-    let key = keys
-        .iter()
-        .find(|k| {
-            envelope.seals.iter().any(|(r, _)| {
-                r.kind == KeyKind::Archive && r.key_version == k.version && r.public == k.public
-            })
-        })
+    let opening = crate::decrypt::archive_opening(&envelope.seals, keys)
         .ok_or("not sealed to any archive key given")?;
-    let opening = OpeningKey {
-        recipient: Recipient {
-            kind: KeyKind::Archive,
-            key_version: key.version,
-            public: key.public,
-        },
-        private: &key.private,
-    };
     let opened = teamseal::open_note(&sealed, conversation, &opening, anchor, unix(note.at))
         .map_err(|e| format!("does not open: {e}"))?;
     Ok(Opened {

@@ -99,8 +99,31 @@ pub fn seal_bundle(
     recipients: &[Recipient],
     signer: &DeviceSigner,
 ) -> Result<Vec<u8>, MlsError> {
+    let plaintext = secrets.to_bytes()?;
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&tenant);
+    out.extend_from_slice(&team);
+    put_seals(&mut out, chain, recipients, signer, &plaintext, |r| {
+        context(tenant, team, r)
+    })?;
+    Ok(out)
+}
+
+/// Appends the part every sealed envelope ends with (SDB1 here, SDT1 in `teamseal`):
+/// `chain<V> ‖ count (u8, 1..=4) ‖ count × { kind ‖ key_version ‖ recipient ‖ sealed<V> }`,
+/// each seal an SDS1 object over `plaintext` with `context(recipient)` (RFC 9180 §5.1.1).
+/// Refuses an empty or over-long or repeated recipient list, and a chain that does not
+/// certify `signer`'s key.
+pub(crate) fn put_seals(
+    out: &mut Vec<u8>,
+    chain: &[u8],
+    recipients: &[Recipient],
+    signer: &DeviceSigner,
+    plaintext: &[u8],
+    context: impl Fn(&Recipient) -> SealContext,
+) -> Result<(), MlsError> {
     if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
-        return Err(MlsError::Rejected("a bundle has 1 to 4 recipients".into()));
+        return Err(MlsError::Rejected("1 to 4 recipient keys".into()));
     }
     for (i, r) in recipients.iter().enumerate() {
         if recipients[..i]
@@ -115,21 +138,54 @@ pub fn seal_bundle(
             "the chain must certify the sealing device's key".into(),
         ));
     }
-    let plaintext = secrets.to_bytes()?;
-    let mut out = MAGIC.to_vec();
-    out.extend_from_slice(&tenant);
-    out.extend_from_slice(&team);
-    put_vec(&mut out, chain)?;
+    put_vec(out, chain)?;
     #[allow(clippy::cast_possible_truncation)] // at most 4, checked above
     out.push(recipients.len() as u8);
     for r in recipients {
         out.push(r.kind.byte());
         out.extend_from_slice(&r.key_version.to_be_bytes());
         out.extend_from_slice(&r.public);
-        let sealed = seal::seal(&r.public, &context(tenant, team, r), &plaintext, signer)?;
-        put_vec(&mut out, &sealed)?;
+        let sealed = seal::seal(&r.public, &context(r), plaintext, signer)?;
+        put_vec(out, &sealed)?;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// A sealed envelope's chain and seals: the counterpart of [`put_seals`], which must end
+/// the envelope (`what` names it in errors).
+pub(crate) type Seals<'a> = (&'a [u8], Vec<(Recipient, &'a [u8])>);
+
+/// Reads [`put_seals`]' part from `rest`, which must hold nothing after it.
+pub(crate) fn take_seals<'a>(rest: &mut &'a [u8], what: &str) -> Result<Seals<'a>, MlsError> {
+    let chain = take_vec(rest)?;
+    let count = usize::from(array::<1>(rest, what)?[0]);
+    if count == 0 || count > MAX_RECIPIENTS {
+        return Err(MlsError::Malformed(format!(
+            "{what}: 1 to 4 recipient keys"
+        )));
+    }
+    let mut seals: Vec<(Recipient, &[u8])> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let kind = KeyKind::from_byte(array::<1>(rest, what)?[0])
+            .ok_or_else(|| MlsError::Malformed("unknown key kind".into()))?;
+        let recipient = Recipient {
+            kind,
+            key_version: u32::from_be_bytes(array(rest, what)?),
+            public: array(rest, what)?,
+        };
+        let sealed = take_vec(rest)?;
+        if seals
+            .iter()
+            .any(|(o, _)| o.kind == recipient.kind && o.key_version == recipient.key_version)
+        {
+            return Err(MlsError::Malformed("a key appears twice".into()));
+        }
+        seals.push((recipient, sealed));
+    }
+    if !rest.is_empty() {
+        return Err(MlsError::Malformed(format!("{what}: trailing bytes")));
+    }
+    Ok((chain, seals))
 }
 
 /// A bundle's parts, before anything is opened.
@@ -154,34 +210,7 @@ pub fn parse(bytes: &[u8]) -> Result<Envelope<'_>, MlsError> {
     }
     let tenant = array(&mut rest, what)?;
     let team = array(&mut rest, what)?;
-    let chain = take_vec(&mut rest)?;
-    let count = usize::from(array::<1>(&mut rest, what)?[0]);
-    if count == 0 || count > MAX_RECIPIENTS {
-        return Err(MlsError::Malformed("a bundle has 1 to 4 recipients".into()));
-    }
-    let mut seals: Vec<(Recipient, &[u8])> = Vec::with_capacity(count);
-    for _ in 0..count {
-        let kind = KeyKind::from_byte(array::<1>(&mut rest, what)?[0])
-            .ok_or_else(|| MlsError::Malformed("unknown key kind".into()))?;
-        let key_version = u32::from_be_bytes(array(&mut rest, what)?);
-        let public = array(&mut rest, what)?;
-        let sealed = take_vec(&mut rest)?;
-        if seals
-            .iter()
-            .any(|(o, _)| o.kind == kind && o.key_version == key_version)
-        {
-            return Err(MlsError::Malformed("a key appears twice".into()));
-        }
-        let recipient = Recipient {
-            kind,
-            key_version,
-            public,
-        };
-        seals.push((recipient, sealed));
-    }
-    if !rest.is_empty() {
-        return Err(MlsError::Malformed("history bundle: trailing bytes".into()));
-    }
+    let (chain, seals) = take_seals(&mut rest, what)?;
     Ok(Envelope {
         tenant,
         team,

@@ -38,14 +38,13 @@
 //! tenant root it pins, at the time the server recorded the object, for an agent or a
 //! supervisor device: that device is the verified author.
 
-use crate::bundle::{KeyKind, OpeningKey, Recipient};
+use crate::bundle::{KeyKind, OpeningKey, Recipient, put_seals, take_seals};
 use crate::certs::{CertBody, Role, TrustAnchor, Verified, chain_subject, verify_identity};
 use crate::seal::{self, SealContext};
 use crate::wire::{array, put_vec, take, take_vec};
 use crate::{DeviceSigner, MlsError};
 
 const MAGIC: &[u8; 4] = b"SDT1";
-const MAX_RECIPIENTS: usize = 4;
 /// The plaintext version this code writes and reads.
 pub const VERSION: u8 = 1;
 /// Longest note or canned-response text, in bytes of UTF-8.
@@ -260,41 +259,13 @@ fn seal_object(
     recipients: &[Recipient],
     signer: &DeviceSigner,
 ) -> Result<Vec<u8>, MlsError> {
-    if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
-        return Err(MlsError::Rejected("1 to 4 recipient keys".into()));
-    }
-    for (i, r) in recipients.iter().enumerate() {
-        if recipients[..i]
-            .iter()
-            .any(|o| o.kind == r.kind && o.key_version == r.key_version)
-        {
-            return Err(MlsError::Rejected("a key appears twice".into()));
-        }
-    }
-    if chain_subject(chain).is_none_or(|subject| subject[..] != signer.public()[..]) {
-        return Err(MlsError::Rejected(
-            "the chain must certify the sealing device's key".into(),
-        ));
-    }
     let mut out = MAGIC.to_vec();
     out.push(kind.byte());
     out.extend_from_slice(&tenant);
     out.extend_from_slice(&team);
-    put_vec(&mut out, chain)?;
-    #[allow(clippy::cast_possible_truncation)] // at most 4, checked above
-    out.push(recipients.len() as u8);
-    for r in recipients {
-        out.push(r.kind.byte());
-        out.extend_from_slice(&r.key_version.to_be_bytes());
-        out.extend_from_slice(&r.public);
-        let sealed = seal::seal(
-            &r.public,
-            &context(kind, tenant, team, r),
-            plaintext,
-            signer,
-        )?;
-        put_vec(&mut out, &sealed)?;
-    }
+    put_seals(&mut out, chain, recipients, signer, plaintext, |r| {
+        context(kind, tenant, team, r)
+    })?;
     Ok(out)
 }
 
@@ -309,32 +280,7 @@ pub fn parse(bytes: &[u8]) -> Result<Envelope<'_>, MlsError> {
         .ok_or_else(|| MlsError::Malformed("unknown content kind".into()))?;
     let tenant = array(&mut rest, what)?;
     let team = array(&mut rest, what)?;
-    let chain = take_vec(&mut rest)?;
-    let count = usize::from(array::<1>(&mut rest, what)?[0]);
-    if count == 0 || count > MAX_RECIPIENTS {
-        return Err(MlsError::Malformed("1 to 4 recipient keys".into()));
-    }
-    let mut seals: Vec<(Recipient, &[u8])> = Vec::with_capacity(count);
-    for _ in 0..count {
-        let key_kind = KeyKind::from_byte(array::<1>(&mut rest, what)?[0])
-            .ok_or_else(|| MlsError::Malformed("unknown key kind".into()))?;
-        let recipient = Recipient {
-            kind: key_kind,
-            key_version: u32::from_be_bytes(array(&mut rest, what)?),
-            public: array(&mut rest, what)?,
-        };
-        let sealed = take_vec(&mut rest)?;
-        if seals
-            .iter()
-            .any(|(o, _)| o.kind == recipient.kind && o.key_version == recipient.key_version)
-        {
-            return Err(MlsError::Malformed("a key appears twice".into()));
-        }
-        seals.push((recipient, sealed));
-    }
-    if !rest.is_empty() {
-        return Err(MlsError::Malformed(format!("{what}: trailing bytes")));
-    }
+    let (chain, seals) = take_seals(&mut rest, what)?;
     Ok(Envelope {
         kind,
         tenant,
