@@ -13,8 +13,7 @@ import { RestClient } from "../shared/protocol/rest.js";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { inert, signInAndEnrol, visitorStarts } from "./console-steps.js";
 import { totpCode } from "./console-totp.js";
-import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
-import { shopPage } from "./pages.js";
+import { startConsoleWorld, type ConsoleWorld, serveShop } from "./console-world.js";
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
 const PASSKEY_NAME = `Laptop <img src=x onerror="window.__xss=5">`;
@@ -35,7 +34,7 @@ describe("the console's account page in Chromium", () => {
 
   beforeAll(async () => {
     world = await startConsoleWorld({ passkeys: true });
-    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.snippet().match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
+    serveShop(world);
     browser = await launch();
   });
   afterAll(async () => {

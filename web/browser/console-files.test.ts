@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { inert, signInAndEnrol, visitorStarts } from "./console-steps.js";
-import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
-import { shopPage } from "./pages.js";
+import { startConsoleWorld, type ConsoleWorld, serveShop } from "./console-world.js";
 
 async function blobFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -24,7 +23,7 @@ describe("attachments in the console", () => {
 
   beforeAll(async () => {
     world = await startConsoleWorld();
-    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.snippet().match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
+    serveShop(world);
     browser = await launch();
   });
   afterAll(async () => {

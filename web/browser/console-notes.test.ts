@@ -13,8 +13,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { inert, signInAndEnrol, visitorStarts } from "./console-steps.js";
-import { startConsoleWorld, SUPERVISOR_NAME, type ConsoleWorld } from "./console-world.js";
-import { shopPage } from "./pages.js";
+import { startConsoleWorld, SUPERVISOR_NAME, type ConsoleWorld, serveShop } from "./console-world.js";
 
 const FIRST = "Hello, my order 1042 has not arrived";
 const NOTE = `VIP <b>customer</b><img src=x onerror="window.__xss=5">, refund approved`;
@@ -36,7 +35,7 @@ describe("internal notes and canned responses in the console", () => {
 
   beforeAll(async () => {
     world = await startConsoleWorld();
-    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.snippet().match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
+    serveShop(world);
     browser = await launch();
     supBrowser = await launch();
   });

@@ -10,8 +10,7 @@ import type { Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { inert, signInAndEnrol, visitorStarts } from "./console-steps.js";
-import { startConsoleWorld, type ConsoleWorld } from "./console-world.js";
-import { shopPage } from "./pages.js";
+import { startConsoleWorld, type ConsoleWorld, serveShop } from "./console-world.js";
 
 interface Frame {
   t?: string;
@@ -86,7 +85,7 @@ describe("the console's live chat after its connection drops", () => {
 
   beforeAll(async () => {
     world = await startConsoleWorld();
-    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.snippet().match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
+    serveShop(world);
     browser = await launch();
   });
   afterAll(async () => {

@@ -16,8 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HistoryMemberView } from "../shared/protocol/types.js";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { inert, signInAndEnrol, visitorStarts } from "./console-steps.js";
-import { ISSUING_PASS, ROOT_PASS, startConsoleWorld, type ConsoleWorld } from "./console-world.js";
-import { shopPage } from "./pages.js";
+import { ISSUING_PASS, ROOT_PASS, startConsoleWorld, type ConsoleWorld, serveShop } from "./console-world.js";
 
 const TEAM2_PASS = "team key 2 passphrase 42";
 const TEAM3_PASS = "team key 3 passphrase 42";
@@ -52,7 +51,7 @@ describe("the console after a team key rotation", () => {
 
   beforeAll(async () => {
     world = await startConsoleWorld();
-    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.snippet().match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
+    serveShop(world);
     browser = await launch();
   });
   afterAll(async () => {

@@ -15,6 +15,7 @@ import { buildConsole } from "../console/bundle.js";
 import { serverPath } from "../interop/server.js";
 import { buildWidget, WIDGET_FILE } from "../widget/bundle.js";
 import { FIELDS, hostPage, NOTICE, type HostPage } from "./fixture.js";
+import { shopPage } from "./pages.js";
 
 export const ROOT_PASS = "root key passphrase 42";
 export const ISSUING_PASS = "issuing key passphrase 42";
@@ -196,4 +197,10 @@ export async function startConsoleWorld(options: WorldOptions = {}): Promise<Con
     await stop();
     throw e;
   }
+}
+
+/** Puts the demo shop page, embedding the world's widget snippet, at the host's `/`. */
+export function serveShop(world: ConsoleWorld): void {
+  const snippet = world.snippet();
+  world.host.set("/", shopPage(snippet, world.host.origin, snippet.match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
 }

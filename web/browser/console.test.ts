@@ -14,9 +14,8 @@ import { RestClient } from "../shared/protocol/rest.js";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { forgeEntries, inert, signInAndEnrol, visitorStarts, XSS } from "./console-steps.js";
 import { totpCode } from "./console-totp.js";
-import { startConsoleWorld, SUPERVISOR_NAME, type ConsoleWorld } from "./console-world.js";
+import { startConsoleWorld, SUPERVISOR_NAME, type ConsoleWorld, serveShop } from "./console-world.js";
 import { FIELDS } from "./fixture.js";
-import { shopPage } from "./pages.js";
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
 
@@ -31,7 +30,7 @@ describe("the agent console in Chromium", () => {
 
   beforeAll(async () => {
     world = await startConsoleWorld();
-    world.host.set("/", shopPage(world.snippet(), world.host.origin, world.snippet().match(/data-sealdesk-server="([^"]+)"/)?.[1] ?? ""));
+    serveShop(world);
     browser = await launch();
   });
   afterAll(async () => {
