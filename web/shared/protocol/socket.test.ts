@@ -114,4 +114,45 @@ describe("SealdeskSocket", () => {
     push(entry(1));
     expect((await s.nextEntry("c1")).seq).toBe(1);
   });
+
+  it("hands staff notices over, and ends a subscription the server ended (after what was received)", async () => {
+    const { factory, push, sent } = fakeServer((f, p) => {
+      if (f.t === "sub") p({ t: "subscribed", c: f.c, last_seq: 0, state: "assigned" });
+      if (f.t === "unsub") p({ t: "unsubscribed", c: f.c });
+    });
+    const s = await SealdeskSocket.connect(factory, "http://127.0.0.1:9", { via: "header", token: "t" });
+    const notices: unknown[] = [];
+    const ended: string[] = [];
+    s.onNotice = (n) => notices.push(n);
+    s.onUnsubscribed = (c) => ended.push(c);
+    push({ t: "notice", what: "assigned", c: "c9", team: "t1", assignee: "s2" });
+    await s.subscribe("c1");
+    push(entry(1));
+    push({ t: "unsubscribed", c: "c1" });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(notices).toEqual([{ t: "notice", what: "assigned", c: "c9", team: "t1", assignee: "s2" }]);
+    expect(ended).toEqual(["c1"]);
+    // The entry received before the end first, then the end; an entry after it is dropped.
+    expect((await s.nextEntry("c1")).seq).toBe(1);
+    push(entry(2));
+    await expect(s.nextEntry("c1")).rejects.toMatchObject({ code: "unsubscribed" });
+    // A waiter already waiting is told too.
+    await s.subscribe("c1", 2);
+    const waiting = s.nextEntry("c1");
+    push({ t: "unsubscribed", c: "c1" });
+    await expect(waiting).rejects.toMatchObject({ code: "unsubscribed" });
+    expect(ended).toEqual(["c1", "c1"]);
+
+    // One's own unsub: the waiter is told, the answer is no loss of access; a new
+    // subscription right after is not ended by that answer.
+    await s.subscribe("c1", 2);
+    const mine = s.nextEntry("c1");
+    s.unsubscribe("c1");
+    await expect(mine).rejects.toMatchObject({ code: "unsubscribed" });
+    expect(await s.subscribe("c1", 2)).toBe(0);
+    push(entry(3));
+    expect((await s.nextEntry("c1")).seq).toBe(3);
+    expect(ended).toEqual(["c1", "c1"]);
+    expect(sent.filter((f) => f.t === "unsub")).toEqual([{ t: "unsub", c: "c1" }]);
+  });
 });

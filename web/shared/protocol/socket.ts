@@ -9,6 +9,9 @@ import {
   type WsErrorFrame,
 } from "./types.js";
 
+/** A routing change of the staff member's teams or their own (docs/protocol.md `notice`). */
+export type NoticeFrame = Extract<ServerFrame, { t: "notice" }>;
+
 export interface TransportEvents {
   onText(text: string): void;
   onClose(code: number, reason: string): void;
@@ -77,6 +80,8 @@ interface Waiter<T> {
 class EntryQueue {
   readonly buffered: EntryFrame[] = [];
   readonly waiters: Waiter<EntryFrame>[] = [];
+  /** The server ended the subscription (`unsubscribed`): once the buffer is empty, this. */
+  ended: Error | undefined;
   constructor(public lastSeq: number) {}
 }
 
@@ -101,6 +106,14 @@ export class SealdeskSocket {
   private isReady = false;
   /** Typing and read frames of the other participants (ephemeral, never stored). */
   onEphemeral: ((frame: EphemeralFrame) => void) | undefined;
+  /** Routing notices (staff connections only): queue and assignment changes, content-free. */
+  onNotice: ((frame: NoticeFrame) => void) | undefined;
+  /**
+   * The server ended a subscription on its own (access lost: a transfer away, a removal, the
+   * conversation deleted). Its `nextEntry` hands over what was received, then rejects with a
+   * SocketError `unsubscribed`. Not called for `unsubscribe`'s own answer.
+   */
+  onUnsubscribed: ((c: string) => void) | undefined;
   /** Frames that were not JSON objects with a known shape, dropped (kept for diagnostics). */
   malformedFrames = 0;
   /** Errors the server reported that no pending request claimed (kept for diagnostics). */
@@ -157,6 +170,18 @@ export class SealdeskSocket {
     return withTimeout(done, timeoutMs, `no subscribed frame for ${c}`);
   }
 
+  /**
+   * Ends a subscription: its waiting `nextEntry` calls reject, later entries are dropped, and
+   * `unsub` goes to the server (whose `unsubscribed` answer is then ignored).
+   */
+  unsubscribe(c: string): void {
+    const queue = this.queues.get(c);
+    this.queues.delete(c);
+    const err = new SocketError("unsubscribed", `unsubscribed from ${c}`);
+    if (queue !== undefined) for (const w of queue.waiters.splice(0)) w.reject(err);
+    if (this.closed === undefined && this.transport !== undefined) this.frame({ t: "unsub", c });
+  }
+
   /** Appends an entry; resolves when the server acked it (persisted and sequenced). */
   send(c: string, k: ClientKind, payload: Uint8Array, id = newClientId(), timeoutMs = 10_000): Promise<Ack> {
     const key = `${c}/${id}`;
@@ -171,6 +196,7 @@ export class SealdeskSocket {
     if (queue === undefined) return Promise.reject(new Error(`not subscribed to ${c}`));
     const ready = queue.buffered.shift();
     if (ready !== undefined) return Promise.resolve(ready);
+    if (queue.ended !== undefined) return Promise.reject(queue.ended);
     if (this.closed !== undefined) return Promise.reject(this.closed);
     return new Promise<EntryFrame>((resolve, reject) => {
       // On timeout the waiter leaves the queue, so a later entry is not handed to nobody.
@@ -269,15 +295,34 @@ export class SealdeskSocket {
       case "pong":
         this.pongs.get(frame.n)?.();
         return;
+      case "notice":
+        this.onNotice?.(frame);
+        return;
+      case "unsubscribed":
+        this.ended(frame.c);
+        return;
       default:
-        // resync (the entries follow in order anyway), notice, unsubscribed.
+        // resync: the entries follow in order anyway.
         return;
     }
   }
 
+  /** The server's `unsubscribed`: the subscription's entries end after what was received. */
+  private ended(c: string): void {
+    // The server answers frames in order: one that arrives while a `sub` of the conversation
+    // awaits its `subscribed` ended the earlier subscription (an `unsub`'s answer, say).
+    if (this.subscribing.has(c)) return;
+    const queue = this.queues.get(c);
+    if (queue === undefined || queue.ended !== undefined) return;
+    const err = new SocketError("unsubscribed", `the server ended the subscription to ${c} (access lost)`);
+    queue.ended = err;
+    for (const w of queue.waiters.splice(0)) w.reject(err);
+    this.onUnsubscribed?.(c);
+  }
+
   private onEntry(entry: EntryFrame): void {
     const queue = this.queues.get(entry.c);
-    if (queue === undefined) return;
+    if (queue === undefined || queue.ended !== undefined) return;
     // The server guarantees each entry once, in order, without gaps: anything else is a bug
     // that would silently fork MLS state, so it fails loudly.
     if (entry.seq !== queue.lastSeq + 1) {
