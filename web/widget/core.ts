@@ -5,6 +5,7 @@ import { RestClient } from "../shared/protocol/rest.js";
 import type { SealdeskSocket, TransportFactory } from "../shared/protocol/socket.js";
 import type { TrustAnchor } from "../shared/mls/certs.js";
 import type { GroupSnapshot, VisitorGroup } from "./group.js";
+import type { Retrier, RetryState } from "./retry.js";
 import { toJson, type Saved } from "./saved.js";
 import type { StateStore } from "./store.js";
 import { initialState, type ChatItem, type FileRefJson, type WidgetState } from "./state.js";
@@ -43,6 +44,9 @@ export abstract class SessionCore {
   /** Item keys must not collide with those of a transcript restored from an earlier page. */
   protected readonly keyPrefix = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
   protected saving: Promise<unknown> = Promise.resolve();
+  /** Where a reconnection after a lost connection stands (null: connected, or not trying). */
+  reconnecting: RetryState | null = null;
+  protected retrier: Retrier<SealdeskSocket> | undefined;
 
   constructor(protected readonly options: SessionOptions) {
     this.rest = new RestClient(options.server);
@@ -52,6 +56,11 @@ export abstract class SessionCore {
     this.listeners.add(listener);
     listener(this.state);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The visitor's "Retry now": the waiting reconnection tries at once. */
+  retryNow(): void {
+    this.retrier?.now();
   }
 
   protected update(change: Partial<WidgetState>): void {

@@ -12,12 +12,12 @@ import { fromBase64, fromUtf8 } from "../shared/util/bytes.js";
 import { SessionCore } from "./core.js";
 import { refToJson } from "./files.js";
 import { TrustError, type VisitorGroup } from "./group.js";
+import { conversationGone, Retrier } from "./retry.js";
 import type { EventCode } from "./state.js";
 
 /** setTimeout's largest delay: "wait for the next entry as long as the page lives". */
 const FOREVER = 2_147_483_647;
 const TYPING_TIMEOUT_MS = 6_000;
-const RECONNECT_ATTEMPTS = 8;
 
 export abstract class SessionLog extends SessionCore {
   /**
@@ -36,8 +36,13 @@ export abstract class SessionLog extends SessionCore {
       let entry: EntryFrame;
       try {
         entry = await socket.nextEntry(group.conversation, FOREVER);
-      } catch {
+      } catch (e) {
         if (this.state.phase === "closed") return;
+        // The server ended the subscription: the conversation is gone (deleted).
+        if (conversationGone(e)) {
+          await this.gone();
+          return;
+        }
         const next = await this.reconnect(group);
         if (next === null) return;
         socket = next;
@@ -51,32 +56,66 @@ export abstract class SessionLog extends SessionCore {
   }
 
   /**
-   * A new ticket for the same visitor, a new connection subscribed after the last entry
-   * handled (docs/protocol.md "Resume"), with backoff; null when it keeps failing.
+   * After a lost connection: a new ticket for the same visitor, a new connection subscribed
+   * after the last entry handled (docs/protocol.md "Resume"), tried again with backoff for as
+   * long as the page is open (retry.ts), at once when the network is back or the page visible
+   * again, or when the visitor asks. Null when it stopped: the session closed, a refusal no
+   * retry can fix (shown), or the conversation gone.
    */
   protected async reconnect(group: VisitorGroup): Promise<SealdeskSocket | null> {
     this.update({ error: "disconnected" });
-    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
-      try {
-        const ticket = await this.rest.ticket(this.options.tenant, this.options.team, this.visitorKey, this.options.identityToken);
-        const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });
-        socket.onEphemeral = (f) => this.onEphemeral(f);
-        // Entries are handled under the lock; wait for the last one before reading the cursor.
-        await this.exclusive(async () => {
-          await socket.subscribe(group.conversation, this.lastSeq);
-          await group.useSocket(socket);
-        });
-        this.socket = socket;
-        this.visitor = this.rest.withToken(ticket.ticket);
-        this.update({ error: null });
-        return socket;
-      } catch {
-        // Try again after a longer pause.
-      }
+    const retrier = new Retrier(() => this.reconnectOnce(group), (s) => {
+      this.reconnecting = s;
+      this.update({});
+    });
+    this.retrier = retrier;
+    const wake = (): void => {
+      if (typeof document === "undefined" || document.visibilityState === "visible") retrier.now();
+    };
+    if (typeof window !== "undefined") window.addEventListener("online", wake);
+    if (typeof document !== "undefined") document.addEventListener("visibilitychange", wake);
+    try {
+      const socket = await retrier.run();
+      if (socket !== null) this.update({ error: null });
+      return socket;
+    } catch (e) {
+      if (conversationGone(e)) await this.gone();
+      else this.update({ error: "offline" });
+      return null;
+    } finally {
+      if (typeof window !== "undefined") window.removeEventListener("online", wake);
+      if (typeof document !== "undefined") document.removeEventListener("visibilitychange", wake);
+      if (this.retrier === retrier) this.retrier = undefined;
+      this.reconnecting = null;
+      this.update({});
     }
-    this.update({ error: "offline" });
-    return null;
+  }
+
+  /** One reconnection try; throws what failed. */
+  private async reconnectOnce(group: VisitorGroup): Promise<SealdeskSocket> {
+    const ticket = await this.rest.ticket(this.options.tenant, this.options.team, this.visitorKey, this.options.identityToken);
+    const socket = await SealdeskSocket.connect(this.options.transport, this.options.server, { via: "frame", token: ticket.ticket });
+    socket.onEphemeral = (f) => this.onEphemeral(f);
+    try {
+      // Entries are handled under the lock; wait for the last one before reading the cursor.
+      await this.exclusive(async () => {
+        await socket.subscribe(group.conversation, this.lastSeq);
+        await group.useSocket(socket);
+      });
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+    this.socket = socket;
+    this.visitor = this.rest.withToken(ticket.ticket);
+    return socket;
+  }
+
+  /** The conversation no longer exists on the server (erased): over, and forgotten here. */
+  private async gone(): Promise<void> {
+    this.closedForGood = true;
+    await this.options.store?.clear().catch(() => undefined);
+    this.update({ phase: "closed", error: "gone" });
   }
 
   protected async handle(entry: EntryFrame, group: VisitorGroup): Promise<void> {

@@ -28,6 +28,9 @@ header button { background: transparent; color: #fff; border: 1px solid rgba(255
 .alert { margin: 0; padding: 10px 14px; background: #fef2f2; color: #991b1b; border-bottom: 2px solid #b91c1c; font-size: 14px; font-weight: 600; }
 .notice { margin: 0; padding: 8px 14px; background: #fffbeb; color: #78350f; font-size: 13px; }
 .alert:empty, .notice:empty { display: none; }
+.reconnect { display: flex; align-items: center; gap: 10px; margin: 0; padding: 6px 14px; background: #eff6ff; color: #1e3a8a; font-size: 13px; }
+.reconnect .countdown { flex: 1; }
+.reconnect button { background: #fff; color: #1e3a8a; border: 1px solid #1e3a8a; border-radius: 6px; padding: 3px 8px; font-size: 13px; cursor: pointer; }
 .tools { display: flex; gap: 8px; justify-content: flex-end; padding: 6px 14px; border-bottom: 1px solid #e5e7eb; }
 .tools button { background: #fff; color: #1e3a8a; border: 1px solid #1e3a8a; border-radius: 6px; padding: 3px 8px; font-size: 13px; cursor: pointer; }
 .body { flex: 1; overflow-y: auto; padding: 14px; display: flex; flex-direction: column; gap: 10px; }

@@ -25,6 +25,12 @@ export class WidgetView {
   private readonly badges: HTMLUListElement;
   private readonly alert: HTMLElement;
   private readonly notice: HTMLElement;
+  /** While reconnecting: when the next try goes, and "Retry now". */
+  private readonly reconnect: HTMLElement;
+  private readonly reconnectText: HTMLElement;
+  private readonly countdown: HTMLElement;
+  private readonly retryButton: HTMLButtonElement;
+  private tick: ReturnType<typeof setInterval> | undefined;
   private readonly body: HTMLElement;
   private readonly typing: HTMLElement;
   private readonly composer: HTMLFormElement;
@@ -64,6 +70,13 @@ export class WidgetView {
     this.badges = el("ul", { class: "badges", "aria-label": s.membersLabel });
     this.alert = el("p", { class: "alert", role: "alert" });
     this.notice = el("p", { class: "notice", role: "status" });
+    // The countdown changes every second: it is hidden from the live region, which speaks
+    // only when a try starts or a new wait begins.
+    this.countdown = el("span", { class: "countdown", "aria-hidden": "true" });
+    this.reconnectText = el("span", { class: "sr", "aria-live": "polite", "aria-atomic": "true" });
+    this.retryButton = el("button", { type: "button" }, s.retryNow);
+    this.retryButton.addEventListener("click", () => this.session.retryNow());
+    this.reconnect = el("div", { class: "reconnect", hidden: true }, this.reconnectText, this.countdown, this.retryButton);
     this.body = el("div", { class: "body" });
     this.typing = el("div", { class: "typing", "aria-live": "polite" });
     this.input = el("textarea", { id: "sd-input", placeholder: s.composerPlaceholder, rows: "1", maxlength: "4000" });
@@ -90,7 +103,7 @@ export class WidgetView {
     this.fileInput.addEventListener("change", () => void this.attach());
     this.composer = el("form", { class: "composer" }, el("label", { for: "sd-input", class: "sr" }, s.composerLabel), this.attachButton, this.fileInput, this.input, this.sendButton);
     this.panel = el("section", { id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", lang: s.lang, hidden: true },
-      el("header", {}, this.title, close), this.badges, this.alert, this.notice, this.tools, this.body, this.typing, this.composer);
+      el("header", {}, this.title, close), this.badges, this.alert, this.reconnect, this.notice, this.tools, this.body, this.typing, this.composer);
     if (style !== null) this.root.append(style);
     this.root.append(this.launcher, this.panel);
 
@@ -177,10 +190,11 @@ export class WidgetView {
       return [el("li", { "data-role": m.role }, t(this.s, key, { name: m.label, tenant: st.tenantName }))];
     }));
     const blocked = st.blocked === null ? "" : t(this.s, BLOCKED[st.blocked] ?? "blockedMember", vars);
-    const errors: Record<string, StringKey> = { network: "networkError", disconnected: "disconnected", offline: "offline", unavailable: "unavailable", file_too_large: "fileTooLarge", file_unreadable: "fileUnreadable", consent_changed: "consentChanged" };
+    const errors: Record<string, StringKey> = { network: "networkError", disconnected: "disconnected", offline: "offline", gone: "gone", unavailable: "unavailable", file_too_large: "fileTooLarge", file_unreadable: "fileUnreadable", consent_changed: "consentChanged" };
     const errorKey = st.error === null ? undefined : errors[st.error];
     replace(this.alert, blocked || (errorKey === undefined || st.phase === "error" ? "" : this.s[errorKey]));
     replace(this.notice, st.keyMismatch ? this.s.keyMismatch : "");
+    this.renderReconnect();
     this.renderBody(st);
     const name = st.members.find((m) => m.verified && (m.role === "agent" || m.role === "supervisor"));
     replace(this.typing, st.staffTyping ? t(this.s, "typing", { name: name?.verified === true ? name.label : this.s.someone }) : "");
@@ -190,6 +204,35 @@ export class WidgetView {
     this.input.disabled = refuse;
     this.attachButton.disabled = refuse;
     if (this.open && st.phase === "chat" && document.visibilityState === "visible") this.session.markRead();
+  }
+
+  /**
+   * The reconnection line: the next try's countdown (ticking each second, visible only) and
+   * "Retry now". Screen readers hear the line once per wait or try, not every second.
+   */
+  private renderReconnect(): void {
+    const r = this.session.reconnecting;
+    this.reconnect.hidden = r === null;
+    if (r === null) {
+      // Back (or over) while "Retry now" had the focus: the composer gets it, not the page.
+      if (this.root.activeElement === this.retryButton) this.input.focus();
+      clearInterval(this.tick);
+      this.tick = undefined;
+      delete this.reconnectText.dataset.key;
+      return;
+    }
+    const text = (): string => {
+      const now = this.session.reconnecting;
+      if (now === null || "trying" in now) return this.s.reconnectTrying;
+      return t(this.s, "reconnectIn", { seconds: String(Math.max(0, Math.ceil((now.at - Date.now()) / 1000))) });
+    };
+    this.countdown.textContent = text();
+    const key = `${r.attempt}${"trying" in r ? "t" : "w"}`;
+    if (this.reconnectText.dataset.key !== key) {
+      this.reconnectText.dataset.key = key;
+      this.reconnectText.textContent = text();
+    }
+    this.tick ??= setInterval(() => (this.countdown.textContent = text()), 1_000);
   }
 
   private renderBody(st: WidgetState): void {
