@@ -9,16 +9,18 @@
 import { isWelcomeFor, keyPackageInfo, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
 import { decodeChain } from "../shared/mls/certs.js";
 import { decodePayload, encodePayload, type Body, type FileRef } from "../shared/mls/payload.js";
-import { browserTransport, newClientId, SealdeskSocket, SocketError, type Ack, type TransportFactory } from "../shared/protocol/socket.js";
+import { newClientId, SealdeskSocket, SocketError, type Ack } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
 import { bytesEqual, fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
+import { cookieTransport, OpenElsewhereError, type ChatEvents, type ChatOptions } from "./chat-events.js";
 import type { ReadyDevice } from "./device.js";
 import type { DeviceStore, SavedGroup } from "./keystore.js";
 import { ConversationLink } from "./link.js";
 import { keyPackageWho, policyFor, whoIs, type Who } from "./members.js";
 import { Outbox, type OutboxItem } from "./outbox.js";
 import type { Line } from "./preview.js";
-import type { LinkState } from "./reconnect-plan.js";
+
+export { OpenElsewhereError, type ChatEvents, type ChatOptions } from "./chat-events.js";
 
 /** Client ids of our sends kept (the last ones are saved): a device cannot decrypt its own. */
 const SENT_KEPT = 256;
@@ -28,48 +30,6 @@ const COMMIT_WAIT_MS = 30_000;
 const REBUILDS = 3;
 /** How long a chat waits for another one of the same conversation to let go of it. */
 const LOCK_WAIT_MS = 5_000;
-
-/** The conversation's group is in use by another chat in this browser (another tab). */
-export class OpenElsewhereError extends Error {
-  override name = "OpenElsewhereError";
-  readonly code = "open_in_another_tab";
-}
-
-/** The browser's WebSocket with no token: the server reads the HttpOnly session cookie. */
-const cookieTransport: TransportFactory = (url, options, events) => browserTransport(url, { protocol: options.protocol }, events);
-
-export interface ChatEvents {
-  line(line: Line, mine: boolean): void;
-  /** In the group; `welcomeSeq` is the Welcome's seq on a fresh join (absent on a resume). */
-  joined(welcomeSeq?: number): void;
-  membersChanged(): void;
-  typing(on: boolean): void;
-  read(seq: number): void;
-  problem(text: string): void;
-  /** The server's `closed` entry: by the visitor, or by staff. */
-  closed(byVisitor: boolean): void;
-  /** The server's `supervisor_joined` entry (the assignee's console adds the supervisor). */
-  supervisorJoined(staff: string): void;
-  /** A supervisor's authenticated leave request (MLS cannot remove oneself; E2EE.md §5.5). */
-  leaveRequested(leaf: number): void;
-  /** A commit removed this device: its state for the conversation is gone. */
-  removed(): void;
-  /** The server's `transferred_to_agent` entry, while this device is a member. */
-  transferredTo(staff: string): void;
-  /** The connection: live, lost and being tried again, or ended for good. */
-  connection(state: LinkState): void;
-  /** A message of ours, encrypted and saved, waiting for the server (`key` names it until it settles). */
-  outgoing(key: string, body: Body): void;
-  /** That message, sequenced: its line. */
-  delivered(key: string, line: Line): void;
-  /** That message, refused by the server (`reason`: its error code): it was not delivered. */
-  undelivered(key: string, reason: string): void;
-}
-
-export interface ChatOptions {
-  /** A first connection that fails is tried again with backoff (the open view); else `start` throws. */
-  retryFirst?: boolean;
-}
 
 interface CommitOps {
   add?: Uint8Array[];
@@ -91,6 +51,7 @@ export class LiveChat {
   /** Client ids of our sends (insertion order; the last SENT_KEPT are saved). */
   private readonly sent = new Set<string>();
   private stopped = false;
+  private released = false;
   cursor = 0;
 
   /** One change of the group at a time: a send and a received commit must never interleave. */
@@ -205,6 +166,10 @@ export class LiveChat {
         else this.events.read(f.seq);
       },
       state: (state) => {
+        if (state.kind === "lost_access") {
+          void this.release();
+          return;
+        }
         // A reply written while the resume was finishing goes out now.
         if (state.kind === "live" && this.link?.socket !== undefined) this.pump(this.link.socket).catch(() => undefined);
         this.events.connection(state);
@@ -225,6 +190,26 @@ export class LiveChat {
       await this.resendPending(socket);
     });
     await this.pump(socket);
+  }
+
+  /**
+   * No longer ours (the server ended the subscription, or the conversation went to someone
+   * else): what waits in the outbox can never be delivered. Each reply is reported as not
+   * sent (its text stays on the screen) and leaves the saved outbox under the lock, so neither
+   * a reload nor a later connection sends it; then the chat stops, for good, and says so
+   * (`lost_access`). The group stays saved: a spurious end costs no keys.
+   */
+  async release(): Promise<void> {
+    if (this.stopped || this.released) return;
+    this.released = true;
+    await this.exclusive(async () => {
+      const left = [...this.outbox.all()];
+      for (const item of left) this.outbox.settle(item.id);
+      await this.persist();
+      for (const item of left) this.events.undelivered(item.key, "no_access");
+    }).catch(() => undefined);
+    this.stop();
+    this.events.connection({ kind: "lost_access" });
   }
 
   /** The journaled commit, sent again: adopted when acknowledged, discarded when refused (another won the epoch). */

@@ -16,7 +16,7 @@ export class ConnectionView {
     const line = byId("conn");
     line.dataset.state = state.kind;
     line.textContent = connectionText(state);
-    line.classList.toggle("warn", state.kind === "reconnecting" || state.kind === "ended");
+    line.classList.toggle("warn", state.kind === "reconnecting" || state.kind === "ended" || state.kind === "lost_access");
     if (state.kind === "live" && state.again) this.timer = window.setTimeout(() => (line.textContent = ""), BACK_SHOWN_MS);
   }
 

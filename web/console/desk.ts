@@ -5,29 +5,32 @@
 import type { ConversationView, PrechatField } from "../shared/protocol/types.js";
 import { SocketError } from "../shared/protocol/socket.js";
 import { fromBase64, toBase64 } from "../shared/util/bytes.js";
-import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
+import { type ConsoleApi, type StaffInfo } from "./api.js";
 import { downloadFile, fileFailure, uploadFile } from "./attachments.js";
-import { LiveChat, OpenElsewhereError, type ChatEvents } from "./chat.js";
+import { LiveChat, OpenElsewhereError } from "./chat.js";
 import { ConnectionView } from "./connection-view.js";
-import { bundleOf, newestTeamKey, refreshTeamKeys, type ReadyDevice } from "./device.js";
+import { bundleOf, type ReadyDevice } from "./device.js";
 import { byId, el, show } from "./dom.js";
+import { Inbox } from "./inbox.js";
 import { addLine, addPending, failPending, onDownload, settlePending, visitorName, whoText } from "./lines.js";
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
-import { Lists } from "./queue.js";
-import { rekeyConversation, rekeyTarget, transient, type RekeyTarget } from "./rekey.js";
-import { RekeySchedule } from "./rekey-plan.js";
+import { Rekeyer } from "./desk-rekey.js";
 import { R } from "./strings.js";
 import { fillColleagues, myDeviceKeys, transferTo } from "./transfer.js";
 
-const POLL_MS = 2_000;
+/** The History Member re-key's pass over one's conversations (no request unless one is due). */
+const REKEY_MS = 2_000;
 const SUPERVISING_ROLES = ["supervisor", "admin", "owner"];
 const ADD_ATTEMPTS = 4;
 /** The device's team key wraps are read again every this many re-key passes (a rotation's rewrap). */
 const WRAPS_EVERY = 5;
 
 export class Desk {
-  private readonly lists: Lists;
+  /** The lists, kept live by the desk's staff WebSocket (inbox.ts). */
+  private readonly inbox: Inbox;
+  /** One's own assigned conversations, as last loaded (the re-key passes go over them). */
+  private mine: ConversationView[] | undefined;
   private readonly fieldLabels = new Map<string, Map<string, string>>();
   private selected: ConversationView | undefined;
   /** The last seq the open view shows (from its History Member replay). */
@@ -43,9 +46,7 @@ export class Desk {
   /** The History Member re-key after a team key rotation (rekey.ts): one pass at a time. */
   private rekeying = false;
   private stopped = false;
-  private readonly rekeys = new RekeySchedule();
-  /** A conversation being re-keyed: opening or leaving it waits for the re-key's commit. */
-  private readonly rekeyBusy = new Map<string, Promise<unknown>>();
+  private readonly rekeyer: Rekeyer;
 
   constructor(
     private readonly api: ConsoleApi,
@@ -59,7 +60,28 @@ export class Desk {
     /** One's own conversations changed in number (the router's count moved). */
     private readonly mineChanged: () => void = () => undefined,
   ) {
-    this.lists = new Lists(api, device);
+    this.rekeyer = new Rekeyer(api, device, store, record, me, {
+      chat: () => this.chat, opening: () => this.opening, selected: () => this.selected?.id,
+      alert: (text) => this.alert(text), refresh: () => void this.refresh(), stopped: () => this.stopped,
+      forget: (kp) => this.forget(kp),
+    });
+    this.inbox = new Inbox(api, me, device, {
+      selected: () => this.selected?.id,
+      pick: (c) => void this.select(c),
+      fresh: (c) => this.fresh(c),
+      missing: (id) => void this.missing(id),
+      mine: (list) => {
+        this.mine = list;
+        if (list.length !== this.mineCount) {
+          this.mineCount = list.length;
+          this.mineChanged();
+        }
+      },
+      sessionEnded: () => {
+        this.stop();
+        this.sessionEnded();
+      },
+    });
   }
 
   private get supervises(): boolean {
@@ -100,58 +122,57 @@ export class Desk {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.chat?.read();
     });
-    void this.refresh();
-    this.timer = window.setInterval(() => void this.refresh(), POLL_MS);
+    this.inbox.start();
+    this.timer = window.setInterval(() => this.rekeyPass(), REKEY_MS);
   }
 
   stop(): void {
     this.stopped = true;
     window.clearInterval(this.timer);
+    this.inbox.stop();
     this.chat?.stop();
+  }
+
+  private refresh(): Promise<void> {
+    return this.inbox.refresh();
+  }
+
+  /** One re-key pass over one's conversations (one at a time); the key wraps every few. */
+  private rekeyPass(): void {
+    const mine = this.mine;
+    if (mine === undefined || this.rekeying || this.stopped) return;
+    this.rekeying = true;
+    void this.rekeyer.pass(mine, this.polls++ % WRAPS_EVERY === 0).finally(() => (this.rekeying = false));
+  }
+
+  /** The open conversation as the lists just loaded it: a change of state shows. */
+  private fresh(c: ConversationView): void {
+    const sel = this.selected;
+    if (sel === undefined || sel.id !== c.id || (c.state === sel.state && c.assignee === sel.assignee)) return;
+    this.selected = c;
+    // Moved to a colleague or back to the queue: no longer ours to write (a supervisor keeps it).
+    const chat = this.chat;
+    if (chat?.conversation === c.id && c.state !== "closed" && c.assignee !== this.me.id && !this.supervises) void chat.release();
+    this.renderHead();
+    if (c.state === "closed" && sel.state !== "closed") this.ended();
+  }
+
+  /** The open conversation is in none of the lists: a queued one a colleague claimed. */
+  private async missing(id: string): Promise<void> {
+    const sel = this.selected;
+    if (sel?.id !== id || sel.state !== "queued") return;
+    try {
+      this.fresh(await this.api.conversation(sel.tenant_id, id));
+    } catch {
+      if (this.selected !== sel) return;
+      this.selected = { ...sel, state: "assigned" };
+      this.renderHead();
+      this.alert("A colleague took this conversation.");
+    }
   }
 
   private alert(text: string): void {
     byId("conv-alert").textContent = text;
-  }
-
-  private async refresh(): Promise<void> {
-    try {
-      const t = this.me.tenant_id;
-      const [queued, assigned, all] = await Promise.all([
-        this.api.conversations(t, "queued"), this.api.conversations(t, "assigned", true),
-        this.supervises ? this.api.conversations(t, "assigned") : Promise.resolve({ conversations: [] }),
-      ]);
-      const mine = assigned.conversations.filter((c) => c.assignee === this.me.id);
-      if (mine.length !== this.mineCount) {
-        this.mineCount = mine.length;
-        this.mineChanged();
-      }
-      const team = all.conversations.filter((c) => c.assignee !== this.me.id);
-      if (!this.rekeying && !this.stopped) {
-        this.rekeying = true;
-        void this.rekeyMine(mine, this.polls++ % WRAPS_EVERY === 0).finally(() => (this.rekeying = false));
-      }
-      const pick = (c: ConversationView): void => void this.select(c);
-      await this.lists.render("queue", queued.conversations, this.selected?.id, pick);
-      await this.lists.render("mine", mine, this.selected?.id, pick);
-      if (this.supervises) await this.lists.render("team", team, this.selected?.id, pick);
-      const sel = this.selected;
-      if (sel !== undefined) {
-        const fresh = [...queued.conversations, ...mine, ...team].find((c) => c.id === sel.id);
-        if (fresh !== undefined && fresh.state !== sel.state) {
-          this.selected = fresh;
-          this.renderHead();
-          if (fresh.state === "closed") this.ended();
-        }
-      }
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) {
-        this.stop();
-        this.sessionEnded();
-        return;
-      }
-      byId("queue").replaceChildren(el("li", "empty", `The queue could not be loaded (${codeOf(e)}).`));
-    }
   }
 
   /** The open conversation was closed (here, by the visitor or by a colleague). */
@@ -189,7 +210,7 @@ export class Desk {
 
   private async open(c: ConversationView): Promise<void> {
     // A re-key committing through the open view finishes (commit and Welcome) before it closes.
-    const leaving = this.chat === undefined ? undefined : this.rekeyBusy.get(this.chat.conversation);
+    const leaving = this.chat === undefined ? undefined : this.rekeyer.busy.get(this.chat.conversation);
     if (leaving !== undefined) {
       byId("typing").textContent = R.rekeyFinishing;
       await leaving;
@@ -214,8 +235,8 @@ export class Desk {
     byId("typing").textContent = "";
     this.setComposer(false);
     this.renderHead();
-    await this.rekeyBusy.get(c.id);
-    const p = await this.lists.previewOf(c, true);
+    await this.rekeyer.busy.get(c.id);
+    const p = await this.inbox.previewOf(c, true);
     if (this.selected !== c) return;
     if (p === undefined) {
       this.alert("This conversation could not be decrypted with the team key on this device.");
@@ -297,11 +318,17 @@ export class Desk {
       connection: (state) => {
         if (this.chat !== chat) return;
         this.conn.show(state);
-        // Given up for good: the chat lets go of the conversation (and of its Web Lock).
-        if (state.kind === "ended") {
+        // Given up for good, or no longer ours: the chat lets go of the conversation (and of
+        // its Web Lock); no resubscription.
+        if (state.kind === "ended" || state.kind === "lost_access") {
           chat.stop();
           this.chat = undefined;
           this.setComposer(false);
+        }
+        if (state.kind === "lost_access") {
+          byId("typing").textContent = "";
+          this.renderHead();
+          void this.refresh();
         }
       },
       // Replies of a chat no longer on the screen (another conversation opened) stay off it.
@@ -324,99 +351,6 @@ export class Desk {
       await chat.start();
     } catch (e) {
       this.alert(e instanceof OpenElsewhereError ? "This conversation is open in another tab of this browser: continue there." : `The live connection failed (${codeOf(e)}).`);
-    }
-  }
-
-  /**
-   * After a team key rotation (shared/design/E2EE.md §3): once this device holds a newer key of
-   * a conversation's team than the one its History Member is sealed to, the conversation is
-   * re-keyed (rekey.ts), once per conversation and team key version; a failure is tried again
-   * with backoff (rekey-plan.ts). `wraps`: read the device's team key wraps again first.
-   */
-  private async rekeyMine(mine: ConversationView[], wraps: boolean): Promise<void> {
-    if (wraps) {
-      try {
-        await refreshTeamKeys(this.api, this.record, this.device, this.me.tenant_id);
-      } catch {
-        // The keys already held stay; the next refresh tries again.
-      }
-    }
-    this.rekeys.keep(mine.map((c) => c.id));
-    let rekeyed = 0;
-    for (const c of mine) {
-      if (this.stopped) return; // Signed out or revoked: nothing more is sent.
-      if (c.state !== "assigned" || c.assignee !== this.me.id) continue;
-      const held = newestTeamKey(this.device, c.team_id)?.version ?? 0;
-      if (!this.rekeys.due(c.id, held, Date.now())) continue;
-      try {
-        const target = await rekeyTarget(this.api, this.device, c);
-        // Nothing to rotate: done once a commit or Welcome of ours left journaled is delivered.
-        const run = target === undefined ? this.settle(c) : this.rekeyOne(c, target);
-        if (run === undefined) {
-          this.rekeys.later(c.id, held, Date.now()); // Not in the group here (yet), or opening.
-          continue;
-        }
-        this.rekeyBusy.set(c.id, run.catch(() => undefined));
-        try {
-          const ok = await run;
-          if (ok && target === undefined) this.rekeys.done(c.id, held);
-          // No group for it in this browser (another device of the agent's has it): now and then.
-          else if (!ok && target !== undefined) this.rekeys.failed(c.id, held, Date.now());
-          // Re-keyed: the next pass looks again (and finds it done, or a newer key to go to).
-          else this.rekeys.later(c.id, held, Date.now());
-          if (ok && target !== undefined) rekeyed += 1;
-        } finally {
-          this.rekeyBusy.delete(c.id);
-        }
-      } catch (e) {
-        this.rekeys.failed(c.id, held, Date.now());
-        // No package sealed to the new key in the pool yet is normal right after a rotation.
-        if (!transient(e) && this.selected?.id === c.id) this.alert(R.rekeyFailed(codeOf(e)));
-      }
-    }
-    if (rekeyed > 0) {
-      byId("rekey-status").textContent = rekeyed === 1 ? R.rekeyed : R.rekeyedMany(rekeyed);
-      void this.refresh();
-    }
-  }
-
-  /**
-   * Re-keys through the open view's live chat, or a quiet one on the saved group; undefined
-   * when this device cannot commit in the conversation now. Resolves true once committed.
-   */
-  private rekeyOne(c: ConversationView, target: RekeyTarget): Promise<boolean> | undefined {
-    const rekey = async (chat: LiveChat): Promise<boolean> => {
-      await rekeyConversation(this.api, this.device, c, target, chat);
-      return true;
-    };
-    // The open view's chat, once connected (never a second chat beside it on the same group).
-    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.live ? rekey(this.chat) : undefined;
-    if (this.opening === c.id) return undefined; // Opening right now: next time.
-    return this.quietly(c, rekey);
-  }
-
-  /** Delivers what a commit of ours left journaled (its Welcome, say); true when nothing is left. */
-  private settle(c: ConversationView): Promise<boolean> | undefined {
-    if (this.chat !== undefined && this.chat.conversation === c.id) return this.chat.live ? this.chat.deliver() : this.chat.joined ? undefined : Promise.resolve(true);
-    if (this.opening === c.id) return undefined;
-    return (async () => {
-      if (!LiveChat.unsettled(await this.store.loadGroup(c.id))) return true;
-      return (await this.quietly(c, async (chat) => chat.caughtUp((await this.api.conversation(c.tenant_id, c.id)).last_seq))) === true;
-    })();
-  }
-
-  /**
-   * Runs `fn` on a live chat of the saved group that shows nothing (the conversation is not
-   * open here); false when this device has no group for it.
-   */
-  private async quietly(c: ConversationView, fn: (chat: LiveChat) => Promise<boolean>): Promise<boolean> {
-    if ((await this.store.loadGroup(c.id)) === undefined) return false;
-    const quiet = new LiveChat(c.id, this.device, () => this.record.keyPackages.map(bundleOf), async (kp) => this.forget(kp), this.store, Number.MAX_SAFE_INTEGER, QUIET);
-    try {
-      await quiet.start();
-      return quiet.joined && (await fn(quiet));
-    } finally {
-      quiet.stop();
     }
   }
 
@@ -579,14 +513,6 @@ export class Desk {
     }
   }
 }
-
-/** A chat that shows nothing (a background re-key on a conversation not open here). */
-const QUIET: ChatEvents = {
-  line: () => undefined, joined: () => undefined, membersChanged: () => undefined, typing: () => undefined, read: () => undefined,
-  problem: () => undefined, closed: () => undefined, supervisorJoined: () => undefined, leaveRequested: () => undefined,
-  removed: () => undefined, transferredTo: () => undefined, connection: () => undefined, outgoing: () => undefined,
-  delivered: () => undefined, undelivered: () => undefined,
-};
 
 export function codeOf(e: unknown): string {
   if (e !== null && typeof e === "object" && "code" in e && typeof e.code === "string") return e.code;

@@ -54,6 +54,12 @@ class FakeServer {
     queueMicrotask(() => conn?.onText(JSON.stringify(entry(seq))));
   }
 
+  /** The server ends the subscription on the newest connection (access lost). */
+  unsubscribe(): void {
+    const conn = this.conns.at(-1);
+    queueMicrotask(() => conn?.onText(JSON.stringify({ t: "unsubscribed", c: C })));
+  }
+
   /** The network drops the newest connection. */
   cut(code = 1006): void {
     this.conns.at(-1)?.onClose(code, "");
@@ -272,5 +278,21 @@ describe("ConversationLink", () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(link.ready).toBe(true);
     link.stop();
+  });
+
+  it("ends for good when the server ends the subscription (access lost), without subscribing again", async () => {
+    const server = new FakeServer();
+    const { link, states, handled } = harness(server);
+    await link.open(true);
+    server.append();
+    server.unsubscribe();
+    await vi.advanceTimersByTimeAsync(120_000);
+    // What arrived before the end was handled; then over: no reconnection, no resubscription.
+    expect(handled).toEqual([1]);
+    expect(states.at(-1)).toEqual({ kind: "lost_access" });
+    expect(server.frames).toHaveLength(1);
+    expect(server.subs()).toEqual([0]);
+    expect(link.done).toBe(true);
+    expect(await link.whenReady(10)).toBe(false);
   });
 });

@@ -2,10 +2,11 @@
 // subscribe after the last entry handled, hand every entry over in order, and when the
 // connection is lost (a network drop, a server restart, a heartbeat that goes unanswered)
 // connect again with backoff and jitter (reconnect-plan.ts) and subscribe with the resume
-// cursor, so that the server delivers exactly the gap. Once the gap is handled, `caughtUp`
-// sends what waited (journaled commits and Welcomes, the outbox). Stopped by its owner (sign
-// out, revocation, conversation closed); given up on its own only when trying again cannot
-// help (a close code or refusal that would repeat). No DOM: the unit tests drive it in Node.
+// cursor, so that the server delivers exactly the gap. A subscription the server ends
+// (`unsubscribed`: access lost) is final, never subscribed again. Once the gap is handled,
+// `caughtUp` sends what waited (journaled commits and Welcomes, the outbox). Stopped by its
+// owner (sign out, revocation, conversation closed); given up on its own only when trying
+// again cannot help (a close code or refusal that would repeat). No DOM: the unit tests drive it in Node.
 
 import { SocketError, type SealdeskSocket } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
@@ -166,13 +167,16 @@ export class ConversationLink {
       this.wake();
     };
     if (this.hooks.cursor() >= last) await flush();
+    let lostAccess = false;
     while (!this.stopped) {
       let e: EntryFrame;
       try {
         // Entries the connection received before it ended are handed over first (in order,
         // so the resume starts after them); then this rejects.
         e = await socket.nextEntry(this.conversation, FOREVER);
-      } catch {
+      } catch (err) {
+        // The server ended the subscription: access lost (docs/protocol.md `unsubscribed`).
+        lostAccess = err instanceof SocketError && err.code === "unsubscribed";
         break;
       }
       await this.hooks.entry(e).catch(() => undefined);
@@ -183,6 +187,13 @@ export class ConversationLink {
     socket.close();
     if (this.current === socket) this.current = undefined;
     if (this.stopped) return;
+    if (lostAccess) {
+      // Subscribing again would be refused (or, worse, loop): over for good.
+      this.ended = true;
+      this.hooks.state({ kind: "lost_access" });
+      this.wake();
+      return;
+    }
     // A connection that stayed up a while starts the schedule over.
     if (Date.now() - since >= STABLE_MS) this.failures = 0;
     const code = socket.closeCode;

@@ -52,7 +52,12 @@ export type LinkState =
   /** Lost; the next try (`attempt`, 1 on) in `delayMs`. */
   | { kind: "reconnecting"; attempt: number; delayMs: number }
   /** Given up for good (`reason`): the conversation has to be opened again. */
-  | { kind: "ended"; reason: string };
+  | { kind: "ended"; reason: string }
+  /**
+   * The server ended the subscription (`unsubscribed`): this person no longer has access (a
+   * transfer away, a removal, the conversation deleted). Not tried again.
+   */
+  | { kind: "lost_access" };
 
 /** What the conversation view says about the connection ("" when there is nothing to say). */
 export function connectionText(state: LinkState): string {
@@ -67,5 +72,7 @@ export function connectionText(state: LinkState): string {
     }
     case "ended":
       return C.ended(state.reason);
+    case "lost_access":
+      return C.noAccess;
   }
 }

@@ -137,4 +137,14 @@ export const C = {
   reconnecting: (seconds: number, attempt: number) =>
     `Reconnecting… The connection was lost; next try in ${seconds} s (attempt ${attempt}). Replies you send now go out once it is back.`,
   ended: (reason: string) => `The live connection ended (${reason}). Open the conversation again.`,
+  noAccess: "This conversation was transferred, or you were removed from it: you no longer have access to it here. Replies not yet delivered were not sent.",
+} as const;
+
+/** The desk's lists and their live connection (inbox.ts). */
+export const I = {
+  loadFailed: (code: string) => `The queue could not be loaded (${code}).`,
+  connecting: "Connecting for live updates…",
+  live: "Live",
+  reconnecting: (seconds: number) => `Live updates paused: reconnecting in ${seconds} s. The lists refresh every minute meanwhile.`,
+  ended: (reason: string) => `Live updates stopped (${reason}); the lists refresh every minute. Reload the page to try again.`,
 } as const;
