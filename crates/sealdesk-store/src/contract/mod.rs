@@ -35,6 +35,7 @@ mod teams;
 mod tenants;
 mod throttle;
 mod totp;
+mod upgrade;
 mod visitors;
 mod widget;
 
@@ -138,6 +139,7 @@ pub use totp::{
     replace_totp_secret_is_compare_and_swap, totp_begin_confirm_and_use_steps,
     totp_begin_when_confirmed_conflicts, totp_is_scoped_to_tenant,
 };
+pub use upgrade::{WrittenLog, log_reads_back_after_upgrade, write_log_for_upgrade};
 pub use visitors::{
     create_visitor_needs_a_team_of_the_tenant, tickets_found_by_hash_and_purged_after_expiry,
     visitor_create_get_and_find, visitor_key_and_external_id_are_unique_per_tenant,

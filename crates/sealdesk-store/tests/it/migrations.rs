@@ -1,6 +1,6 @@
 //! Upgrades of existing databases, on both backends: migration 0005 keeps recovery codes
 //! stored before it (HMAC digests) usable; 0014 keeps each conversation's History Member as
-//! its generation 1, active. Each test migrates a fresh database only up to the migration
+//! its generation 1, active; 0015 (SQLite) keeps every log entry. Each test migrates a fresh database only up to the migration
 //! before, writes data the way the old code did, then lets the store apply the rest.
 
 use std::path::{Path, PathBuf};
@@ -334,4 +334,50 @@ async fn postgres_history_members_survive_0014() {
         .await
         .unwrap();
     admin.close().await.unwrap();
+}
+
+/// 0015 rebuilds the SQLite logs in append order: every entry acknowledged before reads back
+/// the same, retried sends stay duplicates, and sequences continue.
+#[tokio::test]
+async fn sqlite_logs_survive_0015() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sealdesk.db");
+    let store = sqlite::open(&path).await.unwrap();
+    let old = Migrator::new(before("sqlite", dir.path(), 15))
+        .await
+        .unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .foreign_keys(true)
+        .connect()
+        .await
+        .unwrap();
+    old.run(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let written = sealdesk_store::contract::write_log_for_upgrade(&store).await;
+    assert!(store.migrate().await.unwrap() >= 1, "0015 applies");
+    sealdesk_store::contract::log_reads_back_after_upgrade(&store, &written).await;
+    // The rebuilt table is a rowid table with its two unique indexes.
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .connect()
+        .await
+        .unwrap();
+    let rowids: i64 = sqlx::query_scalar("SELECT count(id) FROM log_entries")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(rowids >= 37, "{rowids}");
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM pragma_index_list('log_entries') WHERE \"unique\" ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        ["log_entries_client_msg_idx", "log_entries_seq_idx"]
+    );
+    conn.close().await.unwrap();
+    store.close().await;
 }
