@@ -62,7 +62,7 @@ function harness(server: FakeServer) {
   const link = new InboxLink(() => SealdeskSocket.connect(server.factory, "http://127.0.0.1:9", { via: "header", token: "" }), {
     connected: () => events.push("connected"),
     notice: (n) => events.push(`notice ${n.what} ${n.c}`),
-    changed: (c) => events.push(`changed ${c}`),
+    changed: (c, why) => events.push(`changed ${c}${why === "ended" ? " (ended)" : ""}`),
     state: (s) => states.push(s),
     lost: (code) => events.push(`lost ${code}`),
   }, { random: () => 0, heartbeatMs: 60_000, pongTimeoutMs: 5_000 });
@@ -106,7 +106,7 @@ describe("InboxLink", () => {
     // Claimed by a colleague: the server ends q1's subscription; said once, not taken up again.
     server.push({ t: "unsubscribed", c: "q1" });
     await vi.advanceTimersByTimeAsync(0);
-    expect(events).toEqual(["changed q1"]);
+    expect(events).toEqual(["changed q1 (ended)"]);
     link.follow(new Map());
     await vi.advanceTimersByTimeAsync(0);
     expect(server.subs()).toEqual([["sub q1 3", "sub q2 0", "unsub q2"]]);
@@ -121,7 +121,7 @@ describe("InboxLink", () => {
     await vi.advanceTimersByTimeAsync(0);
     link.follow(new Map([["gone", 2]]));
     await vi.advanceTimersByTimeAsync(0);
-    expect(events).toEqual(["connected", "changed gone"]);
+    expect(events).toEqual(["connected", "changed gone (ended)"]);
     server.cut();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(server.subs()).toEqual([["sub gone 2"], []]);

@@ -21,8 +21,11 @@ export interface InboxLinkHooks {
   /** Connected (first time or again): load the lists, since notices may have been missed. */
   connected(): void;
   notice(n: NoticeFrame): void;
-  /** A followed conversation has a new entry, or the server ended its subscription. */
-  changed(c: string): void;
+  /**
+   * A followed conversation has a new entry (`entry`: its preview moved), or its subscription
+   * was refused or ended by the server (`ended`: it left one's reach, a claim by a colleague).
+   */
+  changed(c: string, why: "entry" | "ended"): void;
   state(s: LinkState): void;
   /** The connection ended with `code` (4001/4004: the session may have ended). */
   lost?(code: number | undefined): void;
@@ -134,7 +137,7 @@ export class InboxLink {
         for (;;) {
           const e = await socket.nextEntry(c, FOREVER);
           if (this.wanted.has(c)) this.wanted.set(c, e.seq);
-          this.hooks.changed(c);
+          this.hooks.changed(c, "entry");
         }
       } catch (e) {
         if (socket.isClosed || this.current !== socket || this.following.get(c) !== token) return;
@@ -143,7 +146,7 @@ export class InboxLink {
         // unsubscribe is not news.
         if (this.wanted.has(c)) {
           this.wanted.delete(c);
-          if (e instanceof SocketError) this.hooks.changed(c);
+          if (e instanceof SocketError) this.hooks.changed(c, "ended");
         }
       }
     })();

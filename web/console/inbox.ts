@@ -19,8 +19,13 @@ import { I } from "./strings.js";
 
 /** The safety refresh: notices do the work, this catches what none announces. */
 export const SAFETY_MS = 60_000;
-/** Notices and entries that come together are one load. */
-const COALESCE_MS = 100;
+/** Notices (and ended subscriptions) that come together are one load, right away. */
+const NOTICE_MS = 100;
+/**
+ * New entries only move previews: one load per second at most, so a lively chat does not
+ * reload the lists (and replay the conversation's log) at every message.
+ */
+const ENTRY_MS = 1_000;
 const SUPERVISING_ROLES = ["supervisor", "admin", "owner"];
 
 export interface InboxHooks {
@@ -43,6 +48,7 @@ export class Inbox {
   private readonly link: InboxLink;
   private safety: number | undefined;
   private coalesce: number | undefined;
+  private coalesceAt = 0;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -61,8 +67,8 @@ export class Inbox {
     this.lists = new Lists(api, device);
     this.link = new InboxLink(() => SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" }), {
       connected: () => void this.refresh(),
-      notice: () => this.soon(),
-      changed: () => this.soon(),
+      notice: () => this.soon(NOTICE_MS),
+      changed: (_c, why) => this.soon(why === "entry" ? ENTRY_MS : NOTICE_MS),
       state: (s) => this.showState(s),
       // A session that ended closes the connection (4001, 4004): the next load tells.
       lost: (code) => {
@@ -102,13 +108,17 @@ export class Inbox {
     return this.lists.previewOf(c, fresh);
   }
 
-  /** Loads the lists soon (several notices in a row: one load). */
-  private soon(): void {
-    if (this.coalesce !== undefined || this.stopped) return;
+  /** Loads the lists within `ms` (what comes meanwhile: the same load; a sooner one wins). */
+  private soon(ms: number): void {
+    if (this.stopped) return;
+    const at = Date.now() + ms;
+    if (this.coalesce !== undefined && this.coalesceAt <= at) return;
+    window.clearTimeout(this.coalesce);
+    this.coalesceAt = at;
     this.coalesce = window.setTimeout(() => {
       this.coalesce = undefined;
       void this.refresh();
-    }, COALESCE_MS);
+    }, ms);
   }
 
   /** Loads and renders the lists; a call during a load makes one more load after it. */
