@@ -91,6 +91,16 @@ pub trait SessionRepo: Send + Sync {
     async fn rotate_session(&self, old: Uuid, new: &NewSession) -> StoreResult<Option<Session>>;
     /// One session of the tenant, active or not, or `NotFound`.
     async fn get_session(&self, tenant: TenantId, id: Uuid) -> StoreResult<Session>;
+    /// Of the sessions `ids` names, the `(tenant, id)` of those active at `now` (not revoked,
+    /// before the absolute expiry, before the idle expiry if any), in no particular order;
+    /// unknown ids are left out. One statement for many sessions: a server node checks every
+    /// staff WebSocket connection it holds with one query per heartbeat period instead of one
+    /// per connection (docs/performance.md, S1). Callers compare the tenant too.
+    async fn active_sessions(
+        &self,
+        ids: &[Uuid],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<(TenantId, Uuid)>>;
     /// The account's sessions and API tokens that are active at `now` (not revoked, before
     /// the absolute expiry, before the idle expiry if any), newest first.
     async fn list_sessions(

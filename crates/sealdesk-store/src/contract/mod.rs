@@ -105,7 +105,10 @@ pub use routing::{
     team_loads_count_assigned_conversations, team_membership_is_idempotent_and_scoped,
 };
 pub use sealing_keys::sealing_keys_are_versioned_per_scope;
-pub use session_activity::{list_sessions_excludes_expired_and_revoked, touch_moves_idle_expiry};
+pub use session_activity::{
+    active_sessions_checks_many_at_once, list_sessions_excludes_expired_and_revoked,
+    touch_moves_idle_expiry,
+};
 pub use session_resolve::{
     concurrent_rotations_one_wins, resolve_session_joins_account_tenant_and_factors,
     revoke_other_sessions_keeps_the_current_one, rotate_session_replaces_the_old_one_once,
@@ -329,6 +332,7 @@ macro_rules! store_contract_tests {
             revoke_all_counts_and_spares_others,
             session_is_scoped_to_tenant,
             list_sessions_excludes_expired_and_revoked,
+            active_sessions_checks_many_at_once,
             touch_moves_idle_expiry,
             resolve_session_joins_account_tenant_and_factors,
             rotate_session_replaces_the_old_one_once,

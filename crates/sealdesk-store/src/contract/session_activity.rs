@@ -193,3 +193,62 @@ pub async fn touch_moves_idle_expiry(store: &dyn Store) {
             .unwrap()
     );
 }
+
+/// `active_sessions` answers for many sessions at once with the same rule as `is_active`:
+/// revoked, idle-expired and absolute-expired sessions and unknown ids are left out, active
+/// ones of every tenant are returned with their tenant, and the boundaries are exclusive.
+pub async fn active_sessions_checks_many_at_once(store: &dyn Store) {
+    let data = TestData::new();
+    let p = people(store, &data).await;
+    let active = data.session(p.acme, p.jane, SessionKind::Browser);
+    let token = data.session(p.acme, p.omar, SessionKind::ApiToken);
+    let revoked = data.session(p.acme, p.jane, SessionKind::Cli);
+    let mut absolute_expired = data.session(p.acme, p.jane, SessionKind::Cli);
+    absolute_expired.idle_expires_at = None;
+    absolute_expired.absolute_expires_at = absolute_expired.created_at + Duration::minutes(5);
+    let elsewhere = data.session(p.globex, p.zoe, SessionKind::Browser);
+    for session in [&active, &token, &revoked, &absolute_expired, &elsewhere] {
+        store.create_session(session).await.unwrap();
+    }
+    assert!(
+        store
+            .revoke_session(p.acme, p.jane, revoked.id, revoked.created_at)
+            .await
+            .unwrap()
+    );
+    let unknown = uuid::Uuid::new_v4();
+    let ids = [
+        active.id,
+        token.id,
+        revoked.id,
+        absolute_expired.id,
+        elsewhere.id,
+        unknown,
+    ];
+    let now = absolute_expired.absolute_expires_at;
+    let mut got = store.active_sessions(&ids, now).await.unwrap();
+    got.sort();
+    let mut want = vec![
+        (p.acme, active.id),
+        (p.acme, token.id),
+        (p.globex, elsewhere.id),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    for (tenant, id) in &got {
+        assert!(
+            store
+                .get_session(*tenant, *id)
+                .await
+                .unwrap()
+                .is_active(now)
+        );
+    }
+    // At its idle expiry the browser session is no longer active; nothing asked, nothing found.
+    let idle = active
+        .idle_expires_at
+        .expect("a browser session has an idle limit");
+    let got = store.active_sessions(&[active.id], idle).await.unwrap();
+    assert!(got.is_empty(), "{got:?}");
+    assert!(store.active_sessions(&[], now).await.unwrap().is_empty());
+}

@@ -93,6 +93,29 @@ impl SessionRepo for PgStore {
         session_row(&row)?.into_session()
     }
 
+    async fn active_sessions(
+        &self,
+        ids: &[Uuid],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<(TenantId, Uuid)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(&format!(
+            "SELECT tenant_id, id FROM sessions WHERE id = ANY($1) AND {}",
+            active_at(2)
+        ))
+        .bind(ids)
+        .bind(to_unix_ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, id)| (TenantId::from_uuid(tenant), id))
+            .collect())
+    }
+
     async fn list_sessions(
         &self,
         tenant: TenantId,

@@ -95,6 +95,37 @@ impl SessionRepo for SqliteStore {
         session_row(&row)?.into_session()
     }
 
+    async fn active_sessions(
+        &self,
+        ids: &[Uuid],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<(TenantId, Uuid)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let ids = serde_json::to_string(&ids)
+            .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+        let rows = sqlx::query(&format!(
+            "SELECT tenant_id, id FROM sessions
+             WHERE id IN (SELECT value FROM json_each(?1)) AND {}",
+            active_at(2)
+        ))
+        .bind(ids)
+        .bind(to_unix_ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    TenantId::from_uuid(uuid_at(row, "tenant_id", "sessions.tenant_id")?),
+                    uuid_at(row, "id", "sessions.id")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn list_sessions(
         &self,
         tenant: TenantId,
