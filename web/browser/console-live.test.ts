@@ -109,7 +109,11 @@ describe("the console's lists, live", () => {
     await new Promise((r) => setTimeout(r, 8_000));
     expect(loads - before).toBeLessThanOrEqual(1);
 
-    // A colleague claims it: gone from this queue within a second, without polling.
+    // The agent is looking at it when a colleague claims it: gone from this queue within a
+    // second, without polling, and the open view says so instead of offering a claim.
+    await queue.first().click();
+    const claim = page.getByRole("button", { name: "Claim" });
+    await expect.poll(() => claim.isVisible(), { timeout: 15_000 }).toBe(true);
     const lee = await new RestClient(world.apiUrl).login(world.tenant, world.nextAgent.email, world.nextAgent.password);
     const colleague = new RestClient(world.apiUrl, lee.token);
     const claimedAt = Date.now();
@@ -117,6 +121,8 @@ describe("the console's lists, live", () => {
     await expect.poll(() => queue.count(), { timeout: 1_000, interval: 25 }).toBe(0);
     expect(Date.now() - claimedAt).toBeLessThan(1_000);
     expect(await page.locator("#queue li.empty").textContent()).toBe("Nobody is waiting.");
+    await expect.poll(() => page.locator("#conv-alert").textContent(), { timeout: 5_000 }).toBe("A colleague took this conversation.");
+    expect(await claim.isVisible()).toBe(false);
 
     // The desk's connection drops and the network stays down: the side bar says so, and a
     // visitor who writes meanwhile is not seen (no polling) until the connection is back;
