@@ -212,10 +212,10 @@ export class WidgetView {
    */
   private renderReconnect(): void {
     const r = this.session.reconnecting;
+    // Back (or over) while "Retry now" has the focus: the composer gets it, not the page.
+    if (r === null && this.root.activeElement === this.retryButton) this.input.focus();
     this.reconnect.hidden = r === null;
     if (r === null) {
-      // Back (or over) while "Retry now" had the focus: the composer gets it, not the page.
-      if (this.root.activeElement === this.retryButton) this.input.focus();
       clearInterval(this.tick);
       this.tick = undefined;
       delete this.reconnectText.dataset.key;
