@@ -5,7 +5,7 @@
 // is quiet; after a dropped connection everything is loaded again, so a conversation that
 // arrived meanwhile shows; and a conversation transferred away while the agent is in it
 // stops for good: the view says so, an undelivered reply is marked not sent, and the chat
-// does not subscribe again.
+// does not subscribe again; one sent back to the team's queue is let go the same way.
 
 import type { Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,7 @@ describe("the console's lists, live", () => {
   let world: ConsoleWorld;
   let browser: Browser;
   let second: Browser | undefined;
+  let third: Browser | undefined;
 
   beforeAll(async () => {
     world = await startConsoleWorld();
@@ -79,6 +80,7 @@ describe("the console's lists, live", () => {
   });
   afterAll(async () => {
     await second?.close();
+    await third?.close();
     await browser?.close();
     await world?.stop();
   });
@@ -186,6 +188,27 @@ describe("the console's lists, live", () => {
     // The undelivered reply never went out, not even after the reconnections.
     const log = await colleague.entries(world.tenant, id);
     expect(log.entries.filter((e) => e.k === "application" && e.from.kind === "staff")).toHaveLength(1);
+
+    // Sent back to the team's queue instead: still readable, so no `unsubscribed`, but no
+    // longer the agent's to write; the queued notice releases the chat the same way.
+    third = await launch();
+    const thirdVisitor = await watchedPage(third.context);
+    await thirdVisitor.page.goto(`${world.host.origin}/`);
+    await visitorStarts(thirdVisitor.page, "Cy", "third: a question");
+    await expect.poll(() => queue.locator(".preview").allTextContents(), { timeout: 15_000 }).toEqual(["third: a question"]);
+    const back = (await queue.first().getAttribute("data-conversation")) ?? "";
+    await queue.first().click();
+    await page.getByRole("button", { name: "Claim" }).click();
+    await expect.poll(() => reply.isEnabled(), { timeout: 30_000 }).toBe(true);
+    const toTeam = await fetch(new URL(`/api/tenants/${world.tenant}/conversations/${back}/transfer`, world.apiUrl), {
+      method: "POST", headers: { authorization: `Bearer ${owner.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ team: world.team }),
+    });
+    expect(toTeam.status).toBe(200);
+    await expect.poll(() => conn.getAttribute("data-state"), { timeout: 5_000 }).toBe("lost_access");
+    expect(await reply.isDisabled()).toBe(true);
+    await expect.poll(() => queue.count(), { timeout: 5_000 }).toBe(1);
+    expect(await page.getByRole("button", { name: "Claim" }).isVisible()).toBe(true);
 
     await inert(agent);
     expect(agent.errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
