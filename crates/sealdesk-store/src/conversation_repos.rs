@@ -260,6 +260,16 @@ pub trait NoteRepo: Send + Sync {
         tenant: TenantId,
         team: TeamId,
     ) -> StoreResult<Vec<CannedResponse>>;
+    /// Replaces the payload of a canned response (the same id, tenant and team as
+    /// `response`) only if the stored payload is still `expected` (compare-and-swap), and
+    /// records `response.created_by` and `response.created_at` as who sealed the new payload
+    /// and when. `Ok(false)` if the stored payload has changed since it was read; `NotFound`
+    /// if the team has no such response or the author is not the tenant's.
+    async fn replace_canned_response(
+        &self,
+        response: &CannedResponse,
+        expected: &[u8],
+    ) -> StoreResult<bool>;
     /// Deletes a canned response of the team; `true` if it existed.
     async fn delete_canned_response(
         &self,

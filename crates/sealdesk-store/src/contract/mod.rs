@@ -83,7 +83,10 @@ pub use log::{
     one_bad_entry_does_not_fail_the_batch, read_log_pages_after_a_cursor, retries_are_idempotent,
     sequence_numbers_are_gapless_in_batch_order,
 };
-pub use notes::{canned_responses_belong_to_a_team, notes_are_numbered_per_conversation};
+pub use notes::{
+    canned_response_replaced_only_if_unchanged, canned_responses_belong_to_a_team,
+    notes_are_numbered_per_conversation,
+};
 pub use passkeys::{
     ceremony_taken_once_before_expiry, concurrent_ceremony_take_one_wins_and_purge,
     passkey_conflicts_and_tenant_scope, passkey_create_list_use_and_delete,
@@ -384,6 +387,7 @@ macro_rules! store_contract_tests {
             assignment_mode_defaults_and_round_trips,
             notes_are_numbered_per_conversation,
             canned_responses_belong_to_a_team,
+            canned_response_replaced_only_if_unchanged,
             attachments_are_referenced_per_conversation,
             expired_conversations_oldest_first,
             an_erasure_request_makes_a_closed_conversation_due,

@@ -176,3 +176,111 @@ pub async fn canned_responses_belong_to_a_team(store: &dyn Store) {
         1
     );
 }
+
+/// A canned response's payload is replaced only while it is still the one the writer read
+/// (compare-and-swap): of two writers that read it, one wins; the winner becomes its author
+/// and time. Another tenant or team, an unknown id or author is `NotFound`.
+pub async fn canned_response_replaced_only_if_unchanged(store: &dyn Store) {
+    let desk = Desk::new(store).await;
+    let original = CannedResponse {
+        id: CannedResponseId::from_uuid(desk.uuid()),
+        tenant_id: desk.acme,
+        team_id: desk.sales,
+        payload: bytes::Bytes::from_static(b"sealed to v1"),
+        created_by: desk.jane,
+        created_at: desk.tick(),
+    };
+    let other = CannedResponse {
+        id: CannedResponseId::from_uuid(desk.uuid()),
+        payload: bytes::Bytes::from_static(b"other sealed to v1"),
+        ..original.clone()
+    };
+    store.create_canned_response(&original).await.unwrap();
+    store.create_canned_response(&other).await.unwrap();
+    let resealed = CannedResponse {
+        payload: bytes::Bytes::from_static(b"sealed to v2"),
+        created_by: desk.omar,
+        created_at: desk.tick(),
+        ..original.clone()
+    };
+    let racer = CannedResponse {
+        payload: bytes::Bytes::from_static(b"also sealed to v2"),
+        ..resealed.clone()
+    };
+    let tries = tokio::join!(
+        store.replace_canned_response(&resealed, &original.payload),
+        store.replace_canned_response(&racer, &original.payload),
+    );
+    let (first, second) = (tries.0.unwrap(), tries.1.unwrap());
+    assert!(first ^ second, "exactly one writer wins: {first} {second}");
+    let winner = if first { &resealed } else { &racer };
+    let listed = store
+        .list_canned_responses(desk.acme, desk.sales)
+        .await
+        .unwrap();
+    let got = listed.iter().find(|c| c.id == original.id).unwrap();
+    assert_eq!(got.payload, winner.payload);
+    assert_eq!(got.created_by, desk.omar);
+    assert_eq!(got.created_at, ms(winner.created_at));
+    let untouched = listed.iter().find(|c| c.id == other.id).unwrap();
+    assert_eq!(
+        untouched.payload, other.payload,
+        "only that response changes"
+    );
+
+    // The stale payload no longer matches; the current one does.
+    assert!(
+        !store
+            .replace_canned_response(&resealed, &original.payload)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_canned_response(&resealed, &winner.payload)
+            .await
+            .unwrap()
+    );
+
+    // Scoping: another tenant or team, an unknown id, an author of another tenant.
+    let current = &resealed.payload;
+    for wrong in [
+        CannedResponse {
+            tenant_id: desk.globex,
+            ..resealed.clone()
+        },
+        CannedResponse {
+            team_id: desk.support,
+            ..resealed.clone()
+        },
+        CannedResponse {
+            id: CannedResponseId::from_uuid(uuid::Uuid::from_u128(404)),
+            ..resealed.clone()
+        },
+        CannedResponse {
+            created_by: desk.zoe,
+            ..resealed.clone()
+        },
+    ] {
+        assert_not_found(store.replace_canned_response(&wrong, current).await);
+    }
+    let after = store
+        .list_canned_responses(desk.acme, desk.sales)
+        .await
+        .unwrap();
+    assert_eq!(
+        after,
+        listed
+            .iter()
+            .map(|c| if c.id == original.id {
+                CannedResponse {
+                    payload: resealed.payload.clone(),
+                    created_at: ms(resealed.created_at),
+                    ..c.clone()
+                }
+            } else {
+                c.clone()
+            })
+            .collect::<Vec<_>>()
+    );
+}

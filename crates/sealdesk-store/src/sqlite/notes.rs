@@ -144,6 +144,50 @@ impl NoteRepo for SqliteStore {
         .collect()
     }
 
+    async fn replace_canned_response(
+        &self,
+        response: &CannedResponse,
+        expected: &[u8],
+    ) -> StoreResult<bool> {
+        // One statement: the payload is compared and replaced atomically, so of two writers
+        // that read the same payload only the first replaces it.
+        let replaced = sqlx::query(
+            "UPDATE canned_responses SET payload = ?4, created_by = ?5, created_at_ms = ?6
+             WHERE tenant_id = ?1 AND team_id = ?2 AND id = ?3 AND payload = ?7
+               AND EXISTS (SELECT 1 FROM staff WHERE tenant_id = ?1 AND id = ?5)",
+        )
+        .bind(response.tenant_id.to_string())
+        .bind(response.team_id.to_string())
+        .bind(response.id.to_string())
+        .bind(response.payload.as_ref())
+        .bind(response.created_by.to_string())
+        .bind(ms(response.created_at))
+        .bind(expected)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if replaced.rows_affected() > 0 {
+            return Ok(true);
+        }
+        // Nothing replaced: a changed payload, or no such response or author.
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM canned_responses
+             WHERE tenant_id = ?1 AND team_id = ?2 AND id = ?3
+               AND EXISTS (SELECT 1 FROM staff WHERE tenant_id = ?1 AND id = ?4)",
+        )
+        .bind(response.tenant_id.to_string())
+        .bind(response.team_id.to_string())
+        .bind(response.id.to_string())
+        .bind(response.created_by.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        match found {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
     async fn delete_canned_response(
         &self,
         tenant: TenantId,
