@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_proto::content::{
     AttachmentRef, CannedResponseList, CannedResponseView, NewPayload, NoteList, NoteView,
+    ReplaceCannedResponse,
 };
 use sealdesk_proto::{CannedResponseId, ConversationId, TeamId, TenantId};
 
@@ -139,6 +140,30 @@ impl Client {
             },
         )
         .await
+    }
+
+    /// `PUT /api/tenants/{tenant}/teams/{team}/canned-responses/{id}`: replaces the payload
+    /// if the stored one is still sealed to `read_version` (else `conflict`).
+    pub async fn replace_canned_response(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        id: CannedResponseId,
+        read_version: u32,
+        payload: &[u8],
+    ) -> Result<CannedResponseView, ClientError> {
+        let response = self
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/tenants/{tenant}/teams/{team}/canned-responses/{id}"),
+            )?
+            .json(&ReplaceCannedResponse {
+                key_version: read_version,
+                p: STANDARD.encode(payload),
+            })
+            .send()
+            .await?;
+        decode(response).await
     }
 
     /// `DELETE /api/tenants/{tenant}/teams/{team}/canned-responses/{id}`.

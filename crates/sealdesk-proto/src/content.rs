@@ -16,6 +16,19 @@ pub struct NewPayload {
     pub p: String,
 }
 
+/// Replaces a canned response's sealed payload (an edit, or a re-seal to the team's newest
+/// key version after a rotation), if it is still the one the client read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceCannedResponse {
+    /// The team key version the stored payload was sealed to when the client read it; the
+    /// server refuses the replacement (`conflict`) if the payload has changed since.
+    pub key_version: u32,
+    /// The new payload, standard base64: an `SDT1` canned response of this tenant and team
+    /// sealed to the team's newest key version only.
+    pub p: String,
+}
+
 /// One internal note: visible to staff only, never to the visitor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NoteView {
@@ -45,9 +58,10 @@ pub struct CannedResponseView {
     pub id: CannedResponseId,
     /// The team.
     pub team_id: TeamId,
-    /// Who created it.
+    /// Who stored its current payload (created it, or last edited or re-sealed it).
     pub created_by: StaffId,
-    /// Creation time.
+    /// When the server stored its current payload (readers check the sealing device's
+    /// certificate at this time).
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Payload (title and text, encrypted by clients), standard base64.

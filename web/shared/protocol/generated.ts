@@ -89,9 +89,12 @@ export interface CannedResponseList {
 
 /** One canned response of a team. */
 export interface CannedResponseView {
-  /** Creation time. */
+  /**
+   * When the server stored its current payload (readers check the sealing device's
+   * certificate at this time).
+   */
   created_at: string;
-  /** Who created it. */
+  /** Who stored its current payload (created it, or last edited or re-sealed it). */
   created_by: StaffId;
   /** Id. */
   id: CannedResponseId;
@@ -773,6 +776,23 @@ export interface ReauthRequest {
 export interface RecoveryCodes {
   /** Ten single-use codes. */
   recovery_codes: string[];
+}
+
+/**
+ * Replaces a canned response's sealed payload (an edit, or a re-seal to the team's newest
+ * key version after a rotation), if it is still the one the client read.
+ */
+export interface ReplaceCannedResponse {
+  /**
+   * The team key version the stored payload was sealed to when the client read it; the
+   * server refuses the replacement (`conflict`) if the payload has changed since.
+   */
+  key_version: number;
+  /**
+   * The new payload, standard base64: an `SDT1` canned response of this tenant and team
+   * sealed to the team's newest key version only.
+   */
+  p: string;
 }
 
 /** `PUT /api/tenants/{tenant}/staff/{staff}/role`. */

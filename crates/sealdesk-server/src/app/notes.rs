@@ -5,16 +5,27 @@
 //! - notes: staff who may read the conversation (`conversations::readable`) read and add
 //!   them; everyone else gets `NotFound`;
 //! - canned responses: members of the team and supervisors and above read them; staff with
-//!   `ManageCannedResponses` (supervisors and above) create and delete them. Another team's
-//!   list is `NotFound` for an agent outside it (OWASP ASVS v5.0.0-8.2.1, 8.2.2).
+//!   `ManageCannedResponses` (supervisors and above) create, replace and delete them. Another
+//!   team's list is `NotFound` for an agent outside it (OWASP ASVS v5.0.0-8.2.1, 8.2.2).
+//!
+//! Replacing one (an edit, or a re-seal to the team's newest key after a rotation) is a
+//! compare-and-swap: the client names the key version it read, and the store swaps the payload
+//! only if it is still the one the server compared (a lost race is `conflict`, so two
+//! consoles re-sealing at once cannot undo each other). The server cannot open the payload;
+//! it checks the `SDT1` header only: a canned response of this tenant and team, sealed to the
+//! team's newest announced key and to nothing else (`docs/e2ee.md`).
 
 use bytes::Bytes;
 use sealdesk_core::ValidationError;
 use sealdesk_core::access::{Action, Principal, allowed};
+use sealdesk_core::audit::{Actor, AuditAction};
 use sealdesk_core::ids::IdGenerator;
+use sealdesk_mls::bundle::KeyKind;
+use sealdesk_mls::teamseal::{self, ContentKind};
 use sealdesk_proto::{CannedResponseId, ConversationId, TeamId};
-use sealdesk_store::{CannedResponse, Note};
+use sealdesk_store::{CannedResponse, KeyScope, Note};
 
+use crate::app::audit;
 use crate::app::conversations::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -140,4 +151,117 @@ pub async fn delete_canned(
     } else {
         Err(ApiError::NotFound)
     }
+}
+
+/// The team key version an `SDT1` canned response's cleartext header says it is sealed to
+/// (the highest, if several). `None` for anything else.
+pub fn canned_team_key_version(sealed: &[u8]) -> Option<u32> {
+    let envelope = teamseal::parse(sealed).ok()?;
+    if envelope.kind != ContentKind::Canned {
+        return None;
+    }
+    envelope
+        .seals
+        .iter()
+        .filter(|(r, _)| r.kind == KeyKind::Team)
+        .map(|(r, _)| r.key_version)
+        .max()
+}
+
+/// Checks a replacement's header: a canned response of the caller's tenant and `team`, sealed
+/// to the team's newest announced key (version and public key) and to no other key. Returns
+/// that version.
+async fn check_sealed_to_newest(
+    state: &AppState,
+    principal: Principal,
+    team: TeamId,
+    payload: &[u8],
+) -> Result<u32, ApiError> {
+    let invalid = |why: &str| ApiError::from(ValidationError::new("p", why));
+    let envelope =
+        teamseal::parse(payload).map_err(|_| invalid("must be a team-sealed object (SDT1)"))?;
+    if envelope.kind != ContentKind::Canned
+        || envelope.tenant != *principal.tenant.as_uuid().as_bytes()
+        || envelope.team != *team.as_uuid().as_bytes()
+    {
+        return Err(invalid("must be a canned response of this tenant and team"));
+    }
+    let newest = state
+        .store()
+        .sealing_keys(principal.tenant)
+        .await?
+        .into_iter()
+        .filter(|k| k.scope == KeyScope::Team(team))
+        .max_by_key(|k| k.version)
+        .ok_or_else(|| ApiError::Conflict("the team has no key yet".into()))?;
+    let to_newest = envelope.seals.iter().all(|(r, _)| {
+        r.kind == KeyKind::Team && r.key_version == newest.version && r.public == newest.public_key
+    });
+    if envelope.seals.is_empty() || !to_newest {
+        return Err(ApiError::Conflict(format!(
+            "seal the canned response to the team's newest key (version {}) only",
+            newest.version
+        )));
+    }
+    Ok(newest.version)
+}
+
+/// Replaces a canned response's payload (the caller checked `ManageCannedResponses`) if its
+/// stored payload is still sealed to `read_version`, and then only by swapping exactly the
+/// payload compared here. The caller becomes the recorded author and now the recorded time:
+/// readers check the new sealing device's certificate at that time.
+pub async fn replace_canned(
+    state: &AppState,
+    principal: Principal,
+    team: TeamId,
+    id: CannedResponseId,
+    read_version: u32,
+    payload: Vec<u8>,
+) -> Result<CannedResponse, ApiError> {
+    let payload = checked_payload(state, payload)?;
+    let stored = state
+        .store()
+        .list_canned_responses(principal.tenant, team)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or(ApiError::NotFound)?;
+    let changed = || {
+        ApiError::Conflict(
+            "the canned response has changed since it was read: fetch it again".into(),
+        )
+    };
+    let from = canned_team_key_version(&stored.payload);
+    if from != Some(read_version) {
+        return Err(changed());
+    }
+    let to = check_sealed_to_newest(state, principal, team, &payload).await?;
+    let replacement = CannedResponse {
+        payload,
+        created_by: principal.staff,
+        created_at: state.clock().now(),
+        ..stored.clone()
+    };
+    if !state
+        .store()
+        .replace_canned_response(&replacement, &stored.payload)
+        .await?
+    {
+        return Err(changed());
+    }
+    // Content-free: ids and key versions only (OWASP ASVS v5.0.0-16.2.1, 16.2.5).
+    audit::event(
+        state,
+        AuditAction::KeyOperation,
+        Actor::Staff(principal.staff),
+    )
+    .tenant(principal.tenant)
+    .target(format!("canned_response:{id}"))
+    .detail("operation", "canned_response_replaced")
+    .detail("team", team.to_string())
+    .detail("from_version", read_version.to_string())
+    .detail("to_version", to.to_string())
+    .record(state)
+    .await;
+    Ok(replacement)
 }

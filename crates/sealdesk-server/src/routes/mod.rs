@@ -222,7 +222,7 @@ fn content_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         (
             "/api/tenants/{tenant}/teams/{team}/canned-responses/{id}",
-            delete(notes::delete_canned),
+            put(notes::replace_canned).delete(notes::delete_canned),
         ),
         (
             "/api/account/key-packages",

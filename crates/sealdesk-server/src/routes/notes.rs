@@ -10,7 +10,7 @@ use sealdesk_core::ValidationError;
 use sealdesk_core::access::Action;
 use sealdesk_core::clock::to_unix_ms;
 use sealdesk_proto::content::{
-    CannedResponseList, CannedResponseView, NewPayload, NoteList, NoteView,
+    CannedResponseList, CannedResponseView, NewPayload, NoteList, NoteView, ReplaceCannedResponse,
 };
 use sealdesk_proto::{CannedResponseId, ConversationId, TeamId, TenantId};
 use sealdesk_store::{CannedResponse, Note};
@@ -121,6 +121,33 @@ pub async fn create_canned(
     let payload = decode(&req.p)?;
     let created = notes::create_canned(&state, auth.principal, team, payload).await?;
     Ok(Json(canned_view(&created)))
+}
+
+/// Replaces a canned response's sealed payload (supervisors and above): an edit, or a re-seal
+/// to the team's newest key version after a rotation. Compare-and-swap on the key version the
+/// client read.
+#[utoipa::path(put, path = "/api/tenants/{tenant}/teams/{team}/canned-responses/{id}", tag = "conversations",
+    request_body = ReplaceCannedResponse,
+    params(("tenant" = TenantId, Path, description = "Tenant id"), ("team" = TeamId, Path, description = "Team id"),
+        ("id" = CannedResponseId, Path, description = "Canned response id")),
+    responses((status = 200, description = "Replaced", body = CannedResponseView),
+        (status = 400, description = "Not an SDT1 canned response of this tenant and team", body = sealdesk_proto::ErrorBody),
+        (status = 403, description = "The role may not edit canned responses", body = sealdesk_proto::ErrorBody),
+        (status = 404, description = "No such canned response in the team", body = sealdesk_proto::ErrorBody),
+        (status = 409, description = "Changed since it was read, or not sealed to the team's newest key only", body = sealdesk_proto::ErrorBody),
+        (status = 413, description = "Payload larger than `chat.max_payload_bytes`", body = sealdesk_proto::ErrorBody)))]
+pub async fn replace_canned(
+    State(state): State<AppState>,
+    auth: Auth,
+    _scope: TenantScope,
+    Path((tenant, team, id)): Path<(TenantId, TeamId, CannedResponseId)>,
+    ApiJson(req): ApiJson<ReplaceCannedResponse>,
+) -> Result<Json<CannedResponseView>, ApiError> {
+    auth.require(Action::ManageCannedResponses, tenant)?;
+    let payload = decode(&req.p)?;
+    let replaced =
+        notes::replace_canned(&state, auth.principal, team, id, req.key_version, payload).await?;
+    Ok(Json(canned_view(&replaced)))
 }
 
 /// Deletes a canned response of a team (supervisors and above).

@@ -26,7 +26,7 @@ use crate::e2ee_policy::start_group;
 use crate::hierarchy::{Hierarchy, public};
 
 /// The team's key `version`, announced by the issuing key (the server keeps only versions).
-async fn announce(
+pub(crate) async fn announce(
     app: &TestApp,
     h: &Hierarchy,
     tenant: sealdesk_proto::TenantId,
