@@ -7,6 +7,7 @@
 mod access;
 mod archive;
 mod auth;
+mod canned_reseal;
 mod content;
 mod conversations;
 mod devices;
