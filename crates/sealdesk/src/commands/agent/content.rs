@@ -346,3 +346,130 @@ async fn add_canned(dev: &Opened, team: TeamId, title: &str, text: &str) -> anyh
     ));
     Ok(())
 }
+
+/// After a team key rotation (`agent rekey`), a supervisor's device re-seals each canned
+/// response of its teams that is sealed to an older version than the team's newest announced
+/// key, if it holds that key (`docs/e2ee.md`): it opens and verifies the response, seals the
+/// same title, text and time to the newest key only, checks that the copy opens with that key
+/// into the same content, and replaces it with a compare-and-swap on the version read (a
+/// `conflict` means another console re-sealed it first). Agent devices do nothing here.
+pub(crate) async fn reseal_canned(dev: &Opened) -> anyhow::Result<()> {
+    let chain = dev.chain()?;
+    let signer = dev.signer()?;
+    let role =
+        match sealdesk_mls::certs::verify_identity(chain, &signer.public(), &dev.anchor, now()) {
+            Ok(sealdesk_mls::certs::Verified::Device(body)) => body.role,
+            _ => return Ok(()),
+        };
+    if role != Role::Supervisor {
+        return Ok(());
+    }
+    let mut teams: Vec<TeamId> = dev.secrets.team_keys.iter().map(|k| k.team).collect();
+    teams.sort_unstable_by_key(TeamId::as_uuid);
+    teams.dedup();
+    for team in teams {
+        let (resealed, raced, skipped, version) = match reseal_team(dev, team, chain, &signer).await
+        {
+            Ok(counts) => counts,
+            Err(e) => {
+                output::line(&format!("team {team}: canned responses not re-sealed: {e}"));
+                continue;
+            }
+        };
+        if resealed + raced + skipped > 0 {
+            output::line(&format!(
+                "team {team}: {resealed} canned response(s) re-sealed to team key version \
+                 {version}, {raced} already re-sealed elsewhere, {skipped} not opened here"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One team's pass: (re-sealed, raced, skipped, newest version).
+async fn reseal_team(
+    dev: &Opened,
+    team: TeamId,
+    chain: &[u8],
+    signer: &sealdesk_mls::DeviceSigner,
+) -> anyhow::Result<(u32, u32, u32, u32)> {
+    let tenant = dev.profile.tenant_id;
+    let team_bytes = *team.as_uuid().as_bytes();
+    let newest = recipients(dev, team, false).await?[0];
+    let Some(held) = dev
+        .secrets
+        .team_keys
+        .iter()
+        .find(|k| k.team == team && k.version == newest.key_version)
+    else {
+        return Ok((0, 0, 0, newest.key_version)); // Not given the newest version yet.
+    };
+    let ikm = STANDARD
+        .decode(&held.ikm)
+        .map_err(|_| bad("device.json is damaged"))?;
+    let pair = seal::derive_keys(&ikm)?;
+    if pair.public != newest.public {
+        return Ok((0, 0, 0, newest.key_version));
+    }
+    let newest_key = OpeningKey {
+        recipient: newest,
+        private: &pair.private,
+    };
+    let list = dev
+        .http
+        .canned_responses(tenant, team)
+        .await
+        .map_err(fail)?;
+    let (mut resealed, mut raced, mut skipped) = (0, 0, 0);
+    for c in &list.canned_responses {
+        let bytes = STANDARD
+            .decode(&c.p)
+            .map_err(|_| bad("a canned response is not base64"))?;
+        let Some(from) = teamseal::parse(&bytes).ok().and_then(|e| {
+            e.seals
+                .iter()
+                .filter(|(r, _)| r.kind == KeyKind::Team)
+                .map(|(r, _)| r.key_version)
+                .max()
+        }) else {
+            continue;
+        };
+        if from >= newest.key_version {
+            continue;
+        }
+        let at = u64::try_from(c.created_at.unix_timestamp()).unwrap_or(0);
+        let Some(Ok(opened)) = open_with(dev, &bytes, |key| {
+            teamseal::open_canned(&bytes, team_bytes, key, &dev.anchor, at)
+        })?
+        else {
+            skipped += 1;
+            continue;
+        };
+        let sealed = teamseal::seal_canned(
+            &opened.content,
+            *tenant.as_uuid().as_bytes(),
+            chain,
+            &[newest],
+            signer,
+        )?;
+        let check = teamseal::open_canned(&sealed, team_bytes, &newest_key, &dev.anchor, now())?;
+        if check.content != opened.content {
+            skipped += 1;
+            continue;
+        }
+        match dev
+            .http
+            .replace_canned_response(tenant, team, c.id, from, &sealed)
+            .await
+        {
+            Ok(_) => resealed += 1,
+            Err(sealdesk_client::ClientError::Api { body, .. })
+                if body.code == sealdesk_proto::ErrorCode::Conflict =>
+            {
+                raced += 1;
+            }
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    Ok((resealed, raced, skipped, newest.key_version))
+}

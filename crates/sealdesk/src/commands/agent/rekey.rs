@@ -6,7 +6,8 @@
 //! conversation's team under the pinned root, as the widget checks the first one) and that
 //! its bundle opens with the new team key into exactly that key package, then commit
 //! `Remove(old) + Add(new)`. A commit that lost a race (`stale_epoch`, E2EE.md §9.2) is
-//! discarded, the log read again, and the commit rebuilt.
+//! discarded, the log read again, and the commit rebuilt. A supervisor's device then
+//! re-seals the teams' canned responses to the newest team key (`content::reseal_canned`).
 
 use std::collections::HashMap;
 
@@ -293,6 +294,8 @@ pub(crate) async fn rekey(dev: &mut Opened, named: &[ConversationId]) -> anyhow:
             }
         }
     }
+    // A supervisor's device also re-seals the teams' canned responses to the newest key.
+    super::content::reseal_canned(dev).await?;
     if failed > 0 {
         return Err(bad(format!("{failed} conversation(s) not re-keyed")));
     }
