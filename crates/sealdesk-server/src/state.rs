@@ -34,6 +34,7 @@ struct Inner {
     webauthn: Option<Arc<Webauthn>>,
     delivery: Delivery,
     blobs: BlobStore,
+    sessions: Arc<crate::ws::sessions::SessionWatch>,
     web: std::sync::OnceLock<Arc<crate::web::WebAssets>>,
     demo: std::sync::OnceLock<crate::web::DemoPage>,
 }
@@ -60,6 +61,8 @@ impl AppState {
         // The commit task runs on the runtime that builds the state.
         let delivery = Delivery::start(&store, config.commit_config());
         let blobs = BlobStore::new(&config.data_dir);
+        let sessions = Arc::new(crate::ws::sessions::SessionWatch::default());
+        sessions.spawn(store.clone(), clock.clone(), config.chat.heartbeat);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -71,6 +74,7 @@ impl AppState {
                 webauthn,
                 delivery,
                 blobs,
+                sessions,
                 web: std::sync::OnceLock::new(),
                 demo: std::sync::OnceLock::new(),
             }),
@@ -84,6 +88,10 @@ impl AppState {
     /// The log write path (group commit).
     pub fn committer(&self) -> &GroupCommitter {
         &self.inner.delivery.committer
+    }
+    /// The staff sessions behind this node's WebSocket connections.
+    pub fn sessions(&self) -> &Arc<crate::ws::sessions::SessionWatch> {
+        &self.inner.sessions
     }
     /// Where events are published.
     pub fn bus(&self) -> &Arc<dyn Bus> {

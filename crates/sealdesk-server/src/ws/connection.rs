@@ -107,8 +107,22 @@ pub(super) async fn run(state: AppState, mut socket: WebSocket, mut opening: Ope
             .socket
             .send(close_message(closing.code, closing.reason))
             .await;
+        // RFC 6455 §7.1.1: wait (briefly) for the client's Close before dropping the TCP
+        // connection. Dropped at once, a connection with unread pongs in flight is reset, and
+        // the client sees a transport error instead of the close code that tells it why.
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(message)) = conn.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
+
+/// How long a closing connection waits for the client's Close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 fn close_message(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame {
@@ -154,6 +168,12 @@ async fn authenticate(
 impl Conn {
     async fn serve(&mut self, mut mailbox: Mailbox) -> Step {
         let heartbeat = self.state.config().chat.heartbeat;
+        // Revocation and expiry of a staff session are checked for all connections of the
+        // node at once (`sessions::SessionWatch`); this connection is told when it ended.
+        let mut session = self.identity.session.map(|id| {
+            let tenant = self.identity.caller.tenant();
+            self.state.sessions().register(tenant, id)
+        });
         let me = match self.identity.caller.party() {
             sealdesk_core::domain::Party::Visitor(v) => WireParty::Visitor(v),
             sealdesk_core::domain::Party::Staff(s) => WireParty::Staff(s),
@@ -179,6 +199,7 @@ impl Conn {
         let mut silent_ticks = 0u32;
         loop {
             tokio::select! {
+                () = session_ended(session.as_mut()) => return Err(session_closing()),
                 message = self.socket.recv() => {
                     silent_ticks = 0;
                     match message {
@@ -203,7 +224,7 @@ impl Conn {
                     if silent_ticks >= 3 {
                         return Err(Closing { code: close::IDLE_TIMEOUT, reason: "no heartbeat" });
                     }
-                    self.check_credentials().await?;
+                    self.check_expiry()?;
                     self.write(Message::Ping(bytes::Bytes::new())).await?;
                     self.flush().await?;
                 }
@@ -484,24 +505,11 @@ impl Conn {
         self.flush().await
     }
 
-    /// Ends the connection when its ticket or session has expired or been revoked.
-    async fn check_credentials(&mut self) -> Step {
-        let now = self.state.clock().now();
-        let ended = Closing {
-            code: close::SESSION_ENDED,
-            reason: "session ended; authenticate again",
-        };
-        if now >= self.identity.expires_at {
-            return Err(ended);
-        }
-        if let Some(id) = self.identity.session {
-            let tenant = self.identity.caller.tenant();
-            match self.state.store().get_session(tenant, id).await {
-                Ok(session) if session.is_active(now) => {}
-                Ok(_) | Err(sealdesk_store::StoreError::NotFound) => return Err(ended),
-                // A database hiccup is no reason to drop a connection.
-                Err(_) => {}
-            }
+    /// Ends the connection when its ticket or session has reached its absolute expiry (a
+    /// local check; revocation and idle expiry come from the session watch).
+    fn check_expiry(&self) -> Step {
+        if self.state.clock().now() >= self.identity.expires_at {
+            return Err(session_closing());
         }
         Ok(())
     }
@@ -593,5 +601,22 @@ impl Conn {
                 reason: "not reading",
             }),
         }
+    }
+}
+
+/// The close of a connection whose ticket or session ended.
+fn session_closing() -> Closing {
+    Closing {
+        code: close::SESSION_ENDED,
+        reason: "session ended; authenticate again",
+    }
+}
+
+/// Resolves when the staff session behind the connection was found ended; never for a
+/// visitor (whose ticket only expires).
+async fn session_ended(session: Option<&mut super::sessions::SessionGuard>) {
+    match session {
+        Some(guard) => guard.ended().await,
+        None => std::future::pending().await,
     }
 }

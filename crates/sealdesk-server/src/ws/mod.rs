@@ -4,6 +4,7 @@
 pub mod codec;
 mod connection;
 mod identify;
+pub mod sessions;
 
 use std::net::SocketAddr;
 

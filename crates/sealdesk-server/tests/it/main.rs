@@ -27,3 +27,4 @@ mod tls;
 mod visitors;
 mod web;
 mod widget;
+mod ws_sessions;
