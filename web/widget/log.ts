@@ -76,6 +76,11 @@ export abstract class SessionLog extends SessionCore {
     if (typeof document !== "undefined") document.addEventListener("visibilitychange", wake);
     try {
       const socket = await retrier.run();
+      if (socket !== null && retrier.isStopped) {
+        // The widget was closed while this try was under way: the connection is not kept.
+        socket.close();
+        return null;
+      }
       if (socket !== null) this.update({ error: null });
       return socket;
     } catch (e) {

@@ -53,9 +53,9 @@ class Probe extends VisitorSession {
   }
 }
 
-async function probe(net: Net): Promise<Probe> {
+async function probe(net: Net, transport: TransportFactory = net.transport): Promise<Probe> {
   const anchor = await (await TestHierarchy.create(uuidBytes(TENANT))).anchor();
-  const s = new Probe({ server: "http://127.0.0.1:9", tenant: TENANT, team: TEAM, anchor, transport: net.transport });
+  const s = new Probe({ server: "http://127.0.0.1:9", tenant: TENANT, team: TEAM, anchor, transport });
   s.inChat();
   return s;
 }
@@ -120,5 +120,40 @@ describe("the widget's reconnection", () => {
     expect(net.tickets).toBe(1);
     expect(s.state.phase).toBe("closed");
     expect(s.state.error).toBe("gone");
+  });
+
+  it("stops when the widget is closed, and a connection it was opening is not kept", async () => {
+    const s = await probe(net);
+    vi.useFakeTimers();
+    const back = s.run();
+    await vi.advanceTimersByTimeAsync(10_000);
+    // Closed while waiting: no further tries.
+    s.close();
+    expect(await back).toBeNull();
+    const asked = net.tickets;
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(net.tickets).toBe(asked);
+    expect(s.reconnecting).toBeNull();
+
+    // Closed while a try is under way: the connection it opens is closed, not used.
+    let opened = 0;
+    let closed = 0;
+    const t = await probe(net, async (url, options, events) => {
+      opened += 1;
+      const conn = await net.transport(url, options, events);
+      return { send: conn.send, close: (code) => { closed += 1; conn.close(code); } };
+    });
+    let release: () => void = () => undefined;
+    net.ticket = 200;
+    const fetch = net.fetch;
+    vi.stubGlobal("fetch", () => new Promise<Response>((resolve) => { release = () => void fetch().then(resolve); }));
+    const again = t.run();
+    await vi.advanceTimersByTimeAsync(2_000);
+    t.close();
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await again).toBeNull();
+    expect(opened).toBe(1);
+    expect(closed).toBeGreaterThanOrEqual(opened);
   });
 });

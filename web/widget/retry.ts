@@ -89,4 +89,9 @@ export class Retrier<T> {
     this.stopped = true;
     this.wake?.();
   }
+
+  /** Whether `stop` was called (a try under way when it was may still succeed). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
 }

@@ -188,7 +188,9 @@ export class VisitorSession extends SessionLog {
     return this.group !== undefined;
   }
 
+  /** Ends the session on this page: a reconnection under way stops, the socket closes. */
   close(): void {
+    this.retrier?.stop();
     this.socket?.close();
   }
 
