@@ -141,7 +141,7 @@ describe("the widget's reconnection", () => {
     const t = await probe(net, async (url, options, events) => {
       opened += 1;
       const conn = await net.transport(url, options, events);
-      return { send: conn.send, close: (code) => { closed += 1; conn.close(code); } };
+      return { send: (text) => conn.send(text), close: (code) => { closed += 1; conn.close(code); } };
     });
     let release: () => void = () => undefined;
     net.ticket = 200;
