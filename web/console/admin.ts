@@ -1,16 +1,20 @@
 // The administration page (admins and owners; the server checks every request anyway):
 // staff with their role, disabling and ending their sessions, invitations, and the tenant's
 // security settings. The inbox settings, the embed code, devices and the audit log are in
-// admin-inbox.ts and admin-log.ts. Every name and address is set as text.
+// admin-inbox.ts and admin-log.ts; the canned responses (also the whole page a supervisor
+// sees) in admin-canned.ts. Every name and address is set as text.
 
 import { ApiError, type ConsoleApi, type StaffInfo } from "./api.js";
+import { CA, CannedAdmin } from "./admin-canned.js";
 import { AdminLog } from "./admin-log.js";
 import { InboxAdmin } from "./admin-inbox.js";
 import { codeOf } from "./desk.js";
 import { byId, el, show } from "./dom.js";
 import { A } from "./strings.js";
 
-export const ADMIN_ROLES = ["admin", "owner"];
+/** Who sees the page: supervisors only its canned responses card, admins and owners all of it. */
+export const ADMIN_ROLES = ["supervisor", "admin", "owner"];
+const FULL_ADMIN_ROLES = ["admin", "owner"];
 const ROLES = ["agent", "supervisor", "admin", "owner"];
 
 export interface StaffView extends StaffInfo {
@@ -32,6 +36,8 @@ export class AdminPage {
   private settings: TenantSettings | undefined;
   private readonly inbox: InboxAdmin;
   private readonly log: AdminLog;
+  private readonly canned: CannedAdmin;
+  private readonly full: boolean;
   private staff: StaffView[] = [];
 
   constructor(
@@ -41,6 +47,16 @@ export class AdminPage {
     const say = { status: (t: string) => this.status(t), error: (t: string) => this.error(t) };
     this.inbox = new InboxAdmin(api, me.tenant_id, say);
     this.log = new AdminLog(api, me.tenant_id, say, () => this.staff);
+    this.canned = new CannedAdmin(api, me.tenant_id);
+    this.full = FULL_ADMIN_ROLES.includes(me.role);
+    const page = byId("admin");
+    if (!this.full) {
+      // A supervisor's page: the canned responses only (the server refuses the rest anyway).
+      page.querySelectorAll<HTMLElement>(":scope > section.card").forEach((card) => show(card, false));
+      byId("admin-title").textContent = CA.title;
+      byId("nav-admin").textContent = CA.title;
+    }
+    page.append(this.canned.root);
   }
 
   private get t(): string {
@@ -61,12 +77,17 @@ export class AdminPage {
     if (!this.wired) this.wire();
     this.status("");
     this.error("");
+    if (!this.full) {
+      await this.canned.open();
+      return;
+    }
     await this.loadStaff();
-    await Promise.all([this.loadSettings(), this.inbox.open(), this.log.open()]);
+    await Promise.all([this.loadSettings(), this.inbox.open(), this.log.open(), this.canned.open()]);
   }
 
   private wire(): void {
     this.wired = true;
+    if (!this.full) return;
     byId<HTMLFormElement>("invite-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       void this.invite();

@@ -14,6 +14,7 @@ import { uuidBytes } from "../widget/trust.js";
 import type { ConsoleApi } from "./api.js";
 import type { ReadyDevice } from "./device.js";
 import { byId, el } from "./dom.js";
+import { recordedAt, resealTeam } from "./canned-reseal.js";
 import { addCanned, authorText, C, codeOf, deleteCanned, listCanned, MANAGING_ROLES, openWith, recipients, type Outcome } from "./sealed-content.js";
 
 interface Shown {
@@ -31,13 +32,16 @@ export class CannedBox {
   private readonly text: HTMLTextAreaElement;
   private team: { tenant: string; id: string } | undefined;
   private shown: Shown[] = [];
+  /** Each response opened once per payload (keyed by id and recorded time: a re-seal or edit is a new one). */
   private readonly opened = new Map<string, Outcome<CannedResponse>>();
+  private readonly manages: boolean;
 
   constructor(
     private readonly api: ConsoleApi,
     private readonly device: ReadyDevice,
     role: string,
   ) {
+    this.manages = MANAGING_ROLES.includes(role);
     this.root = el("details", "canned");
     this.root.id = "canned";
     this.root.hidden = true;
@@ -56,7 +60,7 @@ export class CannedBox {
     this.root.append(summary, this.filter, this.list, this.status);
     this.title = el("input");
     this.text = el("textarea");
-    if (MANAGING_ROLES.includes(role)) this.root.append(this.manageForm());
+    if (this.manages) this.root.append(this.manageForm());
     this.root.addEventListener("toggle", () => {
       if (this.root.open) void this.load();
     });
@@ -105,6 +109,10 @@ export class CannedBox {
   private async load(): Promise<void> {
     const team = this.team;
     if (team === undefined) return;
+    if (this.manages) {
+      // After a team key rotation, older responses are re-sealed to the newest key first.
+      await resealTeam(this.api, this.device, team.tenant, team.id).catch(() => undefined);
+    }
     let views: CannedResponseView[];
     try {
       views = (await listCanned(this.api, team.tenant, team.id)).canned_responses;
@@ -115,11 +123,11 @@ export class CannedBox {
     const shown: Shown[] = [];
     let hidden = 0;
     for (const v of views) {
-      let o = this.opened.get(v.id);
+      const cached = `${v.id}/${v.created_at}`;
+      let o = this.opened.get(cached);
       if (o === undefined) {
-        const at = Math.floor(Date.parse(v.created_at) / 1000);
-        o = await openWith(this.device, v.p, (bytes, key) => openCanned(bytes, uuidBytes(team.id), key, this.device.anchor, at));
-        this.opened.set(v.id, o);
+        o = await openWith(this.device, v.p, (bytes, key) => openCanned(bytes, uuidBytes(team.id), key, this.device.anchor, recordedAt(v)));
+        this.opened.set(cached, o);
       }
       if ("ok" in o) shown.push({ view: v, canned: o.ok.content, author: authorText(o.ok.author) });
       else hidden++;
@@ -196,7 +204,6 @@ export class CannedBox {
     if (team === undefined) return;
     try {
       await deleteCanned(this.api, team.tenant, team.id, id);
-      this.opened.delete(id);
       await this.load();
       this.status.textContent = C.cannedDeleted;
     } catch (e) {

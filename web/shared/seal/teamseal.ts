@@ -221,6 +221,22 @@ export function parseTeamSealed(bytes: Uint8Array): Envelope {
   return { kind, tenant, team, chain, seals };
 }
 
+/**
+ * The team key version an object's cleartext header names (the highest team seal), or
+ * undefined for bytes that are not a team-sealed object. No cryptography: what the server
+ * also reads to compare-and-swap a canned response's re-seal (docs/e2ee.md).
+ */
+export function teamKeyVersion(bytes: Uint8Array): number | undefined {
+  let envelope: Envelope;
+  try {
+    envelope = parseTeamSealed(bytes);
+  } catch {
+    return undefined;
+  }
+  const versions = envelope.seals.filter((s) => s.recipient.kind === "team").map((s) => s.recipient.keyVersion);
+  return versions.length === 0 ? undefined : Math.max(...versions);
+}
+
 /** The sealing device, if its chain verifies under `anchor` at `at` for an agent or supervisor. */
 async function author(chain: Uint8Array, anchor: TrustAnchor, at: bigint): Promise<Author> {
   // The chain names its own subject; verifyIdentity then binds the chain to that key.
