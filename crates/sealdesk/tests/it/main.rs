@@ -10,6 +10,7 @@ mod agent;
 mod archive;
 mod auth;
 mod bench;
+mod canned_reseal;
 mod config;
 mod delivery;
 mod enrol;
