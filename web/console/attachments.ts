@@ -3,7 +3,7 @@
 // reference (hash, size, key, name, type) travels inside the MLS-encrypted payload. A received
 // one is shown as text (name, size, type) with a Download button: the blob is fetched, its
 // size and SHA-256 checked against the reference, decrypted, and saved as a download, never
-// opened in the page.
+// opened in the page. An image may be previewed on request (attachment-preview.ts).
 
 import { AttachmentError, openFile, safeFileName, sealFile } from "../shared/files/attachment.js";
 import type { FileRef } from "../shared/mls/payload.js";
@@ -24,10 +24,14 @@ export function describeFile(ref: FileRef): string {
   return `${safeFileName(ref.name)} · ${humanSize(plainSize(ref))} · ${type}`;
 }
 
+/** Fetches a file of the conversation, checks its size and SHA-256 and decrypts it. */
+export async function fetchFile(api: ConsoleApi, tenant: string, conversation: string, ref: FileRef): Promise<Uint8Array> {
+  return openFile(await api.downloadAttachment(tenant, conversation, hex(ref.sha256)), ref);
+}
+
 /** Fetches a file of the conversation, checks and decrypts it, and saves it as a download. */
 export async function downloadFile(api: ConsoleApi, tenant: string, conversation: string, ref: FileRef): Promise<void> {
-  const blob = await api.downloadAttachment(tenant, conversation, hex(ref.sha256));
-  const bytes = await openFile(blob, ref);
+  const bytes = await fetchFile(api, tenant, conversation, ref);
   // As an opaque download: whatever the sender called its type, the page never renders it.
   const url = URL.createObjectURL(new Blob([new Uint8Array(bytes)], { type: "application/octet-stream" }));
   const a = document.createElement("a");

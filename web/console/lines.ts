@@ -3,6 +3,7 @@
 
 import { safeFileName } from "../shared/files/attachment.js";
 import type { Body, FileRef } from "../shared/mls/payload.js";
+import { previewControls } from "./attachment-preview.js";
 import { describeFile } from "./attachments.js";
 import { byId, el, messageText } from "./dom.js";
 import type { Who } from "./members.js";
@@ -34,7 +35,7 @@ export function onDownload(fn: ((ref: FileRef) => Promise<void>) | undefined): v
   download = fn;
 }
 
-/** A file: its name, size and type as text, and a button that saves it (never shown inline). */
+/** A file: its name, size and type as text, a button that saves it and, for an image, one that previews it. */
 function fileElement(ref: FileRef): HTMLElement {
   const box = el("div", "file");
   box.append(el("p", "text", `Attachment: ${describeFile(ref)}`));
@@ -46,7 +47,7 @@ function fileElement(ref: FileRef): HTMLElement {
     b.disabled = true;
     void download(ref).finally(() => (b.disabled = false));
   });
-  box.append(b);
+  box.append(b, ...previewControls(ref));
   return box;
 }
 

@@ -1,12 +1,14 @@
 // Wires the staff-only content into the conversation view: the canned responses under the
 // composer and the internal notes panel under them (both built here, outside the chat's DOM),
-// following the conversation the agent opens in the lists (queue.ts announces it with the
+// image previews fetched on request (attachment-preview.ts), following the conversation the agent opens in the lists (queue.ts announces it with the
 // `sealdesk:conversation` event). Neither goes through the conversation's MLS group. Also, for
 // the roles that manage canned responses, their re-seal after a team key rotation
 // (canned-reseal.ts), and the device the administration page seals them with (admin-canned.ts).
 
 import type { ConversationView } from "../shared/protocol/types.js";
 import { setCannedDevice } from "./admin-canned.js";
+import { onFetchFile, revokePreviews } from "./attachment-preview.js";
+import { fetchFile } from "./attachments.js";
 import type { ConsoleApi, StaffInfo } from "./api.js";
 import { CannedBox } from "./canned.js";
 import { ResealWatch } from "./canned-reseal.js";
@@ -26,11 +28,18 @@ export class StaffContent {
   private readonly device: ReadyDevice;
   private readonly listener = (ev: Event): void => {
     const c = (ev as CustomEvent<ConversationView>).detail;
+    // Image previews: the previous conversation's are let go; this one's are fetched on request.
+    revokePreviews();
+    onFetchFile((ref) => fetchFile(this.api, c.tenant_id, c.id, ref));
     this.canned.show(c);
     this.notes.show(c);
   };
 
-  constructor(api: ConsoleApi, me: StaffInfo, device: ReadyDevice) {
+  constructor(
+    private readonly api: ConsoleApi,
+    me: StaffInfo,
+    device: ReadyDevice,
+  ) {
     this.notes = new NotesPanel(api, device);
     this.canned = new CannedBox(api, device, me.role);
     this.device = device;
@@ -47,6 +56,8 @@ export class StaffContent {
   stop(): void {
     this.reseal?.stop();
     setCannedDevice(undefined);
+    onFetchFile(undefined);
+    revokePreviews();
     document.removeEventListener(CONVERSATION_OPENED, this.listener);
     this.notes.stop();
     this.canned.stop();
