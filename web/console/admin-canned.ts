@@ -28,6 +28,10 @@ export const CA = {
   edit: "Edit",
   editOf: (title: string) => `Edit “${title}”`,
   deleteOf: (title: string) => `Delete “${title}”`,
+  newTitle: "Title of a new response",
+  newText: "Text of a new response",
+  editTitle: "Title of this response",
+  editText: "Text of this response",
   save: "Save changes",
   cancel: "Cancel",
   saved: "Canned response changed, end-to-end encrypted to the team's newest key.",
@@ -83,9 +87,9 @@ export class CannedAdmin {
     this.text.id = "canned-admin-new-text";
     this.text.rows = 3;
     const form = el("form", "canned-form");
-    const tl = el("label", "", C.cannedAddTitle);
+    const tl = el("label", "", CA.newTitle);
     tl.htmlFor = this.title.id;
-    const xl = el("label", "", C.cannedAddText);
+    const xl = el("label", "", CA.newText);
     xl.htmlFor = this.text.id;
     const add = el("button", "", C.cannedAdd);
     add.type = "submit";
@@ -202,9 +206,9 @@ export class CannedAdmin {
     text.id = `canned-edit-text-${r.view.id}`;
     text.rows = 3;
     text.value = canned.text;
-    const tl = el("label", "", C.cannedAddTitle);
+    const tl = el("label", "", CA.editTitle);
     tl.htmlFor = title.id;
-    const xl = el("label", "", C.cannedAddText);
+    const xl = el("label", "", CA.editText);
     xl.htmlFor = text.id;
     const save = el("button", "", CA.save);
     save.type = "submit";
