@@ -260,7 +260,7 @@ export class CannedAdmin {
     if (!this.valid(title, text) || r.version === undefined) return;
     let note: string;
     try {
-      await replaceCanned(this.api, this.tenant, team, r.view.id, r.version, await this.seal(team, title, text));
+      await replaceCanned(this.api, this.tenant, team, r.view, r.version, await this.seal(team, title, text));
       note = CA.saved;
     } catch (e) {
       note = codeOf(e) === "conflict" ? CA.changed : C.cannedFailed(codeOf(e));

@@ -53,7 +53,7 @@ interface Stored {
 
 /** The server as far as the re-seal asks it: announcements, the list and the compare-and-swap. */
 function server(h: Hierarchy, announced: Array<{ version: number; keys: HpkeKeys }>, stored: Stored[]) {
-  const puts: Array<{ id: string; key_version: number; p: string }> = [];
+  const puts: Array<{ id: string; key_version: number; read_sha256: string; p: string }> = [];
   let raceOnPut = false;
   const api = {
     sealingKeys: async () => ({
@@ -62,7 +62,7 @@ function server(h: Hierarchy, announced: Array<{ version: number; keys: HpkeKeys
         announcement: toBase64(await signAnnouncement({ kind: "team", tenant: h.anchor.tenant, team: uuidBytes(TEAM), version: k.version, publicKey: k.keys.publicKey, created: now() }, h.issuingCert, h.issuing)),
       }))),
     }),
-    request: async (method: string, path: string, body?: { key_version: number; p: string }) => {
+    request: async (method: string, path: string, body?: { key_version: number; read_sha256: string; p: string }) => {
       if (method === "GET" && path.endsWith("/canned-responses")) {
         return { canned_responses: stored.map((s) => ({ ...s, team_id: TEAM, created_by: "staff" })) };
       }
@@ -70,7 +70,9 @@ function server(h: Hierarchy, announced: Array<{ version: number; keys: HpkeKeys
         const id = path.split("/").pop() ?? "";
         const row = stored.find((s) => s.id === id);
         if (row === undefined) throw new ApiError(404, "not_found", "not found");
-        if (raceOnPut || teamKeyVersion(fromBase64(row.p)) !== body.key_version) throw new ApiError(409, "conflict", "changed");
+        // The server's compare-and-swap: the stored payload must still be the one read.
+        const storedSha = toBase64(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(fromBase64(row.p)))));
+        if (raceOnPut || teamKeyVersion(fromBase64(row.p)) !== body.key_version || storedSha !== body.read_sha256) throw new ApiError(409, "conflict", "changed");
         puts.push({ id, ...body });
         row.p = body.p;
         row.created_at = new Date().toISOString();

@@ -31,10 +31,15 @@ export interface ResealReport {
   skipped: number;
 }
 
-/** `PUT …/canned-responses/{id}`: replaces the payload if it is still sealed to `readVersion`. */
-export function replaceCanned(api: ConsoleApi, tenant: string, team: string, id: string, readVersion: number, sealed: Uint8Array): Promise<CannedResponseView> {
-  const body: ReplaceCannedResponse = { key_version: readVersion, p: toBase64(sealed) };
-  return api.request<CannedResponseView>("PUT", `/api/tenants/${tenant}/teams/${team}/canned-responses/${id}`, body);
+/**
+ * `PUT …/canned-responses/{id}`: replaces the payload if it is still the one `read` listed
+ * (its SHA-256), sealed to `readVersion`; else `conflict`, so two editors never overwrite each
+ * other unknowingly.
+ */
+export async function replaceCanned(api: ConsoleApi, tenant: string, team: string, read: CannedResponseView, readVersion: number, sealed: Uint8Array): Promise<CannedResponseView> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(fromBase64(read.p))));
+  const body: ReplaceCannedResponse = { key_version: readVersion, read_sha256: toBase64(digest), p: toBase64(sealed) };
+  return api.request<CannedResponseView>("PUT", `/api/tenants/${tenant}/teams/${team}/canned-responses/${read.id}`, body);
 }
 
 /** The time the server recorded a canned response's payload, in Unix seconds (when its chain is checked). */
@@ -84,7 +89,7 @@ async function resealPass(api: ConsoleApi, device: ReadyDevice, tenant: string, 
       continue;
     }
     try {
-      await replaceCanned(api, tenant, team, v.id, from, sealed);
+      await replaceCanned(api, tenant, team, v, from, sealed);
       report.resealed++;
     } catch (e) {
       if (e instanceof ApiError && e.code === "conflict") report.raced++;

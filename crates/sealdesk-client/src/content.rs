@@ -9,6 +9,7 @@ use sealdesk_proto::content::{
     ReplaceCannedResponse,
 };
 use sealdesk_proto::{CannedResponseId, ConversationId, TeamId, TenantId};
+use sha2::{Digest as _, Sha256};
 
 use crate::{Client, ClientError, decode, unexpected};
 
@@ -143,13 +144,14 @@ impl Client {
     }
 
     /// `PUT /api/tenants/{tenant}/teams/{team}/canned-responses/{id}`: replaces the payload
-    /// if the stored one is still sealed to `read_version` (else `conflict`).
+    /// if the stored one is still `read` (the payload as listed), sealed to `read_version`
+    /// (else `conflict`).
     pub async fn replace_canned_response(
         &self,
         tenant: TenantId,
         team: TeamId,
         id: CannedResponseId,
-        read_version: u32,
+        (read_version, read): (u32, &[u8]),
         payload: &[u8],
     ) -> Result<CannedResponseView, ClientError> {
         let response = self
@@ -159,6 +161,7 @@ impl Client {
             )?
             .json(&ReplaceCannedResponse {
                 key_version: read_version,
+                read_sha256: STANDARD.encode(Sha256::digest(read)),
                 p: STANDARD.encode(payload),
             })
             .send()

@@ -24,6 +24,10 @@ pub struct ReplaceCannedResponse {
     /// The team key version the stored payload was sealed to when the client read it; the
     /// server refuses the replacement (`conflict`) if the payload has changed since.
     pub key_version: u32,
+    /// SHA-256 of the payload the client read (standard base64, 32 bytes): the server refuses
+    /// the replacement (`conflict`) unless the stored payload is still that one, so two
+    /// editors working from the same version cannot overwrite each other unknowingly.
+    pub read_sha256: String,
     /// The new payload, standard base64: an `SDT1` canned response of this tenant and team
     /// sealed to the team's newest key version only.
     pub p: String,

@@ -793,6 +793,12 @@ export interface ReplaceCannedResponse {
    * sealed to the team's newest key version only.
    */
   p: string;
+  /**
+   * SHA-256 of the payload the client read (standard base64, 32 bytes): the server refuses
+   * the replacement (`conflict`) unless the stored payload is still that one, so two
+   * editors working from the same version cannot overwrite each other unknowingly.
+   */
+  read_sha256: string;
 }
 
 /** `PUT /api/tenants/{tenant}/staff/{staff}/role`. */

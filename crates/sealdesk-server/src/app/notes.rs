@@ -24,6 +24,7 @@ use sealdesk_mls::bundle::KeyKind;
 use sealdesk_mls::teamseal::{self, ContentKind};
 use sealdesk_proto::{CannedResponseId, ConversationId, TeamId};
 use sealdesk_store::{CannedResponse, KeyScope, Note};
+use sha2::{Digest as _, Sha256};
 
 use crate::app::audit;
 use crate::app::conversations::{self, Caller};
@@ -215,7 +216,7 @@ pub async fn replace_canned(
     principal: Principal,
     team: TeamId,
     id: CannedResponseId,
-    read_version: u32,
+    (read_version, read_sha256): (u32, [u8; 32]),
     payload: Vec<u8>,
 ) -> Result<CannedResponse, ApiError> {
     let payload = checked_payload(state, payload)?;
@@ -231,8 +232,10 @@ pub async fn replace_canned(
             "the canned response has changed since it was read: fetch it again".into(),
         )
     };
+    // What the client read must still be what is stored: the same bytes, not only the same
+    // key version, or a second editor would silently overwrite the first one's edit.
     let from = canned_team_key_version(&stored.payload);
-    if from != Some(read_version) {
+    if from != Some(read_version) || Sha256::digest(&stored.payload)[..] != read_sha256[..] {
         return Err(changed());
     }
     let to = check_sealed_to_newest(state, principal, team, &payload).await?;

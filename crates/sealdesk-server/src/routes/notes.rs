@@ -124,8 +124,8 @@ pub async fn create_canned(
 }
 
 /// Replaces a canned response's sealed payload (supervisors and above): an edit, or a re-seal
-/// to the team's newest key version after a rotation. Compare-and-swap on the key version the
-/// client read.
+/// to the team's newest key version after a rotation. Compare-and-swap on the payload the
+/// client read (its SHA-256) and its key version.
 #[utoipa::path(put, path = "/api/tenants/{tenant}/teams/{team}/canned-responses/{id}", tag = "conversations",
     request_body = ReplaceCannedResponse,
     params(("tenant" = TenantId, Path, description = "Tenant id"), ("team" = TeamId, Path, description = "Team id"),
@@ -145,8 +145,21 @@ pub async fn replace_canned(
 ) -> Result<Json<CannedResponseView>, ApiError> {
     auth.require(Action::ManageCannedResponses, tenant)?;
     let payload = decode(&req.p)?;
-    let replaced =
-        notes::replace_canned(&state, auth.principal, team, id, req.key_version, payload).await?;
+    let read = STANDARD
+        .decode(&req.read_sha256)
+        .ok()
+        .and_then(|d| <[u8; 32]>::try_from(d).ok())
+        .ok_or_else(|| ValidationError::new("read_sha256", "must be a base64 SHA-256 digest"))
+        .map_err(ApiError::from)?;
+    let replaced = notes::replace_canned(
+        &state,
+        auth.principal,
+        team,
+        id,
+        (req.key_version, read),
+        payload,
+    )
+    .await?;
     Ok(Json(canned_view(&replaced)))
 }
 

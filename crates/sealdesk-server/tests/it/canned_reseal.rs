@@ -100,7 +100,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     // Agents read canned responses but do not replace them.
     assert_eq!(
         code_of(
-            ann.replace_canned_response(tenant, team, hello.id, 1, &hello_v2)
+            ann.replace_canned_response(tenant, team, hello.id, (1, &hello_v1), &hello_v2)
                 .await
         ),
         (403, ErrorCode::Forbidden)
@@ -122,7 +122,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     ] {
         assert_eq!(
             code_of(
-                sue.replace_canned_response(tenant, team, hello.id, 1, &wrong)
+                sue.replace_canned_response(tenant, team, hello.id, (1, &hello_v1), &wrong)
                     .await
             ),
             (409, ErrorCode::Conflict)
@@ -136,7 +136,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     ] {
         assert_eq!(
             code_of(
-                sue.replace_canned_response(tenant, team, hello.id, 1, &wrong)
+                sue.replace_canned_response(tenant, team, hello.id, (1, &hello_v1), &wrong)
                     .await
             ),
             (400, ErrorCode::InvalidInput)
@@ -145,7 +145,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     // The client must name the version the stored payload is sealed to.
     assert_eq!(
         code_of(
-            sue.replace_canned_response(tenant, team, hello.id, 2, &hello_v2)
+            sue.replace_canned_response(tenant, team, hello.id, (2, &hello_v1), &hello_v2)
                 .await
         ),
         (409, ErrorCode::Conflict)
@@ -155,7 +155,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
 
     // The re-seal: the payload is swapped, the re-sealer and the time are recorded.
     let resealed = sue
-        .replace_canned_response(tenant, team, hello.id, 1, &hello_v2)
+        .replace_canned_response(tenant, team, hello.id, (1, &hello_v1), &hello_v2)
         .await
         .unwrap();
     assert_eq!(resealed.id, hello.id);
@@ -176,23 +176,39 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     // Reading the old version again loses: the payload changed since.
     assert_eq!(
         code_of(
-            sue.replace_canned_response(tenant, team, hello.id, 1, &hello_v2)
+            sue.replace_canned_response(tenant, team, hello.id, (1, &hello_v1), &hello_v2)
                 .await
         ),
         (409, ErrorCode::Conflict)
     );
     // An edit under the newest version is a replacement too.
     let edited = s.seal(team, "Hello again", &[team_key(2)]);
-    sue.replace_canned_response(tenant, team, hello.id, 2, &edited)
+    sue.replace_canned_response(tenant, team, hello.id, (2, &hello_v2), &edited)
         .await
         .unwrap();
+    // A second editor who read the same version before that edit does not overwrite it.
+    let other_edit = s.seal(team, "Hi", &[team_key(2)]);
+    assert_eq!(
+        code_of(
+            sue.replace_canned_response(tenant, team, hello.id, (2, &hello_v2), &other_edit)
+                .await
+        ),
+        (409, ErrorCode::Conflict)
+    );
+    let listed = ann.canned_responses(tenant, team).await.unwrap();
+    let got = listed
+        .canned_responses
+        .iter()
+        .find(|c| c.id == hello.id)
+        .unwrap();
+    assert_eq!(got.p, base64_of(&edited), "the first edit stands");
 
     // Two consoles re-seal the same response at once: one wins, the other gets `conflict`.
     let bye_a = s.seal(team, "Bye", &[team_key(2)]);
     let bye_b = s.seal(team, "Bye!", &[team_key(2)]);
     let (a, b) = tokio::join!(
-        sue.replace_canned_response(tenant, team, bye.id, 1, &bye_a),
-        sue.replace_canned_response(tenant, team, bye.id, 1, &bye_b),
+        sue.replace_canned_response(tenant, team, bye.id, (1, &bye_v1), &bye_a),
+        sue.replace_canned_response(tenant, team, bye.id, (1, &bye_v1), &bye_b),
     );
     let (winner, loser) = match (a, b) {
         (Ok(_), lost) => (bye_a, lost),
@@ -212,7 +228,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     let bye_again = s.seal(team, "Bye", &[team_key(2)]);
     assert_eq!(
         code_of(
-            sue.replace_canned_response(tenant, billing.id, bye.id, 2, &bye_again)
+            sue.replace_canned_response(tenant, billing.id, bye.id, (2, &winner), &bye_again)
                 .await
         ),
         (404, ErrorCode::NotFound)
@@ -220,7 +236,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     let unknown = CannedResponseId::from_uuid(uuid::Uuid::from_u128(404));
     assert_eq!(
         code_of(
-            sue.replace_canned_response(tenant, team, unknown, 2, &bye_again)
+            sue.replace_canned_response(tenant, team, unknown, (2, &bye_v1), &bye_again)
                 .await
         ),
         (404, ErrorCode::NotFound)
@@ -230,7 +246,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
         .await;
     let gus = app.login(&globex.tenant, "gus@globex.example").await;
     let (status, _) = code_of(
-        gus.replace_canned_response(tenant, team, bye.id, 2, &bye_again)
+        gus.replace_canned_response(tenant, team, bye.id, (2, &winner), &bye_again)
             .await,
     );
     assert!(
@@ -239,7 +255,7 @@ async fn a_supervisor_reseals_canned_responses_to_the_newest_team_key() {
     );
     assert_eq!(
         code_of(
-            gus.replace_canned_response(globex.tenant.id, team, bye.id, 2, &bye_again)
+            gus.replace_canned_response(globex.tenant.id, team, bye.id, (2, &winner), &bye_again)
                 .await
         ),
         (404, ErrorCode::NotFound)

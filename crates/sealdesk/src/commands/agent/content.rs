@@ -459,7 +459,7 @@ async fn reseal_team(
         }
         match dev
             .http
-            .replace_canned_response(tenant, team, c.id, from, &sealed)
+            .replace_canned_response(tenant, team, c.id, (from, &bytes), &sealed)
             .await
         {
             Ok(_) => resealed += 1,
