@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt as _;
-use sealdesk_core::domain::{ConversationState, LogEntry};
 use sealdesk_core::ratelimit::{Bucket, Rate};
 use sealdesk_proto::ws::{
     ClientFrame, PROTOCOL_VERSION, ReadyInfo, ServerFrame, WireParty, WsError, close,
@@ -27,6 +26,8 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::hub::{Event, Inbox, Mailbox, Topic};
 use crate::state::AppState;
+
+mod delivery;
 
 /// What the upgrade request established.
 pub(super) struct Opening {
@@ -68,10 +69,15 @@ struct Conn {
     max_payload: usize,
     frames: Bucket,
     frame_rate: Rate,
+    /// The address's connection slot, released when the connection ends.
+    _slot: crate::abuse::ConnectionSlot,
 }
 
+/// Authenticates the upgraded connection, then hands it to a task of its own for the rest of
+/// its life: this task (with the upgrade's state and the authentication's futures, ~7 KiB)
+/// ends, and an idle connection keeps only what `Conn::live` needs (S1, docs/performance.md).
 pub(super) async fn run(state: AppState, mut socket: WebSocket, mut opening: Opening) {
-    let _slot = std::mem::replace(&mut opening.slot, crate::abuse::ConnectionSlot::none());
+    let slot = std::mem::replace(&mut opening.slot, crate::abuse::ConnectionSlot::none());
     let identity = match authenticate(&state, &mut socket, opening).await {
         Ok(identity) => identity,
         Err(refusal) => {
@@ -90,7 +96,7 @@ pub(super) async fn run(state: AppState, mut socket: WebSocket, mut opening: Ope
     };
     let (inbox, mailbox) = state.hub().mailbox(MAILBOX);
     let frame_rate = crate::abuse::Abuse::frame_rate(&state.config().chat);
-    let mut conn = Conn {
+    let conn = Conn {
         frames: Bucket::full(frame_rate, state.clock().now()),
         frame_rate,
         max_payload: state.config().chat.max_payload_bytes,
@@ -99,11 +105,24 @@ pub(super) async fn run(state: AppState, mut socket: WebSocket, mut opening: Ope
         identity,
         inbox,
         subs: HashMap::new(),
+        _slot: slot,
     };
-    let closing = conn.serve(mailbox).await;
-    conn.unsubscribe_all();
-    if let Err(closing) = closing {
-        let _ = conn
+    tokio::spawn(conn.live(mailbox));
+}
+
+impl Conn {
+    /// Serves the connection until it ends, then closes it.
+    async fn live(mut self, mailbox: Mailbox) {
+        let closing = self.serve(mailbox).await;
+        self.unsubscribe_all();
+        if let Err(closing) = closing {
+            self.close(closing).await;
+        }
+    }
+
+    /// Sends the close frame and waits for the client's.
+    async fn close(&mut self, closing: Closing) {
+        let _ = self
             .socket
             .send(close_message(closing.code, closing.reason))
             .await;
@@ -111,7 +130,7 @@ pub(super) async fn run(state: AppState, mut socket: WebSocket, mut opening: Ope
         // connection. Dropped at once, a connection with unread pongs in flight is reset, and
         // the client sees a transport error instead of the close code that tells it why.
         let _ = tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(message)) = conn.socket.recv().await {
+            while let Some(Ok(message)) = self.socket.recv().await {
                 if matches!(message, Message::Close(_)) {
                     break;
                 }
@@ -179,12 +198,16 @@ impl Conn {
             sealdesk_core::domain::Party::Staff(s) => WireParty::Staff(s),
             sealdesk_core::domain::Party::System => WireParty::System,
         };
-        self.send(&ServerFrame::Ready(ReadyInfo {
+        // The awaits of `serve` that hold large futures (this one, a client frame, a batch of
+        // events, a resync) are boxed: a future's size is that of its largest await, and it
+        // is kept for the connection's life, while the boxes live only as long as the work.
+        // Idle, the connection then holds ~0.6 KiB of future instead of ~3.8 KiB (S1).
+        Box::pin(self.send(&ServerFrame::Ready(ReadyInfo {
             v: PROTOCOL_VERSION,
             me,
             heartbeat_s: u32::try_from(heartbeat.as_secs()).unwrap_or(25),
             max_payload: u32::try_from(self.max_payload).unwrap_or(u32::MAX),
-        }))
+        })))
         .await?;
         if let Caller::Staff { principal, teams } = &self.identity.caller {
             let hub = self.state.hub();
@@ -203,21 +226,14 @@ impl Conn {
                 message = self.socket.recv() => {
                     silent_ticks = 0;
                     match message {
-                        Some(Ok(message)) => self.on_message(message).await?,
+                        Some(Ok(message)) => Box::pin(self.on_message(message)).await?,
                         // The peer went away or the transport failed: nothing to say.
                         Some(Err(_)) | None => return Ok(()),
                     }
                 }
                 event = mailbox.rx.recv() => {
                     let Some(event) = event else { return Ok(()) };
-                    self.on_event(event).await?;
-                    let mut batch = 1;
-                    while batch < EVENT_BATCH {
-                        let Ok(event) = mailbox.rx.try_recv() else { break };
-                        self.on_event(event).await?;
-                        batch += 1;
-                    }
-                    self.flush().await?;
+                    Box::pin(self.on_events(event, &mut mailbox)).await?;
                 }
                 _ = ticker.tick() => {
                     silent_ticks += 1;
@@ -230,7 +246,7 @@ impl Conn {
                 }
             }
             if mailbox.take_lagged() {
-                self.resync_all().await?;
+                Box::pin(self.resync_all()).await?;
             }
         }
     }
@@ -390,119 +406,6 @@ impl Conn {
             },
         );
         Ok(())
-    }
-
-    async fn on_event(&mut self, event: Event) -> Step {
-        match event {
-            Event::Entry(committed) => {
-                let c = committed.entry.conversation_id;
-                let Some(sub) = self.subs.get(&c) else {
-                    return Ok(());
-                };
-                let seq = committed.entry.seq;
-                if seq <= sub.cursor {
-                    return Ok(());
-                }
-                if seq > sub.cursor + 1 {
-                    // A gap: fill it from the log (which includes this entry).
-                    return self.catch_up(c).await;
-                }
-                self.write(Message::Text(committed.frame())).await?;
-                if let Some(sub) = self.subs.get_mut(&c) {
-                    sub.cursor = seq;
-                }
-                Ok(())
-            }
-            Event::Ephemeral { frame, .. } | Event::Notice(frame) => {
-                self.write(Message::Text(frame)).await
-            }
-            Event::Access(c) => self.recheck(c).await,
-        }
-    }
-
-    /// Re-reads who may do what with `c` after an assignment change.
-    async fn recheck(&mut self, c: ConversationId) -> Step {
-        if !self.subs.contains_key(&c) {
-            return Ok(());
-        }
-        let access = match conversations::readable(&self.state, &self.identity.caller, c).await {
-            Ok((conversation, access))
-                if conversation.state != ConversationState::Closed || access.read =>
-            {
-                access
-            }
-            _ => Access::default(),
-        };
-        if access.read {
-            if let Some(sub) = self.subs.get_mut(&c) {
-                sub.access = access;
-            }
-            return Ok(());
-        }
-        self.subs.remove(&c);
-        self.state
-            .hub()
-            .unsubscribe(Topic::Conversation(c), self.inbox.id());
-        self.write_frame(&ServerFrame::Unsubscribed { c }).await
-    }
-
-    /// Sends every entry after the cursor from the log.
-    async fn catch_up(&mut self, c: ConversationId) -> Step {
-        let tenant = self.identity.caller.tenant();
-        loop {
-            let Some(cursor) = self.subs.get(&c).map(|s| s.cursor) else {
-                return Ok(());
-            };
-            let page: Vec<LogEntry> = match self
-                .state
-                .store()
-                .read_log(tenant, c, cursor, CATCH_UP_PAGE)
-                .await
-            {
-                Ok(page) => page,
-                Err(sealdesk_store::StoreError::NotFound) => {
-                    // Deleted (retention or erasure) while subscribed.
-                    self.subs.remove(&c);
-                    self.state
-                        .hub()
-                        .unsubscribe(Topic::Conversation(c), self.inbox.id());
-                    return self.write_frame(&ServerFrame::Unsubscribed { c }).await;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "catch-up read failed");
-                    return Err(Closing {
-                        code: close::INTERNAL,
-                        reason: "storage unavailable; reconnect and resume",
-                    });
-                }
-            };
-            let Some(last) = page.last().map(|e| e.seq) else {
-                return Ok(());
-            };
-            let full = page.len() == CATCH_UP_PAGE as usize;
-            for entry in &page {
-                self.write(Message::Text(codec::entry_frame(entry))).await?;
-            }
-            if let Some(sub) = self.subs.get_mut(&c) {
-                sub.cursor = last;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    }
-
-    /// After events were lost to a full mailbox: tell the client and catch every
-    /// subscription up from the log.
-    async fn resync_all(&mut self) -> Step {
-        let conversations: Vec<(ConversationId, u64)> =
-            self.subs.iter().map(|(c, s)| (*c, s.cursor)).collect();
-        for (c, after) in conversations {
-            self.write_frame(&ServerFrame::Resync { c, after }).await?;
-            self.recheck(c).await?;
-            self.catch_up(c).await?;
-        }
-        self.flush().await
     }
 
     /// Ends the connection when its ticket or session has reached its absolute expiry (a
