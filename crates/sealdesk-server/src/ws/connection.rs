@@ -201,7 +201,7 @@ impl Conn {
         // The awaits of `serve` that hold large futures (this one, a client frame, a batch of
         // events, a resync) are boxed: a future's size is that of its largest await, and it
         // is kept for the connection's life, while the boxes live only as long as the work.
-        // Idle, the connection then holds ~0.6 KiB of future instead of ~3.8 KiB (S1).
+        // With the own task per connection, S1 went from 14.3 to 9.6 KiB per idle connection.
         Box::pin(self.send(&ServerFrame::Ready(ReadyInfo {
             v: PROTOCOL_VERSION,
             me,
