@@ -79,8 +79,8 @@ impl SessionWatch {
             holders: 0,
         });
         entry.holders += 1;
-        // A session id names one tenant's session; a mismatch can only be a stale entry, and
-        // the sweep checks the tenant it was registered with.
+        // A session id names one tenant's session, so two registrations naming different
+        // tenants cannot both be right: end them all (the sweep checks the first tenant).
         let ended = entry.ended.subscribe();
         if entry.tenant != tenant {
             entry.ended.send_replace(true);

@@ -99,16 +99,7 @@ async fn sqlite_legacy_recovery_codes_survive_0005() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sealdesk.db");
     let store = sqlite::open(&path).await.unwrap();
-    let old = Migrator::new(before_0005("sqlite", dir.path()))
-        .await
-        .unwrap();
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .foreign_keys(true)
-        .connect()
-        .await
-        .unwrap();
-    old.run(&mut conn).await.unwrap();
+    let mut conn = sqlite_before(dir.path(), &path, 5).await;
     let data = TestData::new();
     let tenant = data.tenant("Acme", &["acme.example"], &[]);
     store.create_tenant(&tenant).await.unwrap();
@@ -229,21 +220,28 @@ async fn legacy_history_member_is_generation_one(
     assert_eq!(member.sealed_bundle.as_ref(), [0x0c; 50]);
 }
 
-#[tokio::test]
-async fn sqlite_history_members_survive_0014() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sealdesk.db");
-    let store = sqlite::open(&path).await.unwrap();
-    let old = Migrator::new(before("sqlite", dir.path(), 14))
+/// A connection to the SQLite database at `path`, migrated only up to the migration before
+/// `first_left_out` (the sources copied under `dir`).
+async fn sqlite_before(dir: &Path, path: &Path, first_left_out: u32) -> sqlx::SqliteConnection {
+    let old = Migrator::new(before("sqlite", dir, first_left_out))
         .await
         .unwrap();
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
+        .filename(path)
         .foreign_keys(true)
         .connect()
         .await
         .unwrap();
     old.run(&mut conn).await.unwrap();
+    conn
+}
+
+#[tokio::test]
+async fn sqlite_history_members_survive_0014() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sealdesk.db");
+    let store = sqlite::open(&path).await.unwrap();
+    let mut conn = sqlite_before(dir.path(), &path, 14).await;
     let (tenant, conversation) = (Uuid::new_v4(), Uuid::new_v4());
     conn.execute(legacy_history_sql(tenant, conversation, "").as_str())
         .await
@@ -343,16 +341,7 @@ async fn sqlite_logs_survive_0015() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sealdesk.db");
     let store = sqlite::open(&path).await.unwrap();
-    let old = Migrator::new(before("sqlite", dir.path(), 15))
-        .await
-        .unwrap();
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .foreign_keys(true)
-        .connect()
-        .await
-        .unwrap();
-    old.run(&mut conn).await.unwrap();
+    let conn = sqlite_before(dir.path(), &path, 15).await;
     conn.close().await.unwrap();
     let written = sealdesk_store::contract::write_log_for_upgrade(&store).await;
     assert!(store.migrate().await.unwrap() >= 1, "0015 applies");
