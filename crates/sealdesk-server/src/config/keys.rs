@@ -190,7 +190,7 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key(
         "chat.heartbeat_secs",
-        "Seconds between WebSocket heartbeats; a client silent for three of them is disconnected.",
+        "Seconds between WebSocket heartbeats (also how often the staff sessions behind them are checked); a client silent for three of them is disconnected.",
         Some("25"),
     ),
 ];
