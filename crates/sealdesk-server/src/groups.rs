@@ -381,3 +381,27 @@ pub async fn member_keys(
         _ => Vec::new(),
     })
 }
+
+/// The teams the certificates of the group's History Members name (empty without a group):
+/// a rotation is due when one is not the conversation's current team (a team transfer).
+/// Read from the leaves' chains without checking trust: the delivery service checked them
+/// when they joined (`policy::check_commit`).
+pub async fn history_member_teams(
+    state: &AppState,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> Result<Vec<[u8; 16]>, ApiError> {
+    let slot = state.groups().slot(conversation)?;
+    let mut slot = slot.lock().await;
+    ensure_loaded(state, &mut slot, tenant, conversation).await?;
+    Ok(match &slot.group {
+        Group::Live(view) => view
+            .leaves()
+            .iter()
+            .filter_map(|l| sealdesk_mls::certs::chain_device(&l.identity))
+            .filter(|body| body.role == sealdesk_mls::certs::Role::History)
+            .map(|body| body.team)
+            .collect(),
+        _ => Vec::new(),
+    })
+}

@@ -5,13 +5,15 @@
 //!   conversation's own, the one taken from its team's pool (`POST …/history-member`);
 //! - a rotation, `Remove(History Member) + Add(History Member)` (the policy already requires
 //!   an agent or supervisor committer and one for one), must add the conversation's pending
-//!   rotation member (`POST …/history-member/rotation`). Once the commit is durably in the
-//!   log, that member becomes the conversation's active one and the previous one retired.
+//!   rotation member (`POST …/history-member/rotation`), and its certificate must name the
+//!   conversation's current team (after a transfer to another team, the new team's member is
+//!   accepted and one of any other team refused). Once the commit is durably in the log,
+//!   that member becomes the conversation's active one and the previous one retired.
 //!
 //! So nobody can slip in a History Member whose bundle the team cannot open, or one of
 //! another conversation.
 
-use sealdesk_mls::certs::{Role, device_role};
+use sealdesk_mls::certs::{Role, chain_device, device_role};
 use sealdesk_mls::ds::{CommitSummary, Leaf};
 use sealdesk_proto::{ConversationId, TenantId};
 use sealdesk_store::HistoryMemberState;
@@ -64,6 +66,18 @@ pub(crate) async fn check_commit(
         } else {
             "not this conversation's History Member".into()
         }));
+    }
+    if rotation {
+        // Defence in depth beside the reference check (the pending member came from the
+        // current team's pool): a member taken before a transfer to another team, or any
+        // other team's, is refused. The policy verified the chain; its body names the team.
+        let current = state.store().get_conversation(tenant, conversation).await?;
+        let certified = chain_device(&added.identity).map(|body| body.team);
+        if certified != Some(*current.team_id.as_uuid().as_bytes()) {
+            return Err(ApiError::MlsRejected(
+                "a rotation adds a History Member of the conversation's current team".into(),
+            ));
+        }
     }
     Ok(rotation.then(|| own.package.hash_ref.clone()))
 }

@@ -3,8 +3,8 @@
 //! close), each recorded as a system entry and announced on the bus.
 //!
 //! Access rules (docs/protocol.md, "Who sees what"):
-//! - a visitor reads and writes only its own conversations, in the tenant and team of its
-//!   ticket;
+//! - a visitor reads and writes only its own conversations, in the tenant of its ticket
+//!   (also after a transfer to another team of the tenant);
 //! - an agent reads the waiting (open or queued) conversations of its teams and the ones it is
 //!   assigned to or participates in, and writes only those it is assigned to or participates
 //!   in;
@@ -100,8 +100,11 @@ pub async fn access(
         return Ok(Access::default());
     }
     match caller {
-        Caller::Visitor { team, visitor, .. } => {
-            let own = conversation.visitor_id == *visitor && conversation.team_id == *team;
+        Caller::Visitor { visitor, .. } => {
+            // The ticket's team is where the visitor's conversations start; a conversation
+            // transferred to another team stays the visitor's (its widget goes on chatting
+            // and adds the new team's assignee to the group). The tenant was checked above.
+            let own = conversation.visitor_id == *visitor;
             Ok(Access {
                 read: own,
                 write: own,

@@ -1,7 +1,9 @@
 //! Re-keying a conversation's History Member after a team key rotation (E2EE.md §3
-//! "Rotation"): the conversation's agent (or a supervisor in it) takes the member to add,
-//! sealed to the team's current key version, then commits `Remove(old) + Add(new)`; the
-//! delivery service accepts only that member (`crate::history_members`).
+//! "Rotation"), or after the conversation moved to another team (docs/e2ee.md, "Transfer to
+//! another team"): the conversation's agent (or a supervisor in it) takes the member to add,
+//! from the pool of the conversation's current team and sealed to that team's current key
+//! version, then commits `Remove(old) + Add(new)`; the delivery service accepts only that
+//! member (`crate::history_members`).
 
 use sealdesk_mls::ds::check_key_package;
 use sealdesk_proto::ConversationId;
@@ -72,10 +74,13 @@ async fn repair(
 }
 
 /// The History Member a rotation of `conversation` adds: its pending one, or one taken from
-/// its team's pool sealed to the team's current key version. For staff who write the
-/// conversation (its assignee, a supervisor in it), while it is not closed. `Conflict` when
-/// the active member is already sealed to the current version, or the pool has none sealed
-/// to it (the owner refills it: `sealdesk admin keys history-pool`).
+/// its current team's pool sealed to the team's current key version. For staff who write the
+/// conversation (its assignee, a supervisor in it), while it is not closed. A rotation is
+/// due when the active member is sealed to an older version, or when the History Member in
+/// the group is certified for another team (the conversation was transferred: the new team's
+/// key cannot open the old member's bundle). `Conflict` when neither holds, when the pool has
+/// none sealed to the current version (the owner refills it: `sealdesk admin keys
+/// history-pool`), or when a member taken before a transfer is still pending.
 pub async fn rotation_member(
     state: &AppState,
     caller: &Caller,
@@ -115,7 +120,14 @@ pub async fn rotation_member(
         .iter()
         .find(|m| m.state == HistoryMemberState::Active)
         .ok_or(ApiError::NotFound)?;
-    if !pending && current.team_key_version.is_some_and(|v| v >= version) {
+    let team_bytes = *team.as_uuid().as_bytes();
+    // Comparing key versions alone is not enough: versions count per team, so the first
+    // team's version n says nothing about the current team's key.
+    let moved = crate::groups::history_member_teams(state, tenant, conversation)
+        .await?
+        .iter()
+        .any(|t| *t != team_bytes);
+    if !pending && !moved && current.team_key_version.is_some_and(|v| v >= version) {
         return Err(ApiError::Conflict(format!(
             "the History Member is already sealed to team key version {version}"
         )));
@@ -130,11 +142,37 @@ pub async fn rotation_member(
         })?;
     let available = state.store().history_pool_size(tenant, team, now).await?;
     crate::metrics::history_pool(tenant, team, available, LOW_WATER);
-    taken.ok_or_else(|| {
+    let taken = taken.ok_or_else(|| {
         crate::metrics::history_pool_empty(tenant, team);
         ApiError::Conflict(format!(
             "the team's History Member pool has none sealed to team key version {version}: \
              the owner refills it (`sealdesk admin keys history-pool`)"
         ))
-    })
+    })?;
+    // A member taken from the previous team's pool before the transfer stays pending until
+    // its key package expires; the delivery service would refuse its commit.
+    if member_team(state, caller, &taken).await? != Some(team_bytes) {
+        return Err(ApiError::Conflict(
+            "a History Member of the conversation's previous team is pending until its key \
+             package expires"
+                .into(),
+        ));
+    }
+    Ok(taken)
+}
+
+/// The team a History Member's certificate names (`None` when its key package no longer
+/// checks, e.g. expired).
+async fn member_team(
+    state: &AppState,
+    caller: &Caller,
+    member: &HistoryGeneration,
+) -> Result<Option<[u8; 16]>, ApiError> {
+    let anchor = anchor_of(state, caller.tenant()).await?;
+    let now = u64::try_from(state.clock().now().unix_timestamp()).unwrap_or(0);
+    Ok(
+        check_key_package(&member.package.key_package, &anchor, now, MAX_LIFETIME_SECS)
+            .ok()
+            .map(|entry| entry.team),
+    )
 }

@@ -63,7 +63,7 @@ pub(crate) async fn announce(
 }
 
 /// A History Member of `team` whose bundle is sealed (by Max's device) to team key `version`.
-fn history_member(
+pub(crate) fn history_member(
     h: &Hierarchy,
     anchor: &TrustAnchor,
     team: [u8; 16],
