@@ -155,8 +155,8 @@ export class NodeAgent {
   }
 
   /** An attachment: encrypted here, the blob uploaded, its reference sent in the group. */
-  async sendFile(conversation: string, name: string, bytes: Uint8Array): Promise<number> {
-    const { blob, ref } = await sealFile(bytes, name, "text/plain");
+  async sendFile(conversation: string, name: string, bytes: Uint8Array, mediaType = "text/plain"): Promise<number> {
+    const { blob, ref } = await sealFile(bytes, name, mediaType);
     await this.rest.uploadAttachment(this.tenant, conversation, blob);
     return this.sayBody(conversation, { kind: "file", file: ref });
   }

@@ -5,9 +5,10 @@ export const SHOP_CSS = `body{font-family:system-ui,sans-serif;margin:0;backgrou
 header{background:#0f172a;color:#fff;padding:18px 32px;font-size:22px;font-weight:700}
 main{padding:32px;max-width:760px}.card{background:#fff;border-radius:10px;padding:20px;margin:0 0 16px;box-shadow:0 1px 3px rgba(0,0,0,.1)}`;
 
-export function shopPage(snippet: string, hostOrigin: string, server: string): string {
+export function shopPage(snippet: string, hostOrigin: string, server: string, imgSrc = "blob:"): string {
   const ws = server.replace(/^http/, "ws");
-  const csp = `default-src 'none'; script-src ${hostOrigin}; style-src ${hostOrigin}; connect-src ${server} ${ws}; img-src 'none'; base-uri 'none'; form-action 'none'`;
+  // `img-src blob:` is what the widget's image previews need (web/README.md); nothing else.
+  const csp = `default-src 'none'; script-src ${hostOrigin}; style-src ${hostOrigin}; connect-src ${server} ${ws}; img-src ${imgSrc}; base-uri 'none'; form-action 'none'`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${csp}">

@@ -127,16 +127,33 @@ export class VisitorSession extends SessionLog {
 
   /** Fetches, checks and decrypts an attachment of the transcript; null if it cannot. */
   async openAttachment(key: string): Promise<{ name: string; bytes: Uint8Array } | null> {
-    const item = this.state.items.find((i) => i.key === key);
-    if (item?.kind !== "file" || item.ref === undefined || this.group === undefined || this.visitor === undefined) return null;
-    const ref = refFromJson(item.ref);
     try {
-      const blob = await this.visitor.downloadVisitorAttachment(this.group.conversation, hex(ref.sha256));
-      return { name: ref.name, bytes: await openFile(blob, ref) };
+      return await this.fetchAttachment(key);
     } catch {
       this.update({ error: "file_unreadable" });
       return null;
     }
+  }
+
+  /**
+   * The decrypted bytes of a file for its image preview (checked like a download), or null;
+   * a failure is not the visitor's concern here (no preview, the download still tells).
+   */
+  async previewBytes(key: string): Promise<Uint8Array | null> {
+    try {
+      return (await this.fetchAttachment(key))?.bytes ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Fetches a file of the conversation, checks its size and SHA-256 and decrypts it. */
+  private async fetchAttachment(key: string): Promise<{ name: string; bytes: Uint8Array } | null> {
+    const item = this.state.items.find((i) => i.key === key);
+    if (item?.kind !== "file" || item.ref === undefined || this.group === undefined || this.visitor === undefined) return null;
+    const ref = refFromJson(item.ref);
+    const blob = await this.visitor.downloadVisitorAttachment(this.group.conversation, hex(ref.sha256));
+    return { name: ref.name, bytes: await openFile(blob, ref) };
   }
 
   /** Typing indicator to the agent (ephemeral, no content). */

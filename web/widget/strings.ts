@@ -37,6 +37,8 @@ export const en = {
   file: "File",
   fileDownload: "Download",
   fileDownloadLabel: "Download {name}",
+  previewAlt: "Preview of {name}",
+  previewEnlarge: "Enlarge or shrink the preview",
   fileTooLarge: "This file is too large to send.",
   fileUnreadable: "This file could not be opened: it is not the one that was sent.",
   downloadTranscript: "Download transcript",

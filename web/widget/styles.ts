@@ -60,6 +60,11 @@ form.composer button.attach:disabled { color: #6b7280; }
 .msg .file { display: inline-flex; align-items: center; gap: 4px; flex-wrap: wrap; }
 .msg .file svg { flex: none; }
 .msg .save { margin-left: 6px; border: 1px solid currentColor; background: transparent; color: inherit; border-radius: 6px; padding: 2px 8px; font-size: 13px; cursor: pointer; }
+.msg .preview-slot { display: block; }
+.msg button.preview { display: block; margin-top: 6px; padding: 0; border: 0; background: transparent; cursor: zoom-in; border-radius: 8px; }
+.msg button.preview[aria-expanded="true"] { cursor: zoom-out; }
+.msg img.preview { display: block; width: auto; height: auto; max-width: min(100%, 240px); max-height: 200px; border-radius: 8px; background: #fff; }
+.msg button.preview[aria-expanded="true"] img { max-width: 100%; max-height: none; }
 form.composer button:disabled { background: #6b7280; cursor: not-allowed; }
 form.composer textarea:disabled { background: #f3f4f6; cursor: not-allowed; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }

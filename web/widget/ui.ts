@@ -10,6 +10,7 @@ import { t, type StringKey, type Strings } from "./strings.js";
 import { css } from "./styles.js";
 import { download, transcriptText } from "./transcript.js";
 import { humanSize } from "./files.js";
+import { Previews } from "./preview.js";
 import { safeFileName } from "../shared/files/attachment.js";
 
 const STATUS: Record<string, StringKey> = { sending: "statusSending", sent: "statusSent", read: "statusRead", failed: "statusFailed" };
@@ -44,6 +45,7 @@ export class WidgetView {
   private state: WidgetState | undefined;
   private log: HTMLUListElement | undefined;
   private readonly rendered = new Map<string, HTMLLIElement>();
+  private readonly previews: Previews;
   private screen = "";
   private open = false;
   private typingSent = false;
@@ -54,6 +56,7 @@ export class WidgetView {
     private readonly session: VisitorSession,
     private readonly s: Strings,
   ) {
+    this.previews = new Previews(session, s);
     this.host = el("div", { "data-sealdesk-widget": "" });
     this.root = this.host.attachShadow({ mode: "open" });
     // A constructed stylesheet is not an inline <style>, so a host page's strict CSP
@@ -240,6 +243,7 @@ export class WidgetView {
     if (screen !== this.screen) {
       this.screen = screen;
       this.rendered.clear();
+      this.previews.clear();
       this.log = undefined;
       if (screen === "loading") replace(this.body, el("p", { class: "event" }, this.s.loading));
       else if (screen === "error") replace(this.body, el("p", { class: "event", role: "alert" }, this.s.loadError));
@@ -254,6 +258,7 @@ export class WidgetView {
       if (this.open) this.focusScreen();
     }
     if (this.log !== undefined) this.renderLog(st);
+    this.previews.resume();
   }
 
   private consent(st: WidgetState): HTMLElement {
@@ -313,6 +318,9 @@ export class WidgetView {
       }
       else if (existing.dataset.v !== li.dataset.v) existing.replaceWith(li);
       else continue;
+      // The preview slot moves to the new line as it is (an image already shown stays).
+      const preview = item.kind === "file" ? this.previews.slot(item) : null;
+      if (preview !== null) li.append(preview);
       this.rendered.set(item.key, li);
       // Scroll the transcript only (scrollIntoView could scroll the host page too).
       this.body.scrollTop = this.body.scrollHeight;

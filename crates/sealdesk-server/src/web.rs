@@ -32,6 +32,13 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// The demo shop page: what a tenant's page embedding the widget needs, no more. Its only
+/// images are the widget's previews of decrypted attachments, read from `blob:` URLs (OWASP
+/// ASVS 4.0 V14.4.3; web/README.md "Content-Security-Policy of a host page").
+pub const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
 /// Why the web directory could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum WebAssetsError {
@@ -206,7 +213,7 @@ pub fn respond_demo(
     if content_type.starts_with("text/html") {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(PAGE_CSP),
+            HeaderValue::from_static(DEMO_CSP),
         );
     }
     Some(response)
@@ -367,5 +374,35 @@ mod tests {
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
         assert!(respond(&assets, &Method::HEAD, WIDGET_PATH, &none).is_some());
         assert!(respond(&assets, &Method::POST, WIDGET_PATH, &none).is_none());
+    }
+
+    /// The console may show images from blob: (attachment previews) and data: (the TOTP QR
+    /// code); the demo shop only the widget's previews, from blob:.
+    #[test]
+    fn pages_allow_only_the_images_they_show() {
+        let img_src = |csp: &str| {
+            csp.split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with("img-src "))
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            img_src(PAGE_CSP).as_deref(),
+            Some("img-src 'self' data: blob:")
+        );
+        let dir = build(&[("widget/sealdesk-widget.js", b"export {};")]);
+        let assets = WebAssets::load(dir.path()).unwrap();
+        let demo = DemoPage {
+            tenant: "0190c2d6-7b1e-7cc3-9a5e-2f3c4d5e6f70".parse().unwrap(),
+            team: "0190c2d6-7b1e-7cc3-9a5e-2f3c4d5e6f71".parse().unwrap(),
+            roots: vec![[1; 32]],
+        };
+        let page = respond_demo(&assets, &demo, &Method::GET, "/demo/").unwrap();
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        assert_eq!(csp, DEMO_CSP);
+        assert_eq!(img_src(csp).as_deref(), Some("img-src blob:"));
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("data:"));
+        let css = respond_demo(&assets, &demo, &Method::GET, "/demo/demo.css").unwrap();
+        assert!(css.headers().get("content-security-policy").is_none());
     }
 }
