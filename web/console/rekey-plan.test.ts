@@ -6,7 +6,7 @@ import { sealBundle, type Recipient } from "../shared/seal/bundle.js";
 import { deriveKeys } from "../shared/seal/seal.js";
 import { toBase64 } from "../shared/util/bytes.js";
 import { ed25519PublicKey } from "../shared/util/ed25519.js";
-import { backoff, RekeySchedule, RETRY_MAX_MS, RETRY_MS, sealedVersion, WAIT_MS } from "./rekey-plan.js";
+import { backoff, RekeySchedule, RETRY_MAX_MS, RETRY_MS, sealedForAnotherTeam, sealedVersion, WAIT_MS } from "./rekey-plan.js";
 
 const fill = (n: number, len = 32): Uint8Array => new Uint8Array(len).fill(n);
 const TENANT = fill(4, 16);
@@ -42,6 +42,21 @@ describe("sealedVersion", () => {
     const good = await bundle([{ kind: "team", keyVersion: 2, publicKey }]);
     expect(sealedVersion(good.slice(0, 40))).toBeUndefined();
     expect(sealedVersion(toBase64(new TextEncoder().encode("SDB2 whatever follows")))).toBeUndefined();
+  });
+});
+
+describe("sealedForAnotherTeam", () => {
+  it("tells a bundle made for another team (a transferred conversation) from the team's own", async () => {
+    const { publicKey } = await deriveKeys(fill(10));
+    const sealed = await bundle([{ kind: "team", keyVersion: 1, publicKey }]);
+    expect(sealedForAnotherTeam(sealed, TEAM)).toBe(false);
+    expect(sealedForAnotherTeam(sealed, fill(6, 16))).toBe(true);
+  });
+
+  it("is false for no bundle or an unreadable one", () => {
+    expect(sealedForAnotherTeam(undefined, TEAM)).toBe(false);
+    expect(sealedForAnotherTeam(null, TEAM)).toBe(false);
+    expect(sealedForAnotherTeam("not base64 at all!", TEAM)).toBe(false);
   });
 });
 

@@ -25,6 +25,22 @@ export function sealedVersion(sealedB64: string | null | undefined): number | un
   }
 }
 
+/**
+ * Whether a sealed bundle was made for another team than `team` (16 bytes): the conversation
+ * moved to another team (docs/e2ee.md, "Transfer to another team"), whose key cannot open it,
+ * so its History Member is replaced whatever the versions (they count per team). False for no
+ * bundle or an unreadable one.
+ */
+export function sealedForAnotherTeam(sealedB64: string | null | undefined, team: Uint8Array): boolean {
+  if (sealedB64 === undefined || sealedB64 === null) return false;
+  try {
+    const sealedTeam = parseBundle(fromBase64(sealedB64)).team;
+    return sealedTeam.length !== team.length || sealedTeam.some((b, i) => b !== team[i]);
+  } catch {
+    return false;
+  }
+}
+
 /** The delay before the `failures`-th retry: RETRY_MS, doubling, at most RETRY_MAX_MS. */
 export function backoff(failures: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.max(0, Math.min(failures, 16) - 1));

@@ -50,7 +50,7 @@ async function world(): Promise<World> {
 }
 
 const conversation = { id: "c1", tenant_id: TENANT, team_id: TEAM, state: "assigned", last_seq: 7 } as ConversationView;
-const target: RekeyTarget = { current: 1, newest: 2 };
+const target: RekeyTarget = { current: 1, newest: 2, moved: false };
 
 /** The server as far as the re-key asks it: the conversation and its rotation member. */
 function server(member: HistoryGenerationView, state = "assigned"): ConsoleApi & { rotations: number } {
@@ -109,7 +109,7 @@ describe("the rotation member's checks", () => {
     // Honest about it: not newer than what the conversation has.
     expect(await refusal(checkedRotationMember(server({ ...w.member, team_key_version: 1 }), w.device, conversation, target))).toBe("bad_bundle");
     // Version 3 was announced but not wrapped to this device.
-    expect(await refusal(checkedRotationMember(server({ ...w.member, team_key_version: 3 }), w.device, conversation, { current: 1, newest: 3 }))).toBe("no_team_key");
+    expect(await refusal(checkedRotationMember(server({ ...w.member, team_key_version: 3 }), w.device, conversation, { current: 1, newest: 3, moved: false }))).toBe("no_team_key");
     const onlyOld = { ...w.device, teamKeys: w.device.teamKeys.filter((k) => k.version === 1) };
     expect(await refusal(checkedRotationMember(server(w.member), onlyOld, conversation, target))).toBe("no_team_key");
   });

@@ -20,7 +20,7 @@ import { checkHistoryMember, uuidBytes } from "../widget/trust.js";
 import { ApiError, type ConsoleApi } from "./api.js";
 import type { LiveChat } from "./chat.js";
 import { newestTeamKey, type ReadyDevice } from "./device.js";
-import { sealedVersion } from "./rekey-plan.js";
+import { sealedForAnotherTeam, sealedVersion } from "./rekey-plan.js";
 
 /** Attempts per conversation when other members' commits keep winning the epoch. */
 export const ATTEMPTS = 3;
@@ -43,13 +43,17 @@ export interface RekeyTarget {
   current: number | undefined;
   /** The newest version of the team's key this device holds. */
   newest: number;
+  /** The current member was made for another team (the conversation was transferred). */
+  moved: boolean;
 }
 
 export async function rekeyTarget(api: ConsoleApi, device: ReadyDevice, c: ConversationView): Promise<RekeyTarget | undefined> {
   const newest = newestTeamKey(device, c.team_id);
   if (newest === undefined) return undefined;
-  const current = sealedVersion((await api.historyMember(c.tenant_id, c.id)).sealed_bundle);
-  return current !== undefined && current >= newest.version ? undefined : { current, newest: newest.version };
+  const sealed = (await api.historyMember(c.tenant_id, c.id)).sealed_bundle;
+  const current = sealedVersion(sealed);
+  const moved = sealedForAnotherTeam(sealed, uuidBytes(c.team_id));
+  return !moved && current !== undefined && current >= newest.version ? undefined : { current, newest: newest.version, moved };
 }
 
 /**
@@ -63,7 +67,7 @@ export async function rekeyTarget(api: ConsoleApi, device: ReadyDevice, c: Conve
 export async function checkedRotationMember(api: ConsoleApi, device: ReadyDevice, c: ConversationView, target: RekeyTarget): Promise<{ keyPackage: Uint8Array; generation: number }> {
   const member = await api.historyRotation(c.tenant_id, c.id);
   const version = member.team_key_version ?? target.newest;
-  if (target.current !== undefined && version <= target.current) {
+  if (!target.moved && target.current !== undefined && version <= target.current) {
     throw new RekeyError("bad_bundle", `the new History Member is sealed to team key version ${version}, not newer than the current ${target.current}`);
   }
   const key = device.teamKeys.find((k) => k.team === c.team_id && k.version === version);

@@ -48,6 +48,27 @@ pub(crate) fn enrol_terminal(
     pinned: &str,
     role: &str,
 ) {
+    enrol_terminal_with(
+        dir,
+        url,
+        tenant,
+        profile,
+        (email, role),
+        pinned,
+        ("team.key", "team pass"),
+    );
+}
+
+/// [`enrol_terminal`] with the team key file (and its passphrase) wrapped to the device.
+pub(crate) fn enrol_terminal_with(
+    dir: &std::path::Path,
+    url: &str,
+    tenant: &str,
+    profile: &str,
+    (email, role): (&str, &str),
+    pinned: &str,
+    (team_key_file, team_pass): (&str, &str),
+) {
     let mut login = sealdesk(dir);
     login
         .args([
@@ -82,7 +103,7 @@ pub(crate) fn enrol_terminal(
     ));
     let device = devices["devices"][0]["id"].as_str().unwrap().to_owned();
     let issuing = dir.join("issuing.key");
-    let team_key = dir.join("team.key");
+    let team_key = dir.join(team_key_file);
     admin_stdin(
         dir,
         &[
@@ -103,7 +124,7 @@ pub(crate) fn enrol_terminal(
             "--passphrase-stdin",
             "--json",
         ],
-        "issuing pass\nteam pass\n",
+        &format!("issuing pass\n{team_pass}\n"),
     );
     let status = json(&agent_in(
         dir,

@@ -20,6 +20,7 @@ mod notes;
 mod owner;
 mod rekey;
 mod serve;
+mod team_transfer;
 mod widget_visitor;
 
 use std::path::Path;

@@ -33,11 +33,11 @@ const BEFORE: [&str; 3] = [
 ];
 const AFTER: [&str; 2] = ["after: the new key", "after: Ann cannot read this"];
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     u64::try_from(SystemClock.now().unix_timestamp()).unwrap()
 }
 
-fn anchor_of(pinned: &str, tenant: TenantId) -> TrustAnchor {
+pub(crate) fn anchor_of(pinned: &str, tenant: TenantId) -> TrustAnchor {
     let root: [u8; 32] = URL_SAFE_NO_PAD
         .decode(
             pinned
@@ -55,7 +55,7 @@ fn anchor_of(pinned: &str, tenant: TenantId) -> TrustAnchor {
 }
 
 /// A History Member bundle opened with a team key file's key `version`.
-fn open_with(
+pub(crate) fn open_with(
     dir: &std::path::Path,
     file: &str,
     pass: &str,
@@ -76,7 +76,7 @@ fn open_with(
 }
 
 /// The texts a replay with `secrets` reads from the log, `?` for each unreadable message.
-fn replayed(
+pub(crate) fn replayed(
     secrets: &[KeyPackageSecrets],
     anchor: &TrustAnchor,
     log: &[sealdesk_core::domain::LogEntry],

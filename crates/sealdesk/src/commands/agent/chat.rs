@@ -222,6 +222,9 @@ struct Reading {
     client: Option<sealdesk_mls::Client>,
     removed: bool,
     handover: bool,
+    /// A transfer from another team's agent was read; their devices leave once this person
+    /// is assigned.
+    from_other_team: bool,
     supervisors: Vec<StaffId>,
     sent: Vec<(String, String)>,
     own_commits: Vec<String>,
@@ -301,7 +304,18 @@ impl Reading {
                 output::line("(a supervisor joined)");
                 self.supervisors.push(staff);
             }
-            Ok(SystemEvent::Assigned { .. }) => output::line("(assigned)"),
+            Ok(SystemEvent::TransferredToTeam { from, .. }) => {
+                output::line("(transferred to another team)");
+                self.from_other_team = from.is_some();
+            }
+            // Taken from another team's transfer: the previous team's agent leaves the group
+            // as after a transfer to this person.
+            Ok(SystemEvent::Assigned { agent }) => {
+                output::line("(assigned)");
+                if agent == self.me && std::mem::take(&mut self.from_other_team) {
+                    self.handover = true;
+                }
+            }
             Ok(SystemEvent::Closed { .. }) => output::line("(the conversation was closed)"),
             _ => output::line("(conversation event)"),
         }
@@ -347,6 +361,7 @@ pub(crate) async fn read(dev: &mut Opened, id: ConversationId) -> anyhow::Result
         client: state.as_ref().map(|s| dev.restore(&s.client)).transpose()?,
         removed: false,
         handover: false,
+        from_other_team: false,
         supervisors: Vec::new(),
         sent: state.as_ref().map(|s| s.sent.clone()).unwrap_or_default(),
         own_commits: state

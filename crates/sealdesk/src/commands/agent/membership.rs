@@ -1,13 +1,14 @@
 //! Membership changes the terminal agent makes (E2EE.md §5.4, §5.5): adding a supervisor's
-//! devices, handing a conversation to another agent, and, after a transfer to this person,
-//! removing the previous agent's devices (MLS lets no member remove itself).
+//! devices, handing a conversation to another agent or team, and, after a transfer to this
+//! person (or their claim of a conversation another team sent), removing the previous
+//! agent's devices (MLS lets no member remove itself).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_client::ws::{Connection, Credential};
 use sealdesk_mls::certs;
 use sealdesk_proto::ws::WireKind;
-use sealdesk_proto::{ConversationId, StaffId};
+use sealdesk_proto::{ConversationId, StaffId, TeamId};
 
 use super::chat::read;
 use super::device::{Opened, now};
@@ -182,6 +183,34 @@ pub(crate) async fn transfer(
         .map_err(fail)?;
     output::line(&format!(
         "{id} transferred; the new agent's devices were added"
+    ));
+    Ok(())
+}
+
+/// Moves the conversation to another team's queue (docs/e2ee.md, "Transfer to another
+/// team"). This device stays in the group until the new assignee's client removes it (MLS
+/// lets no member remove itself); the server stops serving this person the log at once. The
+/// new team's assignee re-keys the History Member to one of their team (`agent rekey`).
+pub(crate) async fn transfer_to_team(
+    dev: &mut Opened,
+    id: ConversationId,
+    team: TeamId,
+) -> anyhow::Result<()> {
+    read(dev, id).await?;
+    dev.http
+        .transfer(
+            dev.profile.tenant_id,
+            id,
+            &sealdesk_proto::conversations::TransferRequest {
+                agent: None,
+                team: Some(team),
+            },
+        )
+        .await
+        .map_err(fail)?;
+    output::line(&format!(
+        "{id} transferred to team {team}; whoever takes it there re-keys its History Member \
+         (`sealdesk agent rekey`)"
     ));
     Ok(())
 }

@@ -89,7 +89,9 @@ pub(crate) enum AgentCommand {
         passphrase_stdin: bool,
     },
     /// Hand a conversation to another agent (this device adds theirs; their client then
-    /// removes yours). Standard input: the passphrase.
+    /// removes yours), or to another team's queue (`--team`: the widget adds whoever takes
+    /// it, who then removes yours and re-keys the History Member with `agent rekey`).
+    /// Standard input: the passphrase.
     Transfer {
         /// Profile directory.
         #[arg(long)]
@@ -98,8 +100,11 @@ pub(crate) enum AgentCommand {
         #[arg(long)]
         conversation: String,
         /// The agent's staff id.
+        #[arg(long, required_unless_present = "team", conflicts_with = "team")]
+        to: Option<String>,
+        /// Another team's id: the conversation goes to its queue.
         #[arg(long)]
-        to: String,
+        team: Option<String>,
         /// Read the passphrase from standard input (required).
         #[arg(long)]
         passphrase_stdin: bool,
@@ -252,6 +257,27 @@ async fn opened(dir: &Path) -> anyhow::Result<device::Opened> {
     device::Opened::open(dir, SecretString::from(pass)).await
 }
 
+/// `agent transfer`: to an agent (`--to`) or to another team's queue (`--team`).
+async fn transfer(
+    profile: &Path,
+    conversation: &str,
+    to: Option<String>,
+    team: Option<String>,
+) -> anyhow::Result<()> {
+    let id = conversation_id(conversation)?;
+    if let Some(team) = team {
+        let team = team.parse().map_err(|_| bad("--team must be a team id"))?;
+        let mut dev = opened(profile).await?;
+        return membership::transfer_to_team(&mut dev, id, team).await;
+    }
+    let to = to
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| bad("--to must be a staff id"))?;
+    let mut dev = opened(profile).await?;
+    membership::transfer(&mut dev, id, to).await
+}
+
 pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
     match cmd {
         AgentCommand::Enrol {
@@ -293,12 +319,11 @@ pub(crate) async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
             profile,
             conversation,
             to,
+            team,
             passphrase_stdin,
         } => {
             require_stdin(passphrase_stdin)?;
-            let to = to.parse().map_err(|_| bad("--to must be a staff id"))?;
-            let mut dev = opened(&profile).await?;
-            membership::transfer(&mut dev, conversation_id(&conversation)?, to).await
+            transfer(&profile, &conversation, to, team).await
         }
         AgentCommand::Supervise {
             profile,

@@ -1,7 +1,9 @@
 //! `sealdesk agent rekey`: after a team key rotation, re-key the History Member of this
 //! agent's open conversations (E2EE.md §3 "Rotation"), so a removed team member who kept the
-//! old team key cannot read what follows. For each conversation whose current History Member
-//! bundle is sealed to an older version than the team's newest announced key: catch up,
+//! old team key cannot read what follows; and after a conversation moved to another team,
+//! give it a History Member of its new team (docs/e2ee.md, "Transfer to another team"). For
+//! each conversation whose current History Member bundle is sealed to an older version than
+//! the team's newest announced key, or made for another team: catch up,
 //! take the rotation member from the server, check its certificate (a History Member of the
 //! conversation's team under the pinned root, as the widget checks the first one) and that
 //! its bundle opens with the new team key into exactly that key package, then commit
@@ -91,16 +93,21 @@ async fn targets(
     }
 }
 
-/// The team key version the bundle's header names (the seal itself is checked on opening).
-fn sealed_version(sealed_b64: Option<&str>) -> Option<u32> {
+/// The team and the team key version the bundle's header names (the seal itself is checked
+/// on opening).
+fn sealed_to(sealed_b64: Option<&str>) -> Option<(TeamId, Option<u32>)> {
     let sealed = STANDARD.decode(sealed_b64?).ok()?;
-    bundle::parse(&sealed)
-        .ok()?
+    let envelope = bundle::parse(&sealed).ok()?;
+    let version = envelope
         .seals
         .iter()
         .filter(|(r, _)| r.kind == KeyKind::Team)
         .map(|(r, _)| r.key_version)
-        .max()
+        .max();
+    Some((
+        TeamId::from_uuid(uuid::Uuid::from_bytes(envelope.team)),
+        version,
+    ))
 }
 
 /// The rotation member, checked: a History Member certificate of `team` under the pinned
@@ -233,8 +240,12 @@ async fn rekey_one(
         .history_member(dev.profile.tenant_id, id)
         .await
         .map_err(fail)?;
-    let sealed = sealed_version(current.sealed_bundle.as_deref());
-    if sealed.is_some_and(|v| v >= version) {
+    let (sealed_team, sealed) = sealed_to(current.sealed_bundle.as_deref()).unzip();
+    let sealed = sealed.flatten();
+    // Versions count per team: after a transfer to another team, the previous team's
+    // member is replaced whatever its version (docs/e2ee.md, "Transfer to another team").
+    let moved = sealed_team.is_some_and(|t| t != team);
+    if !moved && sealed.is_some_and(|v| v >= version) {
         return Ok(format!(
             "{id}: already sealed to team key version {version}"
         ));
@@ -259,6 +270,12 @@ async fn rekey_one(
             state.client = STANDARD.encode(client.save()?);
             state.own_commits.push(commit_id);
             dev.save()?;
+            if moved {
+                return Ok(format!(
+                    "{id}: History Member rotated to generation {generation}, of this \
+                     conversation's new team (team key version {version})"
+                ));
+            }
             return Ok(format!(
                 "{id}: History Member rotated to generation {generation} (team key version \
                  {version}, was {})",
