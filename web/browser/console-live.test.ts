@@ -2,10 +2,11 @@
 // access (docs/protocol.md `notice`, `unsubscribed`), in Debian's Chromium against a real
 // `sealdesk serve`: the desk's staff WebSocket brings the server's notices, so a conversation
 // a colleague claims leaves the queue within a second and nothing reloads the lists while all
-// is quiet; after a dropped connection everything is loaded again, so a conversation that
-// arrived meanwhile shows; and a conversation transferred away while the agent is in it
-// stops for good: the view says so, an undelivered reply is marked not sent, and the chat
-// does not subscribe again; one sent back to the team's queue is let go the same way.
+// is quiet; an administrator's team membership change shows at once (`teams`); after a
+// dropped connection everything is loaded again, so a conversation that arrived meanwhile
+// shows; and a conversation transferred away while the agent is in it stops for good: the
+// view says so, an undelivered reply is marked not sent, and the chat does not subscribe
+// again; one sent back to the team's queue is let go the same way.
 
 import type { Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +111,20 @@ describe("the console's lists, live", () => {
     const before = loads;
     await new Promise((r) => setTimeout(r, 8_000));
     expect(loads - before).toBeLessThanOrEqual(1);
+
+    // An administrator takes the agent out of the team, then puts them back: the open
+    // connection is told (`teams`), so the queue empties and fills again within seconds,
+    // not at the next safety refresh a minute later.
+    const boss = await new RestClient(world.apiUrl).login(world.tenant, world.adminUser.email, world.adminUser.password);
+    const asAdmin = (method: string, path: string) =>
+      fetch(new URL(path, world.apiUrl), { method, headers: { authorization: `Bearer ${boss.token ?? ""}` } });
+    const staff = (await (await asAdmin("GET", `/api/tenants/${world.tenant}/staff`)).json()) as Array<{ id: string; email: string }>;
+    const me = staff.find((s) => s.email === world.agent.email)?.id ?? "";
+    const membership = `/api/tenants/${world.tenant}/teams/${world.team}/members/${me}`;
+    expect((await asAdmin("DELETE", membership)).status).toBe(204);
+    await expect.poll(() => queue.count(), { timeout: 5_000, interval: 50 }).toBe(0);
+    expect((await asAdmin("PUT", membership)).status).toBe(204);
+    await expect.poll(() => queue.locator(".preview").allTextContents(), { timeout: 5_000, interval: 50 }).toEqual(["first: is anyone there?"]);
 
     // The agent is looking at it when a colleague claims it: gone from this queue within a
     // second, without polling, and the open view says so instead of offering a claim.

@@ -62,6 +62,7 @@ function harness(server: FakeServer) {
   const link = new InboxLink(() => SealdeskSocket.connect(server.factory, "http://127.0.0.1:9", { via: "header", token: "" }), {
     connected: () => events.push("connected"),
     notice: (n) => events.push(`notice ${n.what} ${n.c}`),
+    teams: (t) => events.push(`teams ${t.teams.join(",")}`),
     changed: (c, why) => events.push(`changed ${c}${why === "ended" ? " (ended)" : ""}`),
     state: (s) => states.push(s),
     lost: (code) => events.push(`lost ${code}`),
@@ -87,6 +88,10 @@ describe("InboxLink", () => {
     server.push({ t: "notice", what: "assigned", c: "q1", team: "t", assignee: "other" });
     await vi.advanceTimersByTimeAsync(0);
     expect(events.at(-1)).toBe("notice assigned q1");
+    // An admin added one to a second team: the lists have to load again.
+    server.push({ t: "teams", teams: ["t", "t2"] });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events.at(-1)).toBe("teams t,t2");
 
     link.follow(new Map([["q1", 3], ["q2", 0]]));
     await vi.advanceTimersByTimeAsync(0);

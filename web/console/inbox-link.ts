@@ -1,15 +1,15 @@
 // The desk's own staff WebSocket (docs/protocol.md `notice`): the server subscribes every
 // staff connection, at connect time, to the routing notices of the teams the person belongs to
 // and to their own (a claim, an assignment, a transfer, a close; content-free, no `sub`
-// needed). Team membership is read when the connection starts, so a membership change shows
-// from the next connection on. Beside the notices, the conversations the lists show are
+// needed). When an admin adds the person to a team or removes them, the server moves the open
+// connection to the new teams' notices and says so (`teams`): the lists load again. Beside the notices, the conversations the lists show are
 // followed (`sub` after their last seq) so that their previews move with each new entry, and
 // a subscription the server ends (a queued conversation claimed by a colleague) says the list
 // changed. Lost connections come back with the chat's backoff and jitter (reconnect-plan.ts);
 // after each (re)connection `connected` asks the owner to load everything again, so nothing
 // missed while away is lost. No DOM: the unit tests drive it in Node.
 
-import { SocketError, type NoticeFrame, type SealdeskSocket } from "../shared/protocol/socket.js";
+import { SocketError, type NoticeFrame, type SealdeskSocket, type TeamsFrame } from "../shared/protocol/socket.js";
 import { HEARTBEAT_MS, PONG_TIMEOUT_MS, reconnectDelay, retryAfterClose, STABLE_MS, type LinkState } from "./reconnect-plan.js";
 
 /** setTimeout's largest delay: wait for the next entry as long as the connection lives. */
@@ -21,6 +21,8 @@ export interface InboxLinkHooks {
   /** Connected (first time or again): load the lists, since notices may have been missed. */
   connected(): void;
   notice(n: NoticeFrame): void;
+  /** One's team memberships changed (an admin added or removed one): the lists changed. */
+  teams(t: TeamsFrame): void;
   /**
    * A followed conversation has a new entry (`entry`: its preview moved), or its subscription
    * was refused or ended by the server (`ended`: it left one's reach, a claim by a colleague).
@@ -110,6 +112,7 @@ export class InboxLink {
     this.current = socket;
     const since = Date.now();
     socket.onNotice = (n) => this.hooks.notice(n);
+    socket.onTeams = (t) => this.hooks.teams(t);
     socket.onClosed = () => this.closed(socket, since);
     if (socket.isClosed) {
       this.closed(socket, since);

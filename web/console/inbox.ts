@@ -3,8 +3,8 @@
 // entries of the conversations shown; each makes the lists load again over REST (notices
 // carry no content), several at once coalesced into one load. Everything is loaded again
 // after each (re)connection, so nothing missed while the connection was down is lost, and a
-// slow safety refresh remains for what no notice announces (a membership change, a
-// conversation of a team one is not in). The link's state is a discreet line in the side bar.
+// slow safety refresh remains for what no notice announces (a conversation of a team one is
+// not in). A change of one's teams (`teams`) loads the lists again like a notice. The link's state is a discreet line in the side bar.
 
 import type { ConversationView } from "../shared/protocol/types.js";
 import { SealdeskSocket } from "../shared/protocol/socket.js";
@@ -68,6 +68,7 @@ export class Inbox {
     this.link = new InboxLink(() => SealdeskSocket.connect(cookieTransport, location.origin, { via: "header", token: "" }), {
       connected: () => void this.refresh(),
       notice: () => this.soon(NOTICE_MS),
+      teams: () => this.soon(NOTICE_MS),
       changed: (_c, why) => this.soon(why === "entry" ? ENTRY_MS : NOTICE_MS),
       state: (s) => this.showState(s),
       // A session that ended closes the connection (4001, 4004): the next load tells.

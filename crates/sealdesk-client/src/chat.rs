@@ -245,6 +245,21 @@ impl Client {
         .await
     }
 
+    /// `DELETE /api/tenants/{tenant}/teams/{team}/members/{staff}`.
+    pub async fn remove_team_member(
+        &self,
+        tenant: TenantId,
+        team: TeamId,
+        staff: StaffId,
+    ) -> Result<(), ClientError> {
+        self.send_no_content(
+            reqwest::Method::DELETE,
+            &format!("/api/tenants/{tenant}/teams/{team}/members/{staff}"),
+            None,
+        )
+        .await
+    }
+
     /// `PUT /api/tenants/{tenant}/teams/{team}/routing`.
     pub async fn set_routing(
         &self,

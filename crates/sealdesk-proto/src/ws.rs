@@ -191,6 +191,13 @@ pub enum ServerFrame {
     },
     /// A change in a staff member's queues or assignments (staff connections only).
     Notice(Notice),
+    /// The staff member's team memberships changed (an admin added or removed them): the
+    /// connection now receives the notices of exactly these teams, and subscriptions it may
+    /// no longer read ended with `unsubscribed`. Staff connections only.
+    Teams {
+        /// The teams the staff member belongs to now.
+        teams: Vec<TeamId>,
+    },
     /// A request failed; the connection stays open.
     Error(WsError),
     /// Answer to `ping`.

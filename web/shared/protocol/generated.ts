@@ -918,6 +918,11 @@ export type ServerFrame =
   | (Notice & {
       t: "notice";
     })
+  | {
+      t: "teams";
+      /** The teams the staff member belongs to now. */
+      teams: TeamId[];
+    }
   | (WsError & {
       t: "error";
     })

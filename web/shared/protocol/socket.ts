@@ -11,6 +11,8 @@ import {
 
 /** A routing change of the staff member's teams or their own (docs/protocol.md `notice`). */
 export type NoticeFrame = Extract<ServerFrame, { t: "notice" }>;
+/** The staff member's teams changed: their queues' notices now (docs/protocol.md `teams`). */
+export type TeamsFrame = Extract<ServerFrame, { t: "teams" }>;
 
 export interface TransportEvents {
   onText(text: string): void;
@@ -108,6 +110,8 @@ export class SealdeskSocket {
   onEphemeral: ((frame: EphemeralFrame) => void) | undefined;
   /** Routing notices (staff connections only): queue and assignment changes, content-free. */
   onNotice: ((frame: NoticeFrame) => void) | undefined;
+  /** The staff member was added to a team or removed from one (staff connections only). */
+  onTeams: ((frame: TeamsFrame) => void) | undefined;
   /**
    * The server ended a subscription on its own (access lost: a transfer away, a removal, the
    * conversation deleted). Its `nextEntry` hands over what was received, then rejects with a
@@ -297,6 +301,9 @@ export class SealdeskSocket {
         return;
       case "notice":
         this.onNotice?.(frame);
+        return;
+      case "teams":
+        this.onTeams?.(frame);
         return;
       case "unsubscribed":
         this.ended(frame.c);

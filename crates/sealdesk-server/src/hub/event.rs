@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
 use sealdesk_core::domain::LogEntry;
-use sealdesk_proto::ConversationId;
+use sealdesk_proto::{ConversationId, TenantId};
 use sealdesk_store::group_commit::CommitSink;
 
 use super::{Bus, ConnId, Topic};
@@ -55,6 +55,10 @@ pub enum Event {
     /// Who may read or write the conversation changed (assignment, transfer, close): each
     /// subscribed connection checks its access again.
     Access(ConversationId),
+    /// The staff member's team memberships in the tenant changed (published to their
+    /// `Topic::Staff`): each of their connections reads its teams again, follows the new
+    /// teams' notices and checks its subscriptions' access.
+    Membership(TenantId),
 }
 
 impl Event {

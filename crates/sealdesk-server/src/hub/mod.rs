@@ -31,7 +31,7 @@ pub type ConnId = u64;
 pub enum Topic {
     /// A conversation's entries, ephemeral frames and access changes.
     Conversation(ConversationId),
-    /// Notices for one staff member (assignments).
+    /// Notices for one staff member (assignments, team membership changes).
     Staff(StaffId),
     /// Notices for a team's queue.
     Team(TeamId),

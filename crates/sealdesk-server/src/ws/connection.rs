@@ -28,6 +28,7 @@ use crate::hub::{Event, Inbox, Mailbox, Topic};
 use crate::state::AppState;
 
 mod delivery;
+mod membership;
 
 /// What the upgrade request established.
 pub(super) struct Opening {

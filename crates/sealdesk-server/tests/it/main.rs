@@ -23,6 +23,7 @@ mod reauth;
 mod second_factor;
 mod settings;
 mod system;
+mod team_membership;
 mod team_transfer;
 mod tls;
 mod visitors;

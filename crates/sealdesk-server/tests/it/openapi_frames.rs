@@ -269,6 +269,8 @@ fn server_frames() -> Vec<ServerFrame> {
             team,
             assignee: None,
         }),
+        ServerFrame::Teams { teams: vec![team] },
+        ServerFrame::Teams { teams: Vec::new() },
         ServerFrame::Error(WsError {
             code: ErrorCode::NotFound,
             message: "no such conversation".into(),
@@ -297,6 +299,7 @@ fn server_tag(frame: &ServerFrame) -> &'static str {
         ServerFrame::Read { .. } => "read",
         ServerFrame::Resync { .. } => "resync",
         ServerFrame::Notice(_) => "notice",
+        ServerFrame::Teams { .. } => "teams",
         ServerFrame::Error(_) => "error",
         ServerFrame::Pong { .. } => "pong",
     }

@@ -51,6 +51,7 @@ impl Conn {
                 self.write(Message::Text(frame)).await
             }
             Event::Access(c) => self.recheck(c).await,
+            Event::Membership(tenant) => self.on_membership(tenant).await,
         }
     }
 
@@ -129,6 +130,8 @@ impl Conn {
     /// After events were lost to a full mailbox: tell the client and catch every
     /// subscription up from the log.
     pub(super) async fn resync_all(&mut self) -> Step {
+        // A lost event may have been a membership change: read the teams again first.
+        self.on_membership(self.identity.caller.tenant()).await?;
         let conversations: Vec<(ConversationId, u64)> =
             self.subs.iter().map(|(c, s)| (*c, s.cursor)).collect();
         for (c, after) in conversations {
