@@ -223,6 +223,17 @@ pub trait HistoryPoolRepo: Send + Sync {
         hash_ref: &[u8],
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// The conversation's pending member `hash_ref` will never be committed (it is of a team
+    /// the conversation was transferred away from): it becomes abandoned, so the next
+    /// `take_rotation_package` takes another. `Ok(false)` if it is not the tenant's
+    /// conversation's pending member (already committed, abandoned, or another's).
+    async fn abandon_pending_history(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        hash_ref: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Every History Member the conversation had, by generation. `NotFound` if the
     /// conversation is not the tenant's.
     async fn conversation_history_members(

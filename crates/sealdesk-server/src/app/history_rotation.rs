@@ -78,9 +78,10 @@ async fn repair(
 /// conversation (its assignee, a supervisor in it), while it is not closed. A rotation is
 /// due when the active member is sealed to an older version, or when the History Member in
 /// the group is certified for another team (the conversation was transferred: the new team's
-/// key cannot open the old member's bundle). `Conflict` when neither holds, when the pool has
+/// key cannot open the old member's bundle). A pending member of the previous team is
+/// abandoned for one of the current team. `Conflict` when no rotation is due, or the pool has
 /// none sealed to the current version (the owner refills it: `sealdesk admin keys
-/// history-pool`), or when a member taken before a transfer is still pending.
+/// history-pool`).
 pub async fn rotation_member(
     state: &AppState,
     caller: &Caller,
@@ -132,6 +133,40 @@ pub async fn rotation_member(
             "the History Member is already sealed to team key version {version}"
         )));
     }
+    let mut taken = take(state, caller, conversation, team, version).await?;
+    // A member taken from the previous team's pool before the transfer (a key rotation was
+    // under way) can never be committed (the delivery service refuses it, and the new team's
+    // key does not open it): it is abandoned, and one of the current team's pool taken.
+    if let Some(other) = member_team(state, caller, &taken).await?
+        && other != team_bytes
+    {
+        state
+            .store()
+            .abandon_pending_history(tenant, conversation, &taken.package.hash_ref, now)
+            .await?;
+        taken = take(state, caller, conversation, team, version).await?;
+        if member_team(state, caller, &taken)
+            .await?
+            .is_some_and(|t| t != team_bytes)
+        {
+            return Err(ApiError::Conflict(
+                "the pool's History Member is not certified for the conversation's team".into(),
+            ));
+        }
+    }
+    Ok(taken)
+}
+
+/// Takes the conversation's pending rotation member, or one from `team`'s pool sealed to
+/// `version` (see `HistoryPoolRepo::take_rotation_package`).
+async fn take(
+    state: &AppState,
+    caller: &Caller,
+    conversation: ConversationId,
+    team: sealdesk_proto::TeamId,
+    version: u32,
+) -> Result<HistoryGeneration, ApiError> {
+    let (tenant, now) = (caller.tenant(), state.clock().now());
     let taken = state
         .store()
         .take_rotation_package(tenant, team, conversation, version, now)
@@ -142,23 +177,13 @@ pub async fn rotation_member(
         })?;
     let available = state.store().history_pool_size(tenant, team, now).await?;
     crate::metrics::history_pool(tenant, team, available, LOW_WATER);
-    let taken = taken.ok_or_else(|| {
+    taken.ok_or_else(|| {
         crate::metrics::history_pool_empty(tenant, team);
         ApiError::Conflict(format!(
             "the team's History Member pool has none sealed to team key version {version}: \
              the owner refills it (`sealdesk admin keys history-pool`)"
         ))
-    })?;
-    // A member taken from the previous team's pool before the transfer stays pending until
-    // its key package expires; the delivery service would refuse its commit.
-    if member_team(state, caller, &taken).await? != Some(team_bytes) {
-        return Err(ApiError::Conflict(
-            "a History Member of the conversation's previous team is pending until its key \
-             package expires"
-                .into(),
-        ));
-    }
-    Ok(taken)
+    })
 }
 
 /// The team a History Member's certificate names (`None` when its key package no longer

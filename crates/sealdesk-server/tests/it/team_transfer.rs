@@ -2,8 +2,9 @@
 //! its History Member stays the first team's until a writer of the conversation rotates it to
 //! one from the pool of the conversation's current team. Through a real server with openmls
 //! clients: the rotation is offered although both teams' keys are at version 1, the new
-//! team's member is accepted and listed, one of the previous team is refused, and neither the
-//! previous team's agent nor another tenant's staff gets anything.
+//! team's member is accepted and listed, one of the previous team taken before the transfer
+//! is refused and then abandoned for one of the new team's, and neither the previous team's
+//! agent nor another tenant's staff gets anything.
 
 use std::sync::Arc;
 
@@ -262,7 +263,7 @@ async fn the_new_team_rotates_the_history_member_to_its_own() {
 }
 
 #[tokio::test]
-async fn a_member_of_the_previous_team_is_refused_after_a_transfer() {
+async fn a_member_of_the_previous_team_is_refused_and_abandoned_after_a_transfer() {
     let w = World::new().await;
     let tenant = w.desk.tenant.id;
     let support = *w.desk.team.id.as_uuid().as_bytes();
@@ -283,15 +284,24 @@ async fn a_member_of_the_previous_team_is_refused_after_a_transfer() {
 
     let mut ola_mls = w.move_to_billing(c, &mut vconn, &mut visitor_mls, 9).await;
     let ola_http = &w.ola.1;
-    // Billing's key cannot open it: not offered to the new team.
-    let err = ola_http.rotation_member(tenant, c).await.unwrap_err();
-    assert_eq!(err.code(), Some(ErrorCode::Conflict), "{err:?}");
-    assert!(err.to_string().contains("previous team"), "{err}");
-    // And the delivery service refuses adding it, though it is the pending one.
+    // Billing's key cannot open it: the delivery service refuses adding it, though it is
+    // still the pending one.
     let mut oconn = connect_staff(&w.app, ola_http).await;
     let out = ola_mls.commit(&[support_v2.0], &[HISTORY_LEAF]).unwrap();
     refused(&mut oconn, c, "o-stale", &out.commit, "current team").await;
     ola_mls.discard().unwrap();
+    // The rotation request abandons it and offers Billing's.
+    let fresh = ola_http.rotation_member(tenant, c).await.unwrap();
+    let fresh_kp = STANDARD.decode(&fresh.key_package).unwrap();
+    assert!(w.billing_pool.iter().any(|(kp, _)| *kp == fresh_kp));
+    let out = ola_mls
+        .commit(std::slice::from_ref(&fresh_kp), &[HISTORY_LEAF])
+        .unwrap();
+    oconn
+        .send(c, "o-rotate", WireKind::Handshake, &out.commit)
+        .await
+        .unwrap();
+    ola_mls.merge().unwrap();
     let listed = ola_http.history_member(tenant, c).await.unwrap();
     assert_eq!(
         listed
@@ -300,8 +310,9 @@ async fn a_member_of_the_previous_team_is_refused_after_a_transfer() {
             .map(|m| (m.generation, m.state))
             .collect::<Vec<_>>(),
         [
-            (1, HistoryMemberState::Active),
-            (2, HistoryMemberState::Pending)
+            (1, HistoryMemberState::Retired),
+            (2, HistoryMemberState::Abandoned),
+            (3, HistoryMemberState::Active)
         ]
     );
 }

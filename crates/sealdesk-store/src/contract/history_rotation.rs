@@ -329,3 +329,72 @@ pub async fn deleting_a_conversation_removes_its_history_members(store: &dyn Sto
     );
     assert_eq!(states(store, &desk, kept.id).await, vec![(1, S::Active, 1)]);
 }
+
+/// A rotation member taken before the conversation moved to another team is abandoned (only
+/// as that conversation's pending member, only by its tenant), and the next rotation takes
+/// one from the new team's pool.
+pub async fn a_pending_history_member_is_abandoned_after_a_transfer(store: &dyn Store) {
+    let desk = Desk::new(store).await;
+    let (acme, support, sales, t0) = (desk.acme, desk.support, desk.sales, desk.now());
+    let later = t0 + Duration::days(90);
+    store
+        .add_history_packages(acme, support, &[history(1, Some(1), later)], 20, t0)
+        .await
+        .unwrap();
+    store
+        .add_history_packages(acme, sales, &[history(7, Some(1), later)], 20, t0)
+        .await
+        .unwrap();
+    let c1 = desk.open(store, acme, support, desk.alice).await;
+    store
+        .take_history_package(acme, support, c1.id, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    // Support's key rotation is under way: a member sealed to its version 2 is pending.
+    store
+        .add_history_packages(acme, support, &[history(2, Some(2), later)], 20, t0)
+        .await
+        .unwrap();
+    let stale = store
+        .take_rotation_package(acme, support, c1.id, 2, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stale.generation, stale.package.key_package[0]), (2, 2));
+    store
+        .change_conversation(
+            acme,
+            c1.id,
+            &ConversationChange::transfer_to_team(None, sales, desk.tick()),
+            None,
+        )
+        .await
+        .unwrap();
+    let pending = &stale.package.hash_ref;
+    let abandon = |tenant, hash_ref: &'static [u8]| async move {
+        store
+            .abandon_pending_history(tenant, c1.id, hash_ref, t0)
+            .await
+            .unwrap()
+    };
+    assert!(!abandon(desk.globex, &[2; 32]).await, "another tenant's");
+    assert!(!abandon(acme, &[1; 32]).await, "the active member");
+    assert!(
+        store
+            .abandon_pending_history(acme, c1.id, pending, t0)
+            .await
+            .unwrap()
+    );
+    assert!(!abandon(acme, &[2; 32]).await, "already abandoned");
+    let fresh = store
+        .take_rotation_package(acme, sales, c1.id, 1, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((fresh.generation, fresh.package.key_package[0]), (3, 7));
+    assert_eq!(
+        states(store, &desk, c1.id).await,
+        vec![(1, S::Active, 1), (2, S::Abandoned, 2), (3, S::Pending, 7)]
+    );
+}

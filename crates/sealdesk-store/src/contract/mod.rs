@@ -66,6 +66,7 @@ pub use group_commit::{
     group_commit_failure_fails_the_batch,
 };
 pub use history_rotation::{
+    a_pending_history_member_is_abandoned_after_a_transfer,
     deleting_a_conversation_removes_its_history_members, history_members_rotate_by_generation,
     history_rotation_skips_expired_and_closed,
 };
@@ -304,6 +305,7 @@ macro_rules! store_contract_tests {
             history_pool_gives_each_conversation_one_member,
             history_members_rotate_by_generation,
             history_rotation_skips_expired_and_closed,
+            a_pending_history_member_is_abandoned_after_a_transfer,
             deleting_a_conversation_removes_its_history_members,
             sealing_keys_are_versioned_per_scope,
             inbox_widget_round_trips_and_records_consent,

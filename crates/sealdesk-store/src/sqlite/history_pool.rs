@@ -210,6 +210,19 @@ impl HistoryPoolRepo for SqliteStore {
         Ok(done)
     }
 
+    async fn abandon_pending_history(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        hash_ref: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = rotation::abandon(&mut tx, tenant, conversation, hash_ref, at).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done)
+    }
+
     async fn conversation_history_members(
         &self,
         tenant: TenantId,

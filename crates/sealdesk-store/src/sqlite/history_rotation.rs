@@ -240,6 +240,29 @@ pub(super) async fn complete(
     Ok(true)
 }
 
+/// `HistoryPoolRepo::abandon_pending_history`.
+pub(super) async fn abandon(
+    tx: &mut Tx,
+    tenant: TenantId,
+    conversation: ConversationId,
+    hash_ref: &[u8],
+    at: OffsetDateTime,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE conversation_history SET state = 'abandoned', changed_at_ms = ?4
+         WHERE tenant_id = ?1 AND conversation_id = ?2 AND hash_ref = ?3
+           AND state = 'pending'",
+    )
+    .bind(tenant.to_string())
+    .bind(conversation.to_string())
+    .bind(hash_ref)
+    .bind(to_unix_ms(at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
 async fn list_rows(
     tx: &mut Tx,
     conversation: ConversationId,
