@@ -30,8 +30,12 @@ export interface ChatEvents {
   leaveRequested(leaf: number): void;
   /** A commit removed this device: its state for the conversation is gone. */
   removed(): void;
-  /** The server's `transferred_to_agent` entry, while this device is a member. */
-  transferredTo(staff: string): void;
+  /**
+   * The log names `to` as the one whose device removes the previous agent's (a transfer to
+   * them, or their taking a conversation another team's agent sent; handover.ts). Given once
+   * this device is in the group, caught up and live, once a connection until it is done.
+   */
+  handover(to: string): void;
   /** The connection: live, lost and being tried again, or ended for good. */
   connection(state: LinkState): void;
   /** A message of ours, encrypted and saved, waiting for the server (`key` names it until it settles). */

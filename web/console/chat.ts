@@ -7,16 +7,16 @@
 // them, each sent again under its own client message id.
 
 import { isWelcomeFor, keyPackageInfo, MlsGroup, peekMessage, type KeyPackageBundle } from "../shared/mls/adapter.js";
-import { decodeChain } from "../shared/mls/certs.js";
 import { decodePayload, encodePayload, type Body, type FileRef } from "../shared/mls/payload.js";
 import { newClientId, SealdeskSocket, SocketError, type Ack } from "../shared/protocol/socket.js";
 import type { EntryFrame, EphemeralFrame } from "../shared/protocol/types.js";
 import { bytesEqual, fromBase64, fromUtf8, toBase64 } from "../shared/util/bytes.js";
 import { cookieTransport, OpenElsewhereError, type ChatEvents, type ChatOptions } from "./chat-events.js";
 import type { ReadyDevice } from "./device.js";
+import { afterEvent, due, previousAgents, type Handover, type RoutingEvent } from "./handover.js";
 import type { DeviceStore, SavedGroup } from "./keystore.js";
 import { ConversationLink } from "./link.js";
-import { keyPackageWho, policyFor, whoIs, type Who } from "./members.js";
+import { keyPackageWho, policyFor, roleOf, whoIs, type Who } from "./members.js";
 import { Outbox, type OutboxItem } from "./outbox.js";
 import type { Line } from "./preview.js";
 
@@ -35,15 +35,8 @@ interface CommitOps {
   add?: Uint8Array[];
   remove?: number[];
 }
-
-/** A leaf's certified role, read without checking trust or validity (null if none). */
-async function roleOf(identity: Uint8Array): Promise<string | null> {
-  try {
-    return (await decodeChain(identity)).device.body.role;
-  } catch {
-    return null;
-  }
-}
+/** A change worked out on the group at commit time; null: nothing to commit after all. */
+type Change = CommitOps | ((group: MlsGroup) => Promise<CommitOps | null>);
 
 export class LiveChat {
   private link: ConversationLink | undefined;
@@ -69,6 +62,10 @@ export class LiveChat {
   private pumpRun: Promise<void> = Promise.resolve();
   /** What became of our commits whose connection was lost: adopted (true) or refused (false). */
   private readonly commitOutcomes = new Map<string, boolean>();
+  /** Who removes the previous agent after a change of hands (handover.ts; saved with the group). */
+  private handover: Handover = {};
+  /** The `handover` event was given on this connection (asked again on the next one until done). */
+  private handoverAsked = false;
   private readonly online = (): void => this.link?.retryNow();
 
   constructor(
@@ -116,6 +113,7 @@ export class LiveChat {
     if (this.pending !== undefined) saved.pending = this.pending;
     if (this.unsentWelcome !== undefined) saved.welcome = this.unsentWelcome;
     if (this.outbox.size > 0) saved.outbox = this.outbox.saved();
+    if (this.handover.to !== undefined || this.handover.fromAgent === true) saved.handover = this.handover;
     await this.store.saveGroup(this.conversation, saved);
   }
 
@@ -150,6 +148,7 @@ export class LiveChat {
       this.pending = saved.pending;
       this.unsentWelcome = saved.welcome;
       this.outbox = new Outbox(saved.outbox ?? []);
+      this.handover = saved.handover ?? {};
       this.events.joined();
       // Replies written before a reload that the server never acknowledged: shown, sent again.
       for (const item of this.outbox.all()) this.events.outgoing(item.key, decodePayload(fromBase64(item.payload)).body);
@@ -173,6 +172,10 @@ export class LiveChat {
         // A reply written while the resume was finishing goes out now.
         if (state.kind === "live" && this.link?.socket !== undefined) this.pump(this.link.socket).catch(() => undefined);
         this.events.connection(state);
+        if (state.kind === "live") {
+          this.handoverAsked = false;
+          this.askHandover();
+        }
       },
     });
     if (typeof window !== "undefined") window.addEventListener("online", this.online);
@@ -245,6 +248,7 @@ export class LiveChat {
           await this.persist();
         }
       });
+      this.askHandover();
     } catch (err) {
       // A malformed, forged or replayed entry is dropped; what was shown stays.
       if (e.seq > this.shownUpTo) this.events.problem(`A message could not be verified (${err instanceof Error ? err.message : String(err)}).`);
@@ -254,12 +258,15 @@ export class LiveChat {
   private async handle(e: EntryFrame): Promise<void> {
     if (e.k === "system") {
       // Content-free routing events in JSON (docs/protocol.md).
-      const event = JSON.parse(fromUtf8(fromBase64(e.p))) as { event?: string; by?: { kind?: string }; staff?: string; to?: string };
+      const event = JSON.parse(fromUtf8(fromBase64(e.p))) as RoutingEvent & { by?: { kind?: string }; staff?: string };
       if (event.event === "closed") this.events.closed(event.by?.kind === "visitor");
       // Only a member can add; events from before our join are settled (the server hands out
       // no key package for a device already in the group).
       if (event.event === "supervisor_joined" && typeof event.staff === "string" && this.group !== undefined) this.events.supervisorJoined(event.staff);
-      if (event.event === "transferred_to_agent" && typeof event.to === "string" && this.group !== undefined) this.events.transferredTo(event.to);
+      // Read whether or not this device is a member yet: the new team's assignee joins after
+      // the `transferred_to_team` and `assigned` entries.
+      const next = afterEvent(this.handover, event);
+      if (next !== this.handover) [this.handover, this.handoverAsked] = [next, false];
       return;
     }
     const bytes = fromBase64(e.p);
@@ -359,21 +366,34 @@ export class LiveChat {
     await this.commitChange({ add: keyPackages });
   }
 
+  /** In the group and live, the log says `to` removes the previous agent (handover.ts): asked once a connection. */
+  private askHandover(): void {
+    const to = this.handover.to;
+    if (to === undefined || this.handoverAsked || this.group === undefined || this.link?.ready !== true || this.stopped) return;
+    this.handoverAsked = true;
+    this.events.handover(to);
+  }
+
   /**
-   * After a transfer to this person: every agent device that is not one of `mine` leaves the
-   * group, since MLS lets no member remove itself (RFC 9420 §12.2); supervisors and the History
-   * Member stay. Returns how many were removed.
+   * Once the log made `me` the assignee after a change of hands: the previous agent's devices
+   * (handover.ts `previousAgents`) leave in one commit, as MLS lets no member remove itself
+   * (RFC 9420 §12.2). Settled and saved once nothing is left to remove: a reload removes once.
    */
-  async removeOtherAgents(mine: readonly Uint8Array[]): Promise<number> {
-    const group = this.group;
-    if (group === undefined) return 0;
-    const leaves: number[] = [];
-    for (const l of group.leaves()) {
-      const who = await whoIs(l, this.device.anchor);
-      if (who.kind === "staff" && who.role === "agent" && !mine.some((k) => bytesEqual(k, l.signatureKey))) leaves.push(l.leaf);
-    }
-    if (leaves.length > 0) await this.commitChange({ remove: leaves });
-    return leaves.length;
+  async removePreviousAgents(me: string, mine: readonly Uint8Array[]): Promise<number> {
+    let removed = 0;
+    await this.commitChange(async (group) => {
+      if (!due(this.handover, me)) return null;
+      const members = await Promise.all(group.leaves().map(async (l) => ({ leaf: l.leaf, signatureKey: l.signatureKey, who: await whoIs(l, this.device.anchor) })));
+      const leaves = previousAgents(members, mine, group.ownLeaf);
+      removed = leaves.length;
+      return leaves.length > 0 ? { remove: leaves } : null;
+    });
+    await this.exclusive(async () => {
+      if (!due(this.handover, me)) return;
+      this.handover = {};
+      await this.persist();
+    });
+    return removed;
   }
 
   /** Removes a supervisor who asked to leave (its own leave request named its leaf). */
@@ -385,13 +405,14 @@ export class LiveChat {
    * One commit, journaled before it is sent and adopted only once the server sequenced it
    * (RFC 9420 §14: the delivery service orders commits; a refused one is discarded).
    */
-  private async commitChange(change: CommitOps | ((group: MlsGroup) => Promise<CommitOps>)): Promise<void> {
+  private async commitChange(change: Change): Promise<void> {
     // While the connection is being restored (and a commit journaled before settles), wait.
     if (this.link !== undefined && !(await this.link.whenReady(COMMIT_WAIT_MS))) throw new SocketError("unavailable", "not connected to the conversation");
     const lost = await this.exclusive(async () => {
       const socket = this.socket;
       if (this.group === undefined || socket === undefined) throw new SocketError("unavailable", "not in the conversation");
       const ops = typeof change === "function" ? await change(this.group) : change;
+      if (ops === null) return undefined;
       const { commit, welcome, pending } = await this.group.commit(ops);
       const journal: NonNullable<SavedGroup["pending"]> = { id: newClientId("c"), group: toBase64(pending.encode()), welcomeId: newClientId("w"), commit: toBase64(commit) };
       if (welcome !== null) journal.welcome = toBase64(welcome);

@@ -144,7 +144,7 @@ export class Rekeyer {
 const QUIET: ChatEvents = {
   line: () => undefined, joined: () => undefined, membersChanged: () => undefined, typing: () => undefined, read: () => undefined,
   problem: () => undefined, closed: () => undefined, supervisorJoined: () => undefined, leaveRequested: () => undefined,
-  removed: () => undefined, transferredTo: () => undefined, connection: () => undefined, outgoing: () => undefined,
+  removed: () => undefined, handover: () => undefined, connection: () => undefined, outgoing: () => undefined,
   delivered: () => undefined, undelivered: () => undefined,
 };
 

@@ -297,10 +297,10 @@ export class Desk {
       leaveRequested: (leaf) => {
         if (c.assignee === this.me.id) void this.retried(() => chat.removeLeaf(leaf), "A supervisor could not be removed");
       },
-      transferredTo: (staff) => {
-        if (staff !== this.me.id) return;
+      handover: (to) => {
+        if (to !== this.me.id) return;
         void this.retried(async () => {
-          await chat.removeOtherAgents(await myDeviceKeys(this.api));
+          await chat.removePreviousAgents(to, await myDeviceKeys(this.api));
         }, "The previous agent could not be removed");
       },
       removed: () => {

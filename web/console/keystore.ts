@@ -5,6 +5,7 @@
 // cannot be moved to another person's slot.
 
 import { fromUtf8, utf8 } from "../shared/util/bytes.js";
+import type { Handover } from "./handover.js";
 import type { OutboxItem } from "./outbox.js";
 
 const DB = "sealdesk-console";
@@ -65,6 +66,8 @@ export interface SavedGroup {
   welcome?: { id: string; data: string };
   /** Our messages not yet acknowledged, oldest first (outbox.ts): sent again under their ids. */
   outbox?: OutboxItem[];
+  /** A Remove of the previous agent the log still asks for (handover.ts). */
+  handover?: Handover;
 }
 
 export interface DeviceStore {

@@ -3,7 +3,7 @@
 // shared/design/E2EE.md §4). The same check gates joins and commits through the MLS policy.
 
 import { keyPackageInfo, type Leaf, type MlsPolicy } from "../shared/mls/adapter.js";
-import { verifyIdentity, type TrustAnchor } from "../shared/mls/certs.js";
+import { decodeChain, verifyIdentity, type TrustAnchor } from "../shared/mls/certs.js";
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
@@ -43,5 +43,14 @@ export async function keyPackageWho(keyPackage: Uint8Array, anchor: TrustAnchor)
     return await whoIs({ leaf: -1, identity: info.identity, signatureKey: info.signatureKey }, anchor);
   } catch (e) {
     return { kind: "unverified", reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** A leaf's certified role, read without checking trust or validity (null if none). */
+export async function roleOf(identity: Uint8Array): Promise<string | null> {
+  try {
+    return (await decodeChain(identity)).device.body.role;
+  } catch {
+    return null;
   }
 }
