@@ -233,6 +233,16 @@ export class ConsoleApi {
     return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/transfer`, { agent });
   }
 
+  /** Moves a conversation to another team's queue (`transferred_to_team`). */
+  transferToTeam(tenant: string, id: string, team: string): Promise<ConversationView> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/transfer`, { team });
+  }
+
+  /** The tenant's teams (the transfer list's other teams). */
+  teams(tenant: string): Promise<Array<{ id: string; name: string; disabled: boolean }>> {
+    return this.call("GET", `/api/tenants/${encodeURIComponent(tenant)}/teams`);
+  }
+
   /** A supervisor joins a conversation (the assignee's console then adds its devices). */
   join(tenant: string, id: string): Promise<ConversationView> {
     return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/join`);

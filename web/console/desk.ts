@@ -16,8 +16,8 @@ import { addLine, addPending, failPending, onDownload, settlePending, visitorNam
 import type { DeviceRecord, DeviceStore } from "./keystore.js";
 import { replayHistory } from "./preview.js";
 import { Rekeyer } from "./desk-rekey.js";
-import { R } from "./strings.js";
-import { fillColleagues, myDeviceKeys, transferTo } from "./transfer.js";
+import { R, T } from "./strings.js";
+import { fillColleagues, myDeviceKeys, transferFailure, transferTarget, transferTo, transferToTeam } from "./transfer.js";
 
 /** The History Member re-key's pass over one's conversations (no request unless one is due). */
 const REKEY_MS = 2_000;
@@ -419,18 +419,27 @@ export class Desk {
 
   private async transfer(): Promise<void> {
     const c = this.selected;
-    const to = byId<HTMLSelectElement>("transfer-to").value;
-    if (c === undefined || this.chat === undefined || to === "") return;
+    const select = byId<HTMLSelectElement>("transfer-to");
+    const to = transferTarget(select.value);
+    if (c === undefined || this.chat === undefined || to === undefined) return;
+    this.alert("");
     try {
-      await transferTo(this.api, this.chat, c, to);
+      if ("team" in to) await transferToTeam(this.api, c, to.team);
+      else await transferTo(this.api, this.chat, c, to.agent);
       // The conversation is no longer ours to read: this device's copy goes now.
       await this.store.deleteGroup(c.id);
-      this.selected = { ...c, assignee: to };
-      this.renderHead();
-      this.ended("Transferred. The new agent's console removes this device from the group.");
+      if ("agent" in to) {
+        this.selected = { ...c, assignee: to.agent };
+        this.renderHead();
+      } else {
+        // In another team's queue: nothing here to claim, join or close.
+        for (const id of ["claim", "join", "leave", "transfer-box", "close"]) show(byId(id), false);
+        this.selected = undefined;
+      }
+      this.ended("agent" in to ? T.toColleague : T.toTeam(select.selectedOptions[0]?.textContent ?? ""));
       void this.refresh();
     } catch (e) {
-      this.alert(`Not transferred (${codeOf(e)}).`);
+      this.alert(transferFailure(codeOf(e)));
     }
   }
 

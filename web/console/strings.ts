@@ -131,6 +131,23 @@ export const R = {
     : `${n} messages were written under a team key this device was not given and cannot be read.`),
 } as const;
 
+/** Handing a conversation on (transfer.ts). */
+export const T = {
+  colleagues: "Colleagues",
+  teams: "Another team",
+  toColleague: "Transferred. The new agent's console removes this device from the group.",
+  toTeam: (team: string) => `Transferred to ${team}. Whoever takes it there removes this device from the group.`,
+  failed: (why: string, code: string) => `Not transferred: ${why} (${code}).`,
+  why: {
+    forbidden: "you may no longer transfer this conversation",
+    not_found: "the conversation or that team is no longer there",
+    conflict: "the conversation changed meanwhile; open it again",
+    conversation_closed: "the conversation is closed",
+    invalid_input: "the server refused that choice",
+  } as Record<string, string>,
+  other: "it could not be done",
+} as const;
+
 /** The live chat's connection (reconnect-plan.ts `connectionText`) and replies on their way. */
 export const C = {
   back: "Connected again: messages are up to date.",
