@@ -46,6 +46,24 @@ pub struct NoteView {
     pub at: i64,
     /// Payload, standard base64.
     pub p: String,
+    /// Copies carried over to other teams at transfers (docs/e2ee.md, "Transfer to another
+    /// team"), by team.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<CarriedNoteView>,
+}
+
+/// A note re-sealed to another team's key at a transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CarriedNoteView {
+    /// The team whose key it is sealed to.
+    pub team_id: TeamId,
+    /// Whose device re-sealed it.
+    pub resealed_by: StaffId,
+    /// When the server stored it, Unix milliseconds (readers check the re-sealer's chain
+    /// then).
+    pub at: i64,
+    /// The re-sealed note (`SDT1`), standard base64.
+    pub p: String,
 }
 
 /// A conversation's notes.

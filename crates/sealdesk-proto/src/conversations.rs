@@ -246,6 +246,44 @@ pub struct TransferRequest {
     /// Back to this team's queue.
     #[serde(default)]
     pub team: Option<TeamId>,
+    /// With `team` only: earlier History Member bundles and notes, re-sealed by the caller's
+    /// client to that team's newest key and the archive key (docs/e2ee.md, "Transfer to
+    /// another team"), stored with the transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub carry: Option<CarryOverUpload>,
+}
+
+/// Copies a transfer to another team carries over.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarryOverUpload {
+    /// At most one per History Member generation.
+    #[serde(default)]
+    pub bundles: Vec<CarriedBundleUpload>,
+    /// At most one per note.
+    #[serde(default)]
+    pub notes: Vec<CarriedNoteUpload>,
+}
+
+/// A generation's bundle, re-sealed (`SDB1`, its header naming the new team).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarriedBundleUpload {
+    /// The History Member generation it re-seals.
+    pub generation: u32,
+    /// The new envelope, standard base64.
+    pub sealed_bundle: String,
+}
+
+/// A note, re-sealed (`SDT1`, kind note, to the new team).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarriedNoteUpload {
+    /// The note's number in the conversation.
+    pub seq: u64,
+    /// The new envelope, standard base64.
+    pub p: String,
 }
 
 /// One's own availability.

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::StaffId;
+use crate::ids::{StaffId, TeamId};
 
 /// Key packages of one device (every one must carry the same certified device key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -144,6 +144,26 @@ pub struct HistoryGenerationView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub team_key_version: Option<u32>,
+    /// Copies of this generation's bundle carried over to other teams at transfers
+    /// (docs/e2ee.md, "Transfer to another team"), by team.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<CarriedBundleView>,
+}
+
+/// A bundle re-sealed to another team's key at a transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CarriedBundleView {
+    /// The team whose key it is sealed to.
+    pub team_id: TeamId,
+    /// The re-sealed bundle (`SDB1`), base64.
+    pub sealed_bundle: String,
+    /// The team key version its header names.
+    pub team_key_version: u32,
+    /// Whose device re-sealed it.
+    pub resealed_by: StaffId,
+    /// When the server stored it, Unix milliseconds (readers check the re-sealer's chain
+    /// then).
+    pub at: i64,
 }
 
 /// A team or archive key announcement to publish (E2EE.md §3): the public X25519 key signed

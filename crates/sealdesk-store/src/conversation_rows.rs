@@ -177,6 +177,28 @@ pub(crate) fn check_change(
     Ok(())
 }
 
+/// A carry-over belongs to a transfer to its team, and names each original once.
+pub(crate) fn check_carry(
+    change: &ConversationChange,
+    carry: &crate::CarryOver,
+) -> StoreResult<()> {
+    let mut generations: Vec<u32> = carry.bundles.iter().map(|b| b.generation).collect();
+    let mut seqs: Vec<u64> = carry.notes.iter().map(|n| n.seq).collect();
+    generations.sort_unstable();
+    generations.dedup();
+    seqs.sort_unstable();
+    seqs.dedup();
+    if change.team_id != Some(carry.team)
+        || generations.len() != carry.bundles.len()
+        || seqs.len() != carry.notes.len()
+    {
+        return Err(StoreError::Other(sqlx::Error::Protocol(
+            "a carry-over goes with a transfer to its team, one copy per original".into(),
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_state(raw: &str, what: &str) -> StoreResult<ConversationState> {
     ConversationState::parse(raw).ok_or_else(|| corrupt(what, format!("unknown state {raw:?}")))
 }

@@ -12,6 +12,7 @@
 mod auth_repos;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod auth_rows;
+mod carry_repo;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 mod conversation_repos;
@@ -43,6 +44,7 @@ pub use auth_repos::{
     AuditRepo, InvitationRepo, RecoveryCodeHash, RecoveryCodeRecord, RecoveryCodeRepo,
     ResolvedSession, RoleRepo, SessionRepo, ThrottleRepo, TotpRepo,
 };
+pub use carry_repo::{Carried, CarriedBundle, CarriedNote, CarryOver, CarryRepo};
 pub use conversation_repos::{
     Attachment, AttachmentRepo, CannedResponse, ConversationFilter, ConversationRepo, Deleted,
     LogRepo, Note, NoteRepo, RetentionRepo, RoutingRepo, Uploader, VisitorRepo,
@@ -221,6 +223,7 @@ pub trait Store:
     + InboxRepo
     + KeyPackageRepo
     + HistoryPoolRepo
+    + CarryRepo
     + SealingKeyRepo
     + DeviceRepo
     + std::fmt::Debug
@@ -251,6 +254,7 @@ impl<T> Store for T where
         + InboxRepo
         + KeyPackageRepo
         + HistoryPoolRepo
+        + CarryRepo
         + SealingKeyRepo
         + DeviceRepo
         + std::fmt::Debug

@@ -104,6 +104,62 @@ export interface CannedResponseView {
   team_id: TeamId;
 }
 
+/** A generation's bundle, re-sealed (`SDB1`, its header naming the new team). */
+export interface CarriedBundleUpload {
+  /** The History Member generation it re-seals. */
+  generation: number;
+  /** The new envelope, standard base64. */
+  sealed_bundle: string;
+}
+
+/** A bundle re-sealed to another team's key at a transfer. */
+export interface CarriedBundleView {
+  /**
+   * When the server stored it, Unix milliseconds (readers check the re-sealer's chain
+   * then).
+   */
+  at: number;
+  /** Whose device re-sealed it. */
+  resealed_by: StaffId;
+  /** The re-sealed bundle (`SDB1`), base64. */
+  sealed_bundle: string;
+  /** The team whose key it is sealed to. */
+  team_id: TeamId;
+  /** The team key version its header names. */
+  team_key_version: number;
+}
+
+/** A note, re-sealed (`SDT1`, kind note, to the new team). */
+export interface CarriedNoteUpload {
+  /** The new envelope, standard base64. */
+  p: string;
+  /** The note's number in the conversation. */
+  seq: number;
+}
+
+/** A note re-sealed to another team's key at a transfer. */
+export interface CarriedNoteView {
+  /**
+   * When the server stored it, Unix milliseconds (readers check the re-sealer's chain
+   * then).
+   */
+  at: number;
+  /** The re-sealed note (`SDT1`), standard base64. */
+  p: string;
+  /** Whose device re-sealed it. */
+  resealed_by: StaffId;
+  /** The team whose key it is sealed to. */
+  team_id: TeamId;
+}
+
+/** Copies a transfer to another team carries over. */
+export interface CarryOverUpload {
+  /** At most one per History Member generation. */
+  bundles?: CarriedBundleUpload[];
+  /** At most one per note. */
+  notes?: CarriedNoteUpload[];
+}
+
 /**
  * `POST /api/tenants/{t}/devices/{id}/certificate`: the chain an admin made after comparing
  * fingerprints.
@@ -383,6 +439,11 @@ export interface HealthStatus {
 
 /** One History Member of a conversation (E2EE.md §3 "Rotation"). */
 export interface HistoryGenerationView {
+  /**
+   * Copies of this generation's bundle carried over to other teams at transfers
+   * (docs/e2ee.md, "Transfer to another team"), by team.
+   */
+  carried?: CarriedBundleView[];
   /** 1 for the member the group started with, one more per rotation. */
   generation: number;
   /** The key package (`MLSMessage`), base64. */
@@ -598,6 +659,11 @@ export interface NoteView {
   at: number;
   /** Who wrote it. */
   author: StaffId;
+  /**
+   * Copies carried over to other teams at transfers (docs/e2ee.md, "Transfer to another
+   * team"), by team.
+   */
+  carried?: CarriedNoteView[];
   /** The conversation. */
   conversation_id: ConversationId;
   /** Payload, standard base64. */
@@ -1157,6 +1223,12 @@ export interface TotpEnrollment {
 export interface TransferRequest {
   /** To this agent. */
   agent?: StaffId | null;
+  /**
+   * With `team` only: earlier History Member bundles and notes, re-sealed by the caller's
+   * client to that team's newest key and the archive key (docs/e2ee.md, "Transfer to
+   * another team"), stored with the transfer.
+   */
+  carry?: CarryOverUpload;
   /** Back to this team's queue. */
   team?: TeamId | null;
 }

@@ -319,11 +319,14 @@ pub enum TransferTarget {
 }
 
 /// Transfers a conversation. Its assignee may transfer it; so may a supervisor (or above).
+/// A transfer to another team may carry copies of the earlier History Member bundles and
+/// notes re-sealed for that team (`super::carry`), stored in the transfer's transaction.
 pub async fn transfer(
     state: &AppState,
     principal: &Principal,
     id: ConversationId,
     target: TransferTarget,
+    carry: Option<super::carry::CarryRequest>,
 ) -> Result<Conversation, ApiError> {
     let caller = Caller::staff(state, *principal).await?;
     let (conversation, _) = readable(state, &caller, id).await?;
@@ -350,7 +353,21 @@ pub async fn transfer(
             },
         ),
     };
-    let changed = change(state, &conversation, &change_spec, &event).await?;
+    let carried = match (carry, target) {
+        (None, _) => None,
+        (Some(request), TransferTarget::Team(team)) => {
+            Some(super::carry::checked(state, principal, &conversation, team, request).await?)
+        }
+        (Some(_), TransferTarget::Agent(_)) => {
+            return Err(sealdesk_core::ValidationError::new(
+                "carry",
+                "only a transfer to another team carries copies",
+            )
+            .into());
+        }
+    };
+    let changed =
+        change_carrying(state, &conversation, &change_spec, &event, carried.as_ref()).await?;
     if changed.state == ConversationState::Queued {
         auto_assign(state, &changed).await?;
     }
@@ -438,12 +455,32 @@ async fn change(
     spec: &ConversationChange,
     event: &SystemEvent,
 ) -> Result<Conversation, ApiError> {
+    change_carrying(state, conversation, spec, event, None).await
+}
+
+/// [`change`], storing `carry` in the same transaction when given.
+async fn change_carrying(
+    state: &AppState,
+    conversation: &Conversation,
+    spec: &ConversationChange,
+    event: &SystemEvent,
+    carry: Option<&sealdesk_store::CarryOver>,
+) -> Result<Conversation, ApiError> {
     let entry = system_entry(conversation, event, spec.at);
-    let (changed, appended) = match state
-        .store()
-        .change_conversation(conversation.tenant_id, conversation.id, spec, Some(&entry))
-        .await
-    {
+    let (tenant, id, store) = (conversation.tenant_id, conversation.id, state.store());
+    let stored = match carry {
+        Some(carry) => {
+            store
+                .transfer_carrying(tenant, id, spec, Some(&entry), carry)
+                .await
+        }
+        None => {
+            store
+                .change_conversation(tenant, id, spec, Some(&entry))
+                .await
+        }
+    };
+    let (changed, appended) = match stored {
         Ok(result) => result,
         Err(StoreError::Conflict {
             constraint: Constraint::ConversationState,

@@ -3,6 +3,7 @@
 
 pub mod attachments;
 pub mod audit;
+pub mod carry;
 pub mod conversations;
 pub mod devices;
 pub mod history_rotation;

@@ -23,7 +23,7 @@ use sealdesk_core::ids::IdGenerator;
 use sealdesk_mls::bundle::KeyKind;
 use sealdesk_mls::teamseal::{self, ContentKind};
 use sealdesk_proto::{CannedResponseId, ConversationId, TeamId};
-use sealdesk_store::{CannedResponse, KeyScope, Note};
+use sealdesk_store::{CannedResponse, Carried, CarriedNote, KeyScope, Note};
 use sha2::{Digest as _, Sha256};
 
 use crate::app::audit;
@@ -45,15 +45,20 @@ fn checked_payload(state: &AppState, payload: Vec<u8>) -> Result<Bytes, ApiError
     Ok(Bytes::from(payload))
 }
 
-/// The notes of a conversation the staff member may read, oldest first.
+/// The notes of a conversation the staff member may read, oldest first, and the copies
+/// carried over to other teams at transfers (`super::carry`).
 pub async fn list_notes(
     state: &AppState,
     principal: Principal,
     id: ConversationId,
-) -> Result<Vec<Note>, ApiError> {
+) -> Result<(Vec<Note>, Vec<Carried<CarriedNote>>), ApiError> {
     let caller = Caller::staff(state, principal).await?;
     conversations::readable(state, &caller, id).await?;
-    Ok(state.store().list_notes(principal.tenant, id).await?)
+    let store = state.store();
+    Ok((
+        store.list_notes(principal.tenant, id).await?,
+        store.carried_notes(principal.tenant, id).await?,
+    ))
 }
 
 /// Adds a note to a conversation the staff member may read (closed ones included: a note

@@ -209,11 +209,41 @@ pub async fn claim(
     Ok(Json(conversation_view(&claimed)))
 }
 
-/// Transfers a conversation to an agent or back to a team's queue.
+/// Decodes the carried copies' base64.
+fn carry_request(
+    carry: &sealdesk_proto::conversations::CarryOverUpload,
+) -> Result<crate::app::carry::CarryRequest, ApiError> {
+    let decode = |what: &str, b64: &str| {
+        STANDARD.decode(b64).map_err(|_| {
+            ApiError::from(ValidationError::new(
+                "carry",
+                format!("{what}: must be standard base64"),
+            ))
+        })
+    };
+    Ok(crate::app::carry::CarryRequest {
+        bundles: carry
+            .bundles
+            .iter()
+            .map(|b| Ok((b.generation, decode("sealed_bundle", &b.sealed_bundle)?)))
+            .collect::<Result<_, ApiError>>()?,
+        notes: carry
+            .notes
+            .iter()
+            .map(|n| Ok((n.seq, decode("p", &n.p)?)))
+            .collect::<Result<_, ApiError>>()?,
+    })
+}
+
+/// Transfers a conversation to an agent or back to a team's queue. A transfer to another
+/// team may carry the earlier History Member bundles and notes, re-sealed for that team
+/// (docs/e2ee.md, "Transfer to another team").
 #[utoipa::path(post, path = "/api/tenants/{tenant}/conversations/{id}/transfer", tag = "conversations",
     request_body = TransferRequest,
     params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = ConversationId, Path, description = "Conversation id")),
-    responses((status = 200, description = "Transferred", body = ConversationView)))]
+    responses((status = 200, description = "Transferred", body = ConversationView),
+        (status = 409, description = "The conversation changed meanwhile, or a copy is not sealed to the new team's newest key (`conflict`)", body = sealdesk_proto::ErrorBody),
+        (status = 400, description = "A carried copy is malformed, of another tenant or team, too large, repeated, or of no original of the conversation (`invalid_input`)", body = sealdesk_proto::ErrorBody)))]
 pub async fn transfer(
     State(state): State<AppState>,
     auth: Auth,
@@ -232,7 +262,8 @@ pub async fn transfer(
             )));
         }
     };
-    let moved = conversations::transfer(&state, &auth.principal, id, target).await?;
+    let carry = req.carry.as_ref().map(carry_request).transpose()?;
+    let moved = conversations::transfer(&state, &auth.principal, id, target, carry).await?;
     Ok(Json(conversation_view(&moved)))
 }
 

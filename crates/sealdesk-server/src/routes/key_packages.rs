@@ -7,9 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_core::access::Action;
 use sealdesk_proto::keys::{
-    DeviceStockList, DeviceStockView, HistoryGenerationView, HistoryMemberState, HistoryMemberView,
-    HistoryPoolStock, HistoryPoolUpload, KeyPackageList, KeyPackageUpload, KeyPackageView,
-    TakeKeyPackages,
+    CarriedBundleView, DeviceStockList, DeviceStockView, HistoryGenerationView, HistoryMemberState,
+    HistoryMemberView, HistoryPoolStock, HistoryPoolUpload, KeyPackageList, KeyPackageUpload,
+    KeyPackageView, TakeKeyPackages,
 };
 use sealdesk_proto::{ConversationId, TeamId, TenantId};
 use sealdesk_store::TakenKeyPackage;
@@ -203,7 +203,26 @@ pub async fn visitor_history_member(
 }
 
 fn generation(m: &sealdesk_store::HistoryGeneration) -> HistoryGenerationView {
+    generation_with(m, &[])
+}
+
+/// A generation with the copies of its bundle carried over to other teams.
+fn generation_with(
+    m: &sealdesk_store::HistoryGeneration,
+    carried: &[sealdesk_store::Carried<sealdesk_store::CarriedBundle>],
+) -> HistoryGenerationView {
     HistoryGenerationView {
+        carried: carried
+            .iter()
+            .filter(|c| c.copy.generation == m.generation)
+            .map(|c| CarriedBundleView {
+                team_id: c.team,
+                sealed_bundle: STANDARD.encode(&c.copy.sealed_bundle),
+                team_key_version: c.copy.team_key_version,
+                resealed_by: c.resealed_by,
+                at: sealdesk_core::clock::to_unix_ms(c.carried_at),
+            })
+            .collect(),
         generation: m.generation,
         state: match m.state {
             sealdesk_store::HistoryMemberState::Pending => HistoryMemberState::Pending,
@@ -222,7 +241,7 @@ fn generation(m: &sealdesk_store::HistoryGeneration) -> HistoryGenerationView {
 /// History Member the conversation had (after team key rotations), by generation.
 #[utoipa::path(get, path = "/api/tenants/{tenant}/conversations/{id}/history-member", tag = "conversations",
     params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = ConversationId, Path, description = "Conversation id")),
-    responses((status = 200, description = "The current key package and sealed bundle, and every generation", body = HistoryMemberView),
+    responses((status = 200, description = "The current key package and sealed bundle, and every generation with the copies carried over to other teams", body = HistoryMemberView),
         (status = 404, description = "No such conversation for the caller, or no History Member", body = sealdesk_proto::ErrorBody)))]
 pub async fn staff_history_member(
     State(state): State<AppState>,
@@ -233,10 +252,14 @@ pub async fn staff_history_member(
     auth.require(Action::ViewQueue, tenant)?;
     let caller = Caller::staff(&state, auth.principal).await?;
     let (member, members) = key_packages::history_bundle(&state, &caller, id).await?;
+    let carried = crate::app::carry::bundles(&state, auth.principal.tenant, id).await?;
     Ok(Json(HistoryMemberView {
         key_package: STANDARD.encode(&member.key_package),
         sealed_bundle: Some(STANDARD.encode(&member.sealed_bundle)),
-        members: members.iter().map(generation).collect(),
+        members: members
+            .iter()
+            .map(|m| generation_with(m, &carried))
+            .collect(),
     }))
 }
 

@@ -10,10 +10,11 @@ use sealdesk_core::ValidationError;
 use sealdesk_core::access::Action;
 use sealdesk_core::clock::to_unix_ms;
 use sealdesk_proto::content::{
-    CannedResponseList, CannedResponseView, NewPayload, NoteList, NoteView, ReplaceCannedResponse,
+    CannedResponseList, CannedResponseView, CarriedNoteView, NewPayload, NoteList, NoteView,
+    ReplaceCannedResponse,
 };
 use sealdesk_proto::{CannedResponseId, ConversationId, TeamId, TenantId};
-use sealdesk_store::{CannedResponse, Note};
+use sealdesk_store::{CannedResponse, Carried, CarriedNote, Note};
 
 use crate::app::notes;
 use crate::auth::Auth;
@@ -28,7 +29,22 @@ fn decode(p: &str) -> Result<Vec<u8>, ApiError> {
 }
 
 fn note_view(n: &Note) -> NoteView {
+    note_view_with(n, &[])
+}
+
+/// A note with its copies carried over to other teams.
+fn note_view_with(n: &Note, carried: &[Carried<CarriedNote>]) -> NoteView {
     NoteView {
+        carried: carried
+            .iter()
+            .filter(|c| c.copy.seq == n.seq)
+            .map(|c| CarriedNoteView {
+                team_id: c.team,
+                resealed_by: c.resealed_by,
+                at: to_unix_ms(c.carried_at),
+                p: STANDARD.encode(&c.copy.payload),
+            })
+            .collect(),
         conversation_id: n.conversation_id,
         seq: n.seq,
         author: n.author,
@@ -50,7 +66,7 @@ fn canned_view(c: &CannedResponse) -> CannedResponseView {
 /// A conversation's internal notes (staff who may read the conversation).
 #[utoipa::path(get, path = "/api/tenants/{tenant}/conversations/{id}/notes", tag = "conversations",
     params(("tenant" = TenantId, Path, description = "Tenant id"), ("id" = ConversationId, Path, description = "Conversation id")),
-    responses((status = 200, description = "Oldest first", body = NoteList),
+    responses((status = 200, description = "Oldest first, each with its copies carried over to other teams", body = NoteList),
         (status = 404, description = "No such conversation for the caller", body = sealdesk_proto::ErrorBody)))]
 pub async fn list_notes(
     State(state): State<AppState>,
@@ -59,9 +75,9 @@ pub async fn list_notes(
     Path((tenant, id)): Path<(TenantId, ConversationId)>,
 ) -> Result<Json<NoteList>, ApiError> {
     auth.require(Action::ViewQueue, tenant)?;
-    let found = notes::list_notes(&state, auth.principal, id).await?;
+    let (found, carried) = notes::list_notes(&state, auth.principal, id).await?;
     Ok(Json(NoteList {
-        notes: found.iter().map(note_view).collect(),
+        notes: found.iter().map(|n| note_view_with(n, &carried)).collect(),
     }))
 }
 

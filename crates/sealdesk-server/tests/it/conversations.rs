@@ -399,6 +399,7 @@ async fn a_transfer_moves_write_access_to_the_new_agent() {
             &TransferRequest {
                 agent: Some(to),
                 team: None,
+                carry: None,
             },
         )
         .await

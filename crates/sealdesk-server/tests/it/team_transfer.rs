@@ -4,7 +4,8 @@
 //! clients: the rotation is offered although both teams' keys are at version 1, the new
 //! team's member is accepted and listed, one of the previous team taken before the transfer
 //! is refused and then abandoned for one of the new team's, and neither the previous team's
-//! agent nor another tenant's staff gets anything.
+//! agent nor another tenant's staff gets anything. A transfer carries the earlier bundles and
+//! notes re-sealed for the new team, checked and stored with it.
 
 use std::sync::Arc;
 
@@ -14,9 +15,14 @@ use sealdesk_client::Client;
 use sealdesk_client::ws::{Connection, WsClientError};
 use sealdesk_core::clock::Clock as _;
 use sealdesk_core::domain::Team;
+use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient, open_bundle, seal_bundle};
 use sealdesk_mls::certs::{ChainCheck, Role, TrustAnchor};
+use sealdesk_mls::seal::derive_keys;
+use sealdesk_mls::teamseal;
 use sealdesk_mls::{Client as Mls, DeviceSigner, profile};
-use sealdesk_proto::conversations::TransferRequest;
+use sealdesk_proto::conversations::{
+    CarriedBundleUpload, CarriedNoteUpload, CarryOverUpload, TransferRequest,
+};
 use sealdesk_proto::keys::HistoryMemberState;
 use sealdesk_proto::ws::WireKind;
 use sealdesk_proto::{ConversationId, ErrorCode, StaffId};
@@ -144,6 +150,7 @@ impl World {
                 &TransferRequest {
                     agent: None,
                     team: Some(self.billing.id),
+                    carry: None,
                 },
             )
             .await
@@ -315,4 +322,239 @@ async fn a_member_of_the_previous_team_is_refused_and_abandoned_after_a_transfer
             (3, HistoryMemberState::Active)
         ]
     );
+}
+
+/// A copy of `bundle` (sealed to Support's key version 1) re-sealed by `signer` for `team`'s
+/// key at `version` (the test keys derive from the version only).
+fn resealed_bundle(
+    w: &World,
+    bundle: &[u8],
+    team: [u8; 16],
+    version: u32,
+    (signer, chain): (&DeviceSigner, &[u8]),
+) -> Vec<u8> {
+    let support_key = team_key(1);
+    let opening = OpeningKey {
+        recipient: team_recipient(1),
+        private: &support_key.private,
+    };
+    let now = u64::try_from(w.app.clock.now().unix_timestamp()).unwrap();
+    let secrets = open_bundle(bundle, &opening, &w.anchor, now).unwrap();
+    let tenant = *w.desk.tenant.id.as_uuid().as_bytes();
+    seal_bundle(
+        &secrets,
+        tenant,
+        team,
+        chain,
+        &[team_recipient(version)],
+        signer,
+    )
+    .unwrap()
+}
+
+fn team_key(version: u32) -> sealdesk_mls::seal::HpkeKeys {
+    derive_keys(&[20 + u8::try_from(version).unwrap(); 32]).unwrap()
+}
+
+fn team_recipient(version: u32) -> Recipient {
+    Recipient {
+        kind: KeyKind::Team,
+        key_version: version,
+        public: team_key(version).public,
+    }
+}
+
+fn carry_of(bundles: Vec<(u32, &[u8])>, notes: Vec<(u64, &[u8])>) -> CarryOverUpload {
+    CarryOverUpload {
+        bundles: bundles
+            .into_iter()
+            .map(|(generation, b)| CarriedBundleUpload {
+                generation,
+                sealed_bundle: STANDARD.encode(b),
+            })
+            .collect(),
+        notes: notes
+            .into_iter()
+            .map(|(seq, p)| CarriedNoteUpload {
+                seq,
+                p: STANDARD.encode(p),
+            })
+            .collect(),
+    }
+}
+
+/// Carries the server refuses, with the code it answers.
+fn refusals(
+    w: &World,
+    bundle: &[u8],
+    copy: &[u8],
+    (original, note_copy): (&[u8], &[u8]),
+    signer: (&DeviceSigner, &[u8]),
+) -> Vec<(CarryOverUpload, ErrorCode)> {
+    let tenant_bytes = *w.desk.tenant.id.as_uuid().as_bytes();
+    let (support, billing) = (
+        *w.desk.team.id.as_uuid().as_bytes(),
+        *w.billing.id.as_uuid().as_bytes(),
+    );
+    let (device, chain) = signer;
+    let to_support = resealed_bundle(w, bundle, support, 1, signer);
+    let to_v2 = resealed_bundle(w, bundle, billing, 2, signer);
+    let canned = teamseal::seal_canned(
+        &teamseal::CannedResponse {
+            team: billing,
+            written_ms: 1,
+            title: "t".into(),
+            text: "x".into(),
+        },
+        tenant_bytes,
+        chain,
+        &[team_recipient(1)],
+        device,
+    )
+    .unwrap();
+    vec![
+        (
+            carry_of(vec![(1, &to_support)], vec![]),
+            ErrorCode::InvalidInput,
+        ),
+        (carry_of(vec![(1, &to_v2)], vec![]), ErrorCode::Conflict),
+        (carry_of(vec![(2, copy)], vec![]), ErrorCode::InvalidInput),
+        (
+            carry_of(vec![(1, copy), (1, copy)], vec![]),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            carry_of(vec![], vec![(2, note_copy)]),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            carry_of(vec![], vec![(1, &canned)]),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            carry_of(vec![], vec![(1, original)]),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            carry_of(vec![(1, b"SDB1 garbage")], vec![]),
+            ErrorCode::InvalidInput,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_transfer_carries_the_history_and_notes_to_the_new_team() {
+    let w = World::new().await;
+    let tenant = w.desk.tenant.id;
+    let (tenant_bytes, support, billing) = (
+        *tenant.as_uuid().as_bytes(),
+        *w.desk.team.id.as_uuid().as_bytes(),
+        *w.billing.id.as_uuid().as_bytes(),
+    );
+    let (max_id, max_http) = (&w.desk.agents[0].0, &w.desk.agents[0].1);
+    let (_v, c, _vconn, _visitor_mls) = w.conversation(11).await;
+    let device = DeviceSigner::from_seed(&[11; 32]).unwrap();
+    let chain = w.h.chain(Role::Agent, public(&device), "Max M.");
+    let note = teamseal::Note {
+        conversation: *c.as_uuid().as_bytes(),
+        id: [4; 16],
+        written_ms: 1,
+        text: "refund approved".into(),
+    };
+    let original = teamseal::seal_note(
+        &note,
+        tenant_bytes,
+        support,
+        &chain,
+        &[team_recipient(1)],
+        &device,
+    )
+    .unwrap();
+    max_http.add_note(tenant, c, &original).await.unwrap();
+    let members = max_http.history_member(tenant, c).await.unwrap().members;
+    let bundle = STANDARD.decode(&members[0].sealed_bundle).unwrap();
+    let signer = (&device, chain.as_slice());
+    let copy = resealed_bundle(&w, &bundle, billing, 1, signer);
+    let note_copy = teamseal::seal_note(
+        &note,
+        tenant_bytes,
+        billing,
+        &chain,
+        &[team_recipient(1)],
+        &device,
+    )
+    .unwrap();
+    let transfer = |carry| TransferRequest {
+        agent: None,
+        team: Some(w.billing.id),
+        carry,
+    };
+
+    // Refused, and the conversation stays Support's: a copy naming another team, one sealed
+    // to a key version Billing has not announced, an unknown generation or note, a canned
+    // response for a note, garbage, and a carry with a transfer to an agent.
+    let refusals = refusals(&w, &bundle, &copy, (&original, &note_copy), signer);
+    for (carry, code) in refusals {
+        let err = max_http
+            .transfer(tenant, c, &transfer(Some(carry)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(code), "{err:?}");
+    }
+    let to_agent = TransferRequest {
+        agent: Some(w.ola.0),
+        team: None,
+        carry: Some(carry_of(vec![(1, &copy)], vec![])),
+    };
+    let err = max_http.transfer(tenant, c, &to_agent).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidInput), "{err:?}");
+    let (_, ola_http) = &w.ola;
+    let err = ola_http.notes(tenant, c).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(ErrorCode::NotFound),
+        "still Support's: {err:?}"
+    );
+
+    let carry = carry_of(vec![(1, &copy)], vec![(1, &note_copy)]);
+    max_http
+        .transfer(tenant, c, &transfer(Some(carry)))
+        .await
+        .unwrap();
+
+    // Billing's agent reads the copies beside the originals, and Billing's key opens them.
+    let members = ola_http.history_member(tenant, c).await.unwrap().members;
+    assert_eq!(members[0].carried.len(), 1);
+    let carried = &members[0].carried[0];
+    assert_eq!(
+        (
+            carried.team_id,
+            carried.team_key_version,
+            carried.resealed_by
+        ),
+        (w.billing.id, 1, *max_id)
+    );
+    assert_eq!(STANDARD.decode(&carried.sealed_bundle).unwrap(), copy);
+    assert_eq!(STANDARD.decode(&members[0].sealed_bundle).unwrap(), bundle);
+    let notes = ola_http.notes(tenant, c).await.unwrap().notes;
+    assert_eq!(STANDARD.decode(&notes[0].p).unwrap(), original);
+    let carried_note = &notes[0].carried[0];
+    assert_eq!(
+        (carried_note.team_id, carried_note.resealed_by),
+        (w.billing.id, *max_id)
+    );
+    let billing_key = team_key(1);
+    let opening = OpeningKey {
+        recipient: team_recipient(1),
+        private: &billing_key.private,
+    };
+    let opened = teamseal::open_note(
+        &STANDARD.decode(&carried_note.p).unwrap(),
+        *c.as_uuid().as_bytes(),
+        &opening,
+        &w.anchor,
+        u64::try_from(w.app.clock.now().unix_timestamp()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((opened.content, opened.team), (note, billing));
 }

@@ -9,6 +9,7 @@
 
 mod admin;
 mod audit;
+mod carry;
 mod conversations;
 mod data;
 mod desk;
@@ -50,6 +51,7 @@ pub use admin::{
 pub use audit::{
     audit_append_list_and_verify, concurrent_audit_appends_form_one_chain, verify_chain,
 };
+pub use carry::carried_copies_are_stored_with_the_transfer;
 pub use conversations::{
     appends_racing_a_close_never_follow_it, changes_follow_their_guards,
     concurrent_claims_have_one_winner, conversation_create_get_and_reopen,
@@ -306,6 +308,7 @@ macro_rules! store_contract_tests {
             history_members_rotate_by_generation,
             history_rotation_skips_expired_and_closed,
             a_pending_history_member_is_abandoned_after_a_transfer,
+            carried_copies_are_stored_with_the_transfer,
             deleting_a_conversation_removes_its_history_members,
             sealing_keys_are_versioned_per_scope,
             inbox_widget_round_trips_and_records_consent,

@@ -3,6 +3,7 @@
 
 mod attachments;
 mod audit;
+mod carry;
 mod conversations;
 mod devices;
 mod history_pool;

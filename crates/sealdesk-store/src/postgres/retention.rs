@@ -91,7 +91,13 @@ impl RetentionRepo for PgStore {
             .await
             .map_err(db_err)?
             .rows_affected();
-        for table in ["notes", "conversation_participants", "conversation_history"] {
+        for table in [
+            "carried_notes",
+            "carried_history",
+            "notes",
+            "conversation_participants",
+            "conversation_history",
+        ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE tenant_id = $1 AND conversation_id = $2"
             ))

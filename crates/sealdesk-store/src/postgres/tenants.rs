@@ -87,6 +87,8 @@ impl TenantRepo for PgStore {
         .map_err(db_err)?
         .rows_affected();
         for table in [
+            "carried_notes",
+            "carried_history",
             "notes",
             "conversation_participants",
             "conversations",

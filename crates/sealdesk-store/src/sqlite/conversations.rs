@@ -134,42 +134,9 @@ impl ConversationRepo for SqliteStore {
     ) -> StoreResult<(Conversation, Option<LogEntry>)> {
         conversation_rows::check_change(tenant, id, change, event)?;
         let mut tx = self.begin_write().await?;
-        let Some(row) = guarded_update(&mut tx, tenant, id, change, event.is_some()).await? else {
-            // Nothing matched: either there is no such conversation, or the guard failed.
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM conversations WHERE tenant_id = ?1 AND id = ?2")
-                    .bind(tenant.to_string())
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            return Err(match exists {
-                None => StoreError::NotFound,
-                Some(_) => StoreError::Conflict {
-                    constraint: Constraint::ConversationState,
-                },
-            });
-        };
-        let rid: i64 = row.try_get("rid").map_err(db_err)?;
-        let conversation = conversation_row(&row)?.into_conversation()?;
-        if let Some(agent) = change.assignee {
-            note_assignment(&mut tx, tenant, agent, change.at).await?;
-        }
-        let appended = match event {
-            Some(event) => {
-                let seq = conversation.last_seq;
-                let rows = [log_batch::Row {
-                    rid,
-                    seq,
-                    entry: event,
-                }];
-                super::log::insert_rows(&mut tx, &rows).await?;
-                Some(log_batch::appended(event, seq))
-            }
-            None => None,
-        };
+        let changed = change_in(&mut tx, tenant, id, change, event).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok((conversation, appended))
+        Ok(changed)
     }
 
     async fn add_participant(
@@ -236,6 +203,52 @@ impl ConversationRepo for SqliteStore {
 fn states_json(states: &[ConversationState]) -> StoreResult<String> {
     let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
     serde_json::to_string(&names).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
+}
+
+/// The guarded change and its event, inside the caller's write transaction (see
+/// `ConversationRepo::change_conversation`; the caller checked it with `check_change`).
+pub(super) async fn change_in(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    id: ConversationId,
+    change: &ConversationChange,
+    event: Option<&NewEntry>,
+) -> StoreResult<(Conversation, Option<LogEntry>)> {
+    let Some(row) = guarded_update(conn, tenant, id, change, event.is_some()).await? else {
+        // Nothing matched: either there is no such conversation, or the guard failed.
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM conversations WHERE tenant_id = ?1 AND id = ?2")
+                .bind(tenant.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        return Err(match exists {
+            None => StoreError::NotFound,
+            Some(_) => StoreError::Conflict {
+                constraint: Constraint::ConversationState,
+            },
+        });
+    };
+    let rid: i64 = row.try_get("rid").map_err(db_err)?;
+    let conversation = conversation_row(&row)?.into_conversation()?;
+    if let Some(agent) = change.assignee {
+        note_assignment(conn, tenant, agent, change.at).await?;
+    }
+    let appended = match event {
+        Some(event) => {
+            let seq = conversation.last_seq;
+            let rows = [log_batch::Row {
+                rid,
+                seq,
+                entry: event,
+            }];
+            super::log::insert_rows(conn, &rows).await?;
+            Some(log_batch::appended(event, seq))
+        }
+        None => None,
+    };
+    Ok((conversation, appended))
 }
 
 /// Applies the change if its guard holds; the changed row, or `None`.

@@ -92,6 +92,8 @@ impl TenantRepo for SqliteStore {
         // Children first, so no foreign key (some do not cascade on purpose) blocks the
         // tenant's own row.
         for table in [
+            "carried_notes",
+            "carried_history",
             "notes",
             "conversation_participants",
             "conversations",

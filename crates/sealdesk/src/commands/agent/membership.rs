@@ -177,6 +177,7 @@ pub(crate) async fn transfer(
             &sealdesk_proto::conversations::TransferRequest {
                 agent: Some(to),
                 team: None,
+                carry: None,
             },
         )
         .await
@@ -204,6 +205,7 @@ pub(crate) async fn transfer_to_team(
             &sealdesk_proto::conversations::TransferRequest {
                 agent: None,
                 team: Some(team),
+                carry: None,
             },
         )
         .await
