@@ -141,7 +141,6 @@ describe("a transfer to another team in the console", () => {
     await box.press("Enter");
     await expect.poll(() => bo.page.locator("#log .text").last().textContent(), { timeout: 30_000 }).toBe("Thank you, Bo.");
     expect(await visitor.page.locator(".badges li[data-role=agent]").allTextContents()).toHaveLength(1);
-    await bo.page.screenshot({ path: join(SHOTS, "console-team-transfer.png") });
 
     // Bo's console re-keyed the History Member for Billing (rekey.ts): its second generation is
     // the active one, so the reopened view can replay the conversation from it.
@@ -151,6 +150,8 @@ describe("a transfer to another team in the console", () => {
       return (h.members ?? []).map((m) => `${m.generation}:${m.state}`);
     }, [world.tenant, cid]);
     await expect.poll(generations, { timeout: 30_000 }).toContain("2:active");
+    await expect.poll(() => bo.page.locator("#members li[data-role=history]").textContent(), { timeout: 15_000 }).toBe("Billing — verified history");
+    await bo.page.screenshot({ path: join(SHOTS, "console-team-transfer.png") });
 
     // A reload of Bo's console: the group resumes, nobody else is removed, the chat goes on.
     await bo.page.reload();
