@@ -27,6 +27,9 @@
 //! ```text
 //! note:   version (u8 = 1) ‖ 1 ‖ conversation (16) ‖ note_id (16, random)
 //!         ‖ written_ms (u64) ‖ text<V> ‖ padding<V>
+//! note carried over to another team (docs/e2ee.md, "Transfer to another team"):
+//!         version (u8 = 2) ‖ 1 ‖ conversation (16) ‖ note_id (16) ‖ written_ms (u64)
+//!         ‖ author_chain<V> ‖ recorded_ms (u64) ‖ text<V> ‖ padding<V>
 //! canned: version (u8 = 1) ‖ 2 ‖ team (16) ‖ written_ms (u64) ‖ title<V> ‖ text<V>
 //!         ‖ padding<V>
 //! ```
@@ -37,6 +40,12 @@
 //! non-zero padding and trailing bytes are refused. The opener checks the chain against the
 //! tenant root it pins, at the time the server recorded the object, for an agent or a
 //! supervisor device: that device is the verified author.
+//!
+//! A note carried over at a transfer is sealed by the transferring agent's device (the
+//! re-sealer), which vouches for the text and for the author it names: version 2 names the
+//! original author's chain and the time the server recorded the original, and the reader
+//! verifies that chain at that time ([`carried_author`]). The original author's signature is
+//! on the seal to the first team's key only; the archive keeps that original.
 
 use crate::bundle::{KeyKind, OpeningKey, Recipient, put_seals, take_seals};
 use crate::certs::{CertBody, Role, TrustAnchor, Verified, chain_subject, verify_identity};
@@ -47,6 +56,8 @@ use crate::{DeviceSigner, MlsError};
 const MAGIC: &[u8; 4] = b"SDT1";
 /// The plaintext version this code writes and reads.
 pub const VERSION: u8 = 1;
+/// The note plaintext version that names the original author (a note carried over).
+pub const CARRIED_VERSION: u8 = 2;
 /// Longest note or canned-response text, in bytes of UTF-8.
 pub const MAX_TEXT: usize = 8 * 1024;
 /// Longest canned-response title, in bytes of UTF-8.
@@ -100,6 +111,18 @@ pub struct Note {
     pub written_ms: u64,
     /// The text, 1 to [`MAX_TEXT`] bytes.
     pub text: String,
+    /// Set on a copy carried over to another team: who wrote the original (plaintext
+    /// version 2).
+    pub carried_from: Option<Origin>,
+}
+
+/// The original author of a note carried over to another team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The original sealing device's credential chain.
+    pub chain: Vec<u8>,
+    /// When the server recorded the original (Unix milliseconds): its chain is checked then.
+    pub recorded_ms: u64,
 }
 
 /// A team's canned response.
@@ -147,15 +170,17 @@ fn text_of(rest: &mut &[u8], max: usize, what: &str) -> Result<String, MlsError>
     String::from_utf8(bytes.to_vec()).map_err(|_| MlsError::Malformed(format!("{what}: not UTF-8")))
 }
 
-fn header(rest: &mut &[u8], kind: ContentKind) -> Result<(), MlsError> {
+/// The plaintext's version (1; or 2 for a note carried over).
+fn header(rest: &mut &[u8], kind: ContentKind) -> Result<u8, MlsError> {
     let [version, k] = array::<2>(rest, "team-sealed content")?;
-    if version != VERSION {
+    let known = version == VERSION || (kind == ContentKind::Note && version == CARRIED_VERSION);
+    if !known {
         return Err(MlsError::Malformed(format!("content version {version}")));
     }
     if k != kind.byte() {
         return Err(MlsError::Malformed("another kind of content".into()));
     }
-    Ok(())
+    Ok(version)
 }
 
 fn unpad(mut rest: &[u8]) -> Result<(), MlsError> {
@@ -172,10 +197,22 @@ impl Note {
     /// The plaintext encoding (padded).
     pub fn encode(&self) -> Result<Vec<u8>, MlsError> {
         check_text(&self.text, MAX_TEXT, "a note")?;
-        let mut out = vec![VERSION, ContentKind::Note.byte()];
+        let version = if self.carried_from.is_some() {
+            CARRIED_VERSION
+        } else {
+            VERSION
+        };
+        let mut out = vec![version, ContentKind::Note.byte()];
         out.extend_from_slice(&self.conversation);
         out.extend_from_slice(&self.id);
         out.extend_from_slice(&self.written_ms.to_be_bytes());
+        if let Some(origin) = &self.carried_from {
+            if origin.chain.is_empty() {
+                return Err(MlsError::Rejected("a carried note names its author".into()));
+            }
+            put_vec(&mut out, &origin.chain)?;
+            out.extend_from_slice(&origin.recorded_ms.to_be_bytes());
+        }
         put_vec(&mut out, self.text.as_bytes())?;
         pad(&mut out)?;
         Ok(out)
@@ -184,12 +221,30 @@ impl Note {
     /// Decodes [`Note::encode`]'s form, strictly.
     pub fn decode(bytes: &[u8]) -> Result<Self, MlsError> {
         let mut rest = bytes;
-        header(&mut rest, ContentKind::Note)?;
+        let version = header(&mut rest, ContentKind::Note)?;
+        let conversation = array(&mut rest, "note")?;
+        let id = array(&mut rest, "note")?;
+        let written_ms = u64::from_be_bytes(array(&mut rest, "note")?);
+        let carried_from = if version == CARRIED_VERSION {
+            let chain = take_vec(&mut rest)?.to_vec();
+            if chain.is_empty() {
+                return Err(MlsError::Malformed(
+                    "a carried note names its author".into(),
+                ));
+            }
+            Some(Origin {
+                chain,
+                recorded_ms: u64::from_be_bytes(array(&mut rest, "note")?),
+            })
+        } else {
+            None
+        };
         let note = Self {
-            conversation: array(&mut rest, "note")?,
-            id: array(&mut rest, "note")?,
-            written_ms: u64::from_be_bytes(array(&mut rest, "note")?),
+            conversation,
+            id,
+            written_ms,
             text: text_of(&mut rest, MAX_TEXT, "a note")?,
+            carried_from,
         };
         unpad(rest)?;
         Ok(note)
@@ -412,6 +467,15 @@ pub fn open_note(
         team: opened.team,
         key: opened.key,
     })
+}
+
+/// The original author a carried note names, verified: their chain under `anchor` at the
+/// time the server recorded the original, for an agent or supervisor device. `None` for a
+/// note that was not carried over. This proves the re-sealer named a certified author, not
+/// that the author wrote this text (the re-sealer's seal vouches for that).
+pub fn carried_author(note: &Note, anchor: &TrustAnchor) -> Option<Result<Author, MlsError>> {
+    let origin = note.carried_from.as_ref()?;
+    Some(author(&origin.chain, anchor, origin.recorded_ms / 1000))
 }
 
 /// Seals a canned response to its team's key (`recipients`).

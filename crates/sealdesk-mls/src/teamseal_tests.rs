@@ -82,6 +82,7 @@ fn note(text: &str) -> Note {
         id: [8; 16],
         written_ms: 1_500_000,
         text: text.into(),
+        carried_from: None,
     }
 }
 
@@ -312,4 +313,85 @@ fn plaintexts_are_padded_and_decoded_strictly() {
         assert!(Note::decode(&bytes).is_err());
     }
     assert!(CannedResponse::decode(&good).is_err());
+}
+
+#[test]
+fn a_carried_note_names_its_original_author() {
+    let author = fixture(Role::Agent);
+    // The re-sealer: another agent device of the same tenant.
+    let resealer = fixture(Role::Supervisor);
+    let carried = Note {
+        carried_from: Some(Origin {
+            chain: author.chain.clone(),
+            recorded_ms: 1_200_000,
+        }),
+        ..note("carried over")
+    };
+    let encoded = carried.encode().unwrap();
+    assert_eq!(encoded[0], CARRIED_VERSION);
+    assert_eq!(encoded.len() % BUCKET, 0);
+    assert_eq!(Note::decode(&encoded).unwrap(), carried);
+    assert_eq!(note("plain").encode().unwrap()[0], VERSION);
+
+    let sealed = seal_note(
+        &carried,
+        TENANT,
+        TEAM,
+        &resealer.chain,
+        &resealer.recipients(),
+        &resealer.device,
+    )
+    .unwrap();
+    let opened = open_note(
+        &sealed,
+        CONVERSATION,
+        &resealer.team(),
+        &resealer.anchor,
+        1_500,
+    )
+    .unwrap();
+    assert_eq!(opened.author.certificate.role, Role::Supervisor);
+    let original = carried_author(&opened.content, &author.anchor)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            original.certificate.label.as_str(),
+            original.certificate.role
+        ),
+        ("Jane D.", Role::Agent)
+    );
+    assert!(carried_author(&note("plain"), &author.anchor).is_none());
+
+    // The named chain is checked at the recorded time, for agents and supervisors only.
+    let late = Note {
+        carried_from: Some(Origin {
+            chain: author.chain.clone(),
+            recorded_ms: 2_500_000,
+        }),
+        ..note("x")
+    };
+    assert!(carried_author(&late, &author.anchor).unwrap().is_err());
+    let history = fixture(Role::History);
+    let by_history = Note {
+        carried_from: Some(Origin {
+            chain: history.chain,
+            recorded_ms: 1_200_000,
+        }),
+        ..note("x")
+    };
+    assert!(
+        carried_author(&by_history, &author.anchor)
+            .unwrap()
+            .is_err()
+    );
+
+    // Strict decoding: no empty author, no version 2 for canned responses.
+    let mut empty = vec![CARRIED_VERSION, 1];
+    empty.extend_from_slice(&[0; 40]);
+    empty.push(0);
+    assert!(Note::decode(&empty).is_err());
+    let mut canned_v2 = canned().encode().unwrap();
+    canned_v2[0] = CARRIED_VERSION;
+    assert!(CannedResponse::decode(&canned_v2).is_err());
 }

@@ -8,7 +8,7 @@ import { CertError, type TrustAnchor } from "../mls/certs.js";
 import { toHex } from "../util/bytes.js";
 import type { OpeningKey } from "./bundle.js";
 import { SealError } from "./seal.js";
-import { encodeCanned, encodeNote, openCanned, openNote, parseTeamSealed } from "./teamseal.js";
+import { carriedAuthor, encodeCanned, encodeNote, openCanned, openNote, parseTeamSealed } from "./teamseal.js";
 import type { TeamSealVector } from "./teamseal-vectors.js";
 import { buildVectors, DAY, type VectorFile } from "./vectors.js";
 
@@ -36,9 +36,14 @@ async function openEntry(
   const c = v.content;
   if (v.kind === "note" && "conversation" in c) {
     const opened = await openNote(bytes, subject, key, anchor, at);
+    const origin = c.carried_from;
     expect(opened.content).toEqual({
       conversation: hex(c.conversation), id: hex(c.id), writtenMs: BigInt(c.written_ms), text: c.text,
+      ...(origin === undefined ? {} : { carriedFrom: { chain: hex(origin.chain), recordedMs: BigInt(origin.recorded_ms) } }),
     });
+    const named = await carriedAuthor(opened.content, anchor);
+    expect(named === undefined).toBe(origin === undefined);
+    if (named !== undefined) expect(named.certificate.label).toBe(v.author);
     return { author: opened.author.certificate.label, plaintext: toHex(encodeNote(opened.content)) };
   }
   if (v.kind === "canned" && "title" in c) {
@@ -56,6 +61,12 @@ for (const [origin, file] of FILES) {
   describe(`${origin} team-sealed vectors (${file.producer})`, () => {
     it("have a note and a canned response", () => {
       expect(new Set(file.team_seals.map((v) => v.kind))).toEqual(new Set(["note", "canned"]));
+    });
+
+    it("have a note carried over to another team", () => {
+      const carried = file.team_seals.filter((v) => "carried_from" in v.content);
+      expect(carried.map((v) => v.name)).toEqual(["note carried over to another team"]);
+      expect(carried.every((v) => v.plaintext.startsWith("02"))).toBe(true);
     });
 
     for (const v of file.team_seals) {

@@ -1,5 +1,5 @@
 // The SDT1 part of the cross-library vector files (see vectors.ts): a note sealed to the team
-// and archive keys, and a canned response sealed to the team key, with the byte-exact
+// and archive keys, a canned response sealed to the team key, a note carried over (version 2), with the byte-exact
 // plaintext encoding both languages must produce. The Rust builder is
 // crates/sealdesk-mls/tests/web_vectors/teamseal.rs.
 
@@ -9,7 +9,10 @@ import { encodeCanned, encodeNote, sealCanned, sealNote, type CannedResponse, ty
 
 export interface TeamSealKeyVector { kind: KeyKind; key_version: number; public: string; private: string }
 export type TeamSealContent =
-  | { conversation: string; id: string; written_ms: number; text: string }
+  | {
+    conversation: string; id: string; written_ms: number; text: string;
+    carried_from?: { chain: string; recorded_ms: number };
+  }
   | { team: string; written_ms: number; title: string; text: string };
 export interface TeamSealVector {
   name: string; kind: "note" | "canned"; tenant: string; team: string; at: number;
@@ -36,6 +39,12 @@ export async function buildTeamSeals(
   };
   const sealedNote = await sealNote(note, tenant, team, chain, [teamKey, archiveKey], signerSeed);
   const sealedCanned = await sealCanned(canned, tenant, chain, [teamKey], signerSeed);
+  // Carried over to another team (plaintext version 2): names its original author.
+  const carried: Note = {
+    ...note, id: new Uint8Array(16).fill(0x73), text: "Repris : remboursement accordé",
+    carriedFrom: { chain, recordedMs: BigInt(at) * 1000n - 4n },
+  };
+  const sealedCarried = await sealNote(carried, tenant, team, chain, [teamKey, archiveKey], signerSeed);
   return [
     {
       name: "note to team and archive", kind: "note", tenant: toHex(tenant), team: toHex(team), at,
@@ -48,6 +57,15 @@ export async function buildTeamSeals(
       subject: toHex(team), keys: [keyVector(teamKey)],
       content: { team: toHex(team), written_ms: Number(canned.writtenMs), title: canned.title, text: canned.text },
       plaintext: toHex(encodeCanned(canned)), author, sealed: toHex(sealedCanned),
+    },
+    {
+      name: "note carried over to another team", kind: "note", tenant: toHex(tenant), team: toHex(team), at,
+      subject: toHex(carried.conversation), keys: [keyVector(teamKey), keyVector(archiveKey)],
+      content: {
+        conversation: toHex(carried.conversation), id: toHex(carried.id), written_ms: Number(carried.writtenMs),
+        text: carried.text, carried_from: { chain: toHex(chain), recorded_ms: Number(BigInt(at) * 1000n - 4n) },
+      },
+      plaintext: toHex(encodeNote(carried)), author, sealed: toHex(sealedCarried),
     },
   ];
 }

@@ -8,8 +8,8 @@ import { concat, vec } from "../util/wire.js";
 import type { OpeningKey } from "./bundle.js";
 import { deriveKeys, seal, SealError } from "./seal.js";
 import {
-  decodeCanned, decodeNote, encodeCanned, encodeNote, MAX_TEXT, MAX_TITLE, openCanned, openNote, parseTeamSealed,
-  sealCanned, sealNote, type CannedResponse, type Note,
+  CARRIED_VERSION, carriedAuthor, CONTENT_VERSION, decodeCanned, decodeNote, encodeCanned, encodeNote, MAX_TEXT,
+  MAX_TITLE, openCanned, openNote, parseTeamSealed, sealCanned, sealNote, type CannedResponse, type Note,
 } from "./teamseal.js";
 
 const fill = (n: number, len = 32): Uint8Array => new Uint8Array(len).fill(n);
@@ -143,5 +143,31 @@ describe("team-sealed notes and canned responses (SDT1)", () => {
       expect(() => decodeNote(bad)).toThrow(SealError);
     }
     expect(() => decodeCanned(good)).toThrow(SealError);
+  });
+});
+
+describe("a note carried over to another team", () => {
+  it("names its original author, checked at the recorded time (Rust: a_carried_note_names_its_original_author)", async () => {
+    const author = await fixture("agent");
+    const carried: Note = { ...note("carried over"), carriedFrom: { chain: author.chain, recordedMs: 1_200_000n } };
+    const encoded = encodeNote(carried);
+    expect(encoded[0]).toBe(CARRIED_VERSION);
+    expect(encoded.length % 256).toBe(0);
+    expect(decodeNote(encoded)).toEqual(carried);
+    expect(encodeNote(note("plain"))[0]).toBe(CONTENT_VERSION);
+    const sealed = await sealNote(carried, TENANT, TEAM, author.chain, [author.team, author.archive], DEVICE);
+    const opened = await openNote(sealed, CONVERSATION, author.team, author.anchor, 1_500);
+    expect((await carriedAuthor(opened.content, author.anchor))?.certificate.label).toBe("Jane D.");
+    expect(await carriedAuthor(note("plain"), author.anchor)).toBeUndefined();
+    const late: Note = { ...note("x"), carriedFrom: { chain: author.chain, recordedMs: 2_500_000n } };
+    await expect(carriedAuthor(late, author.anchor)).rejects.toMatchObject({ code: "credential" });
+    const history = await fixture("history");
+    const byHistory: Note = { ...note("x"), carriedFrom: { chain: history.chain, recordedMs: 1_200_000n } };
+    await expect(carriedAuthor(byHistory, author.anchor)).rejects.toMatchObject({ code: "credential" });
+    const empty = concat(Uint8Array.of(CARRIED_VERSION, 1), new Uint8Array(40), Uint8Array.of(0));
+    expect(() => decodeNote(empty)).toThrow(SealError);
+    const cannedV2 = encodeCanned(canned());
+    cannedV2[0] = CARRIED_VERSION;
+    expect(() => decodeCanned(cannedV2)).toThrow(SealError);
   });
 });

@@ -14,6 +14,10 @@
 // The plaintext names what it belongs to, so the server cannot move it:
 //
 //   note:   version (1) ‖ 1 ‖ conversation (16) ‖ note_id (16) ‖ written_ms (u64) ‖ text<V> ‖ padding<V>
+//   carried note (to another team at a transfer; names the original author, checked at the
+//   time the server recorded the original):
+//           version (2) ‖ 1 ‖ conversation (16) ‖ note_id (16) ‖ written_ms (u64)
+//           ‖ author_chain<V> ‖ recorded_ms (u64) ‖ text<V> ‖ padding<V>
 //   canned: version (1) ‖ 2 ‖ team (16) ‖ written_ms (u64) ‖ title<V> ‖ text<V> ‖ padding<V>
 //
 // padding: zeros up to a multiple of 256 bytes. <V> is an MLS vector (RFC 9420 §2.1.2).
@@ -30,6 +34,8 @@ const MAGIC = utf8("SDT1");
 const MAX_RECIPIENTS = 4;
 /** The plaintext version this code writes and reads. */
 export const CONTENT_VERSION = 1;
+/** The note plaintext version that names the original author (a note carried over). */
+export const CARRIED_VERSION = 2;
 /** Longest note or canned-response text, in bytes of UTF-8. */
 export const MAX_TEXT = 8 * 1024;
 /** Longest canned-response title, in bytes of UTF-8. */
@@ -49,6 +55,14 @@ export interface Note {
   id: Uint8Array; // 16, random: a note the server repeats has the same id
   writtenMs: bigint; // the writer's clock, for display
   text: string; // 1 to MAX_TEXT bytes
+  /** Set on a copy carried over to another team: who wrote the original (version 2). */
+  carriedFrom?: Origin;
+}
+
+/** The original author of a note carried over to another team. */
+export interface Origin {
+  chain: Uint8Array; // the original sealing device's credential chain
+  recordedMs: bigint; // when the server recorded the original: its chain is checked then
 }
 
 /** A team's canned response. */
@@ -113,10 +127,18 @@ function fixed(bytes: Uint8Array, n: number, what: string): Uint8Array {
 }
 
 export function encodeNote(note: Note): Uint8Array {
-  return padded(
-    Uint8Array.of(CONTENT_VERSION, KIND_BYTE.note), fixed(note.conversation, 16, "a conversation id"),
-    fixed(note.id, 16, "a note id"), u64(note.writtenMs), textVec(note.text, MAX_TEXT, "a note"),
-  );
+  const origin = note.carriedFrom;
+  const head = [
+    Uint8Array.of(origin === undefined ? CONTENT_VERSION : CARRIED_VERSION, KIND_BYTE.note),
+    fixed(note.conversation, 16, "a conversation id"), fixed(note.id, 16, "a note id"), u64(note.writtenMs),
+  ];
+  if (origin !== undefined) {
+    if (origin.chain.length === 0) throw rejected("a carried note names its author");
+    const chain = vec(origin.chain);
+    if (chain === null) throw rejected("sealed objects are under 16 KiB");
+    head.push(chain, u64(origin.recordedMs));
+  }
+  return padded(...head, textVec(note.text, MAX_TEXT, "a note"));
 }
 
 export function encodeCanned(canned: CannedResponse): Uint8Array {
@@ -126,12 +148,13 @@ export function encodeCanned(canned: CannedResponse): Uint8Array {
   );
 }
 
-function reader(bytes: Uint8Array, kind: ContentKind): Reader {
+function reader(bytes: Uint8Array, kind: ContentKind): { r: Reader; version: number } {
   const r = new Reader(bytes, (what) => malformed(`team-sealed content: ${what}`));
   const version = r.u8();
-  if (version !== CONTENT_VERSION) throw malformed(`content version ${version}`);
+  const known = version === CONTENT_VERSION || (kind === "note" && version === CARRIED_VERSION);
+  if (!known) throw malformed(`content version ${version}`);
   if (r.u8() !== KIND_BYTE[kind]) throw malformed("another kind of content");
-  return r;
+  return { r, version };
 }
 
 function readText(r: Reader, max: number, what: string): string {
@@ -150,16 +173,24 @@ function unpad(r: Reader): void {
 }
 
 export function decodeNote(bytes: Uint8Array): Note {
-  const r = reader(bytes, "note");
-  const note: Note = {
-    conversation: r.take(16).slice(), id: r.take(16).slice(), writtenMs: r.u64(), text: readText(r, MAX_TEXT, "a note"),
-  };
+  const { r, version } = reader(bytes, "note");
+  const conversation = r.take(16).slice();
+  const id = r.take(16).slice();
+  const writtenMs = r.u64();
+  let carriedFrom: Origin | undefined;
+  if (version === CARRIED_VERSION) {
+    const chain = r.vec().slice();
+    if (chain.length === 0) throw malformed("a carried note names its author");
+    carriedFrom = { chain, recordedMs: r.u64() };
+  }
+  const note: Note = { conversation, id, writtenMs, text: readText(r, MAX_TEXT, "a note") };
+  if (carriedFrom !== undefined) note.carriedFrom = carriedFrom;
   unpad(r);
   return note;
 }
 
 export function decodeCanned(bytes: Uint8Array): CannedResponse {
-  const r = reader(bytes, "canned");
+  const { r } = reader(bytes, "canned");
   const canned: CannedResponse = {
     team: r.take(16).slice(), writtenMs: r.u64(), title: readText(r, MAX_TITLE, "a title"),
     text: readText(r, MAX_TEXT, "a canned response"),
@@ -286,6 +317,18 @@ export async function openNote(
   const note = decodeNote(opened.content);
   if (!bytesEqual(note.conversation, conversation)) throw rejected("the note belongs to another conversation");
   return { ...opened, content: note };
+}
+
+/**
+ * The original author a carried note names, verified: their chain under `anchor` at the time
+ * the server recorded the original, for an agent or supervisor device; undefined for a note
+ * that was not carried over. It proves the re-sealer named a certified author, not that the
+ * author wrote this text (the re-sealer's seal vouches for that). Rust: `carried_author`.
+ */
+export async function carriedAuthor(note: Note, anchor: TrustAnchor): Promise<Author | undefined> {
+  const origin = note.carriedFrom;
+  if (origin === undefined) return undefined;
+  return author(origin.chain, anchor, origin.recordedMs / 1000n);
 }
 
 /** Seals a canned response to its team's key. Rust: `seal_canned`. */

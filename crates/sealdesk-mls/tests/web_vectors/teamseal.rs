@@ -7,7 +7,8 @@ use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient};
 use sealdesk_mls::certs::TrustAnchor;
 use sealdesk_mls::seal::HpkeKeys;
 use sealdesk_mls::teamseal::{
-    CannedResponse, Note, open_canned, open_note, parse, seal_canned, seal_note,
+    CannedResponse, Note, Origin, carried_author, open_canned, open_note, parse, seal_canned,
+    seal_note,
 };
 use serde_json::{Value, json};
 
@@ -25,7 +26,7 @@ fn key_entry(kind: &str, version: u32, keys: &HpkeKeys) -> Value {
 }
 
 /// The Rust-made entries: a note to the team and archive keys (long enough for two-byte
-/// lengths), a canned response to the team key.
+/// lengths), a canned response to the team key, a note carried over (version 2).
 pub(crate) fn entries(
     tenant: [u8; 16],
     team: [u8; 16],
@@ -53,6 +54,17 @@ pub(crate) fn entries(
             "Rückruf um 17 Uhr <script>alert(1)</script> {}",
             "x".repeat(200)
         ),
+        carried_from: None,
+    };
+    // Carried over to another team (plaintext version 2): names its original author.
+    let carried = Note {
+        id: [0x63; 16],
+        text: "Übernommen: Rückerstattung genehmigt".into(),
+        carried_from: Some(Origin {
+            chain: chain.to_vec(),
+            recorded_ms: at * 1000 - 5,
+        }),
+        ..note.clone()
     };
     let canned = CannedResponse {
         team,
@@ -62,6 +74,9 @@ pub(crate) fn entries(
     };
     let sealed_note = seal_note(&note, tenant, team, chain, &[team_r, archive_r], signer).unwrap();
     let sealed_canned = seal_canned(&canned, tenant, chain, &[team_r], signer).unwrap();
+    let sealed_carried =
+        seal_note(&carried, tenant, team, chain, &[team_r, archive_r], signer).unwrap();
+    let origin = carried.carried_from.as_ref().unwrap();
     json!([
         {"name": "note to team and archive", "kind": "note", "tenant": hex::encode(tenant),
          "team": hex::encode(team), "at": at, "subject": hex::encode(note.conversation),
@@ -77,6 +92,17 @@ pub(crate) fn entries(
                      "title": canned.title, "text": canned.text},
          "plaintext": hex::encode(canned.encode().unwrap()),
          "author": "Jürgen S. (Rust)", "sealed": hex::encode(sealed_canned)},
+        {"name": "note carried over to another team", "kind": "note",
+         "tenant": hex::encode(tenant), "team": hex::encode(team), "at": at,
+         "subject": hex::encode(carried.conversation),
+         "keys": [key_entry("team", 3, team_key), key_entry("archive", 1, archive_key)],
+         "content": {"conversation": hex::encode(carried.conversation),
+                     "id": hex::encode(carried.id), "written_ms": carried.written_ms,
+                     "text": carried.text,
+                     "carried_from": {"chain": hex::encode(&origin.chain),
+                                      "recorded_ms": origin.recorded_ms}},
+         "plaintext": hex::encode(carried.encode().unwrap()),
+         "author": "Jürgen S. (Rust)", "sealed": hex::encode(sealed_carried)},
     ])
 }
 
@@ -103,8 +129,16 @@ fn open_entry(
             id: arr(&c["id"]),
             written_ms: c["written_ms"].as_u64().unwrap(),
             text: c["text"].as_str().unwrap().into(),
+            carried_from: c.get("carried_from").map(|o| Origin {
+                chain: h(&o["chain"]),
+                recorded_ms: o["recorded_ms"].as_u64().unwrap(),
+            }),
         };
         assert_eq!(opened.content, expected, "{}", v["name"]);
+        if let Some(origin) = carried_author(&opened.content, anchor) {
+            let origin = origin.map_err(|e| e.code())?;
+            assert_eq!(origin.certificate.label, v["author"].as_str().unwrap());
+        }
         Ok((
             opened.author.certificate.label,
             opened.content.encode().unwrap(),

@@ -460,6 +460,7 @@ async fn a_transfer_carries_the_history_and_notes_to_the_new_team() {
         id: [4; 16],
         written_ms: 1,
         text: "refund approved".into(),
+        carried_from: None,
     };
     let original = teamseal::seal_note(
         &note,

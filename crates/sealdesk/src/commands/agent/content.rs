@@ -215,6 +215,7 @@ pub(crate) async fn add_note(dev: &Opened, id: ConversationId, text: &str) -> an
         id: note_id,
         written_ms: now() * 1000,
         text: text.to_owned(),
+        carried_from: None,
     };
     let sealed = teamseal::seal_note(
         &note,
