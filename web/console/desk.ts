@@ -239,7 +239,11 @@ export class Desk {
     const p = await this.inbox.previewOf(c, true);
     if (this.selected !== c) return;
     if (p === undefined) {
-      this.alert("This conversation could not be decrypted with the team key on this device.");
+      // One's own with this device's group saved (taken from another team, its History Member
+      // not re-keyed for this team yet, say): live from the group, without what came before.
+      const own = c.state === "assigned" && c.assignee === this.me.id && (await this.store.loadGroup(c.id)) !== undefined;
+      this.alert(own ? R.noReplay : "This conversation could not be decrypted with the team key on this device.");
+      if (own && this.selected === c) await this.openLive(c, 0);
       return;
     }
     this.shownUpTo = p.last;

@@ -124,6 +124,7 @@ export const A = {
 export const R = {
   rekeyed: "Conversation re-keyed for the new team key",
   rekeyFinishing: "Finishing this conversation's re-key for the new team key…",
+  noReplay: "Earlier messages cannot be decrypted on this device (yet): new ones show as they come.",
   rekeyedMany: (n: number) => `${n} conversations re-keyed for the new team key`,
   rekeyFailed: (code: string) => `The conversation could not be re-keyed for the new team key (${code}); trying again shortly.`,
   unreadable: (n: number) => (n === 1
