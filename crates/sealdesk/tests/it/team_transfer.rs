@@ -3,15 +3,19 @@
 //! to Billing's queue; the visitor's widget goes on chatting and adds Bob (Billing) once he
 //! takes it; Bob's terminal removes Ann's device and re-keys the History Member to one of
 //! Billing's pool, although both teams' keys are at version 1. Billing's key opens the new
-//! member and reads what follows the rotation; Support's key does not; Bob's history shows
-//! it, and the archive shows the whole conversation.
+//! member and reads what follows the rotation; Support's key does not. Ann's transfer carried
+//! the first generation's bundle and her note over, re-sealed for Billing: Bob's history shows
+//! the whole conversation and his notes show Ann's, carried over by her; altered copies are
+//! refused.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_mls::certs::ChainCheck;
 use sealdesk_proto::ws::WireKind;
 use sealdesk_proto::{TeamId, TenantId};
-use sealdesk_store::{HistoryMemberState, HistoryPoolRepo as _, LogRepo as _, StoreAdmin as _};
+use sealdesk_store::{
+    CarryRepo as _, HistoryMemberState, HistoryPoolRepo as _, LogRepo as _, StoreAdmin as _,
+};
 
 use super::admin_stdin;
 use super::agent::{
@@ -25,6 +29,7 @@ use super::widget_visitor::{WidgetVisitor, add_member};
 const SUPPORT: [&str; 2] = ["support: my invoice is wrong", "support: Billing will help"];
 const WAITING: &str = "waiting: hello, billing?";
 const BILLING: [&str; 2] = ["billing: corrected", "billing: thank you"];
+const NOTE: &str = "refund approved by Support";
 
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one transfer's story: two teams, widget, handover, proofs
@@ -122,13 +127,17 @@ async fn the_new_team_reads_a_transferred_conversation_through_its_own_history_m
         stdout(&ann(&["read", "--passphrase-stdin"], &pass)).contains("(joined the conversation)")
     );
     stdout(&ann(&["send", "--stdin"], &say(SUPPORT[1])));
+    stdout(&ann(&["note", "--stdin"], &say(NOTE)));
 
     // Ann sends it to Billing's queue; the visitor still writes to it.
     let moved = stdout(&ann(
         &["transfer", "--team", &billing, "--passphrase-stdin"],
         &pass,
     ));
-    assert!(moved.contains("transferred to team"), "{moved}");
+    assert!(
+        moved.contains("with 1 History Member bundle(s) and 1 note(s) carried over"),
+        "{moved}"
+    );
     conn.send(
         c,
         "v2",
@@ -219,14 +228,65 @@ async fn the_new_team_reads_a_transferred_conversation_through_its_own_history_m
         assert!(!support_reads.iter().any(|t| t == secret));
     }
 
-    // Bob's history shows what Billing's member reads.
+    // Bob's history shows the whole conversation: the first generation through the copy
+    // Ann carried over, then Billing's own member.
     let shown = stdout(&bob(&["history", "--passphrase-stdin"], &pass));
-    for line in BILLING {
+    for line in SUPPORT.iter().chain([WAITING].iter()).chain(BILLING.iter()) {
         assert!(shown.contains(line), "{line} in {shown}");
     }
+    assert!(!shown.contains("does not hold"), "{shown}");
+    let notes = stdout(&bob(&["notes", "--passphrase-stdin"], &pass));
+    assert!(notes.contains(NOTE), "{notes}");
+    assert!(
+        notes.contains("ann (agent) · carried over by ann (verified)"),
+        "{notes}"
+    );
+    carried_copies_altered(&store, &d.join("data/sealdesk.db"), tenant_id, c).await;
+    let shown = stdout(&bob(&["history", "--passphrase-stdin"], &pass));
+    assert!(!shown.contains(SUPPORT[0]), "{shown}");
+    assert!(shown.contains(BILLING[0]), "{shown}");
+    let notes = stdout(&bob(&["notes", "--passphrase-stdin"], &pass));
+    assert!(!notes.contains(NOTE), "{notes}");
+    assert!(notes.contains("does not verify"), "{notes}");
     // Ann's terminal no longer gets the conversation.
     let gone = stdout(&ann(&["read", "--passphrase-stdin"], &pass));
     assert!(gone.contains("no longer yours"), "{gone}");
     store.close().await;
     assert!(terminate(&mut server).success());
+}
+
+/// Flips a byte inside the team seal of each copy carried over (what a server could do).
+async fn carried_copies_altered(
+    store: &sealdesk_store::sqlite::SqliteStore,
+    path: &std::path::Path,
+    tenant: TenantId,
+    c: sealdesk_proto::ConversationId,
+) {
+    let team_seal_flipped = |bytes: &[u8], seals: &[(sealdesk_mls::bundle::Recipient, &[u8])]| {
+        let at = seals[0].1.as_ptr() as usize - bytes.as_ptr() as usize + seals[0].1.len() / 2;
+        let mut out = bytes.to_vec();
+        out[at] ^= 1;
+        out
+    };
+    let bundles = store.carried_bundles(tenant, c).await.unwrap();
+    let notes = store.carried_notes(tenant, c).await.unwrap();
+    assert_eq!((bundles.len(), notes.len()), (1, 1));
+    let b = &bundles[0].copy.sealed_bundle;
+    let altered_bundle = team_seal_flipped(b, &sealdesk_mls::bundle::parse(b).unwrap().seals);
+    let n = &notes[0].copy.payload;
+    let altered_note = team_seal_flipped(n, &sealdesk_mls::teamseal::parse(n).unwrap().seals);
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE carried_history SET sealed_bundle = ?1")
+        .bind(altered_bundle)
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE carried_notes SET payload = ?1")
+        .bind(altered_note)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
 }

@@ -85,10 +85,12 @@ pub(crate) async fn queue(dev: &Opened) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens a History Member bundle with one of this device's team keys.
-fn open_with_team_keys(
+/// Opens a History Member bundle with one of this device's team keys, checking the sealer's
+/// chain at `at` (Unix seconds).
+pub(super) fn open_with_team_keys(
     dev: &Opened,
     sealed_b64: &str,
+    at: u64,
 ) -> anyhow::Result<Option<KeyPackageSecrets>> {
     let sealed = STANDARD
         .decode(sealed_b64)
@@ -106,7 +108,7 @@ fn open_with_team_keys(
             },
             private: &pair.private,
         };
-        if let Ok(s) = open_bundle(&sealed, &opening, &dev.anchor, now()) {
+        if let Ok(s) = open_bundle(&sealed, &opening, &dev.anchor, at) {
             return Ok(Some(s));
         }
     }
@@ -125,19 +127,17 @@ async fn history_secrets(
         .history_member(dev.profile.tenant_id, id)
         .await
         .map_err(fail)?;
-    let bundles: Vec<String> = if member.members.is_empty() {
-        member.sealed_bundle.into_iter().collect()
-    } else {
-        member
-            .members
-            .into_iter()
-            .filter(|m| m.state != HistoryMemberState::Abandoned)
-            .map(|m| m.sealed_bundle)
-            .collect()
-    };
     let mut secrets = Vec::new();
-    for b in &bundles {
-        secrets.extend(open_with_team_keys(dev, b)?);
+    if member.members.is_empty()
+        && let Some(b) = &member.sealed_bundle
+    {
+        secrets.extend(open_with_team_keys(dev, b, now())?);
+    }
+    for m in &member.members {
+        if m.state != HistoryMemberState::Abandoned {
+            // Its own bundle, else a copy carried over to this device's team at a transfer.
+            secrets.extend(super::carry::generation_secrets(dev, m)?);
+        }
     }
     if secrets.is_empty() {
         return Err(bad("none of this device's team keys opens it"));

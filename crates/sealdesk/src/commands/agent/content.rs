@@ -115,7 +115,11 @@ pub(crate) async fn run_canned(cmd: CannedCommand) -> anyhow::Result<()> {
 
 /// The newest announced team key of `team` and, if `archive`, the newest archive key, each
 /// verified under the pinned root (never a key the server merely names).
-async fn recipients(dev: &Opened, team: TeamId, archive: bool) -> anyhow::Result<Vec<Recipient>> {
+pub(super) async fn recipients(
+    dev: &Opened,
+    team: TeamId,
+    archive: bool,
+) -> anyhow::Result<Vec<Recipient>> {
     let announced = dev
         .http
         .sealing_keys(dev.profile.tenant_id)
@@ -151,7 +155,7 @@ async fn recipients(dev: &Opened, team: TeamId, archive: bool) -> anyhow::Result
 
 /// Tries this device's team keys on an object: the key it is sealed to, if the device holds
 /// it. `None` when it holds none of them.
-fn open_with<T>(
+pub(super) fn open_with<T>(
     dev: &Opened,
     bytes: &[u8],
     open: impl Fn(&OpeningKey<'_>) -> Result<Sealed<T>, sealdesk_mls::MlsError>,
@@ -181,7 +185,7 @@ fn open_with<T>(
 }
 
 /// "Jane D. (agent, verified)": the author's certified name and role.
-fn by(author: &Author) -> String {
+pub(super) fn by(author: &Author) -> String {
     let role = match author.certificate.role {
         Role::Supervisor => "supervisor",
         _ => "agent",
@@ -252,13 +256,8 @@ pub(crate) async fn notes(dev: &Opened, id: ConversationId) -> anyhow::Result<()
     let conversation = *id.as_uuid().as_bytes();
     let mut seen = HashSet::new();
     for n in &list.notes {
-        let bytes = STANDARD
-            .decode(&n.p)
-            .map_err(|_| bad("a note is not base64"))?;
-        let at = u64::try_from(n.at / 1000).unwrap_or(0);
-        let opened = open_with(dev, &bytes, |key| {
-            teamseal::open_note(&bytes, conversation, key, &dev.anchor, at)
-        })?;
+        // The original, else a copy carried over to this device's team at a transfer.
+        let opened = super::carry::open_note(dev, n, conversation)?;
         let line = match opened {
             None => format!(
                 "note {}: sealed to a team key this device does not hold",
@@ -268,13 +267,18 @@ pub(crate) async fn notes(dev: &Opened, id: ConversationId) -> anyhow::Result<()
             Some(Ok(o)) if !seen.insert(o.content.id) => {
                 format!("note {}: a repeat of an earlier note; not shown", n.seq)
             }
-            Some(Ok(o)) => format!(
-                "note {}  {}  {}: {}",
-                n.seq,
-                rfc3339_ms(n.at),
-                by(&o.author),
-                printable(&o.content.text)
-            ),
+            Some(Ok(o)) => match super::carry::author_line(dev, &o) {
+                Ok(author) => format!(
+                    "note {}  {}  {author}: {}",
+                    n.seq,
+                    rfc3339_ms(n.at),
+                    printable(&o.content.text)
+                ),
+                Err(e) => format!(
+                    "note {}: its named author does not verify ({e}); not shown",
+                    n.seq
+                ),
+            },
         };
         output::line(&line);
     }

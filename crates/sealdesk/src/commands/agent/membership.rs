@@ -198,6 +198,10 @@ pub(crate) async fn transfer_to_team(
     team: TeamId,
 ) -> anyhow::Result<()> {
     read(dev, id).await?;
+    // The new team's key opens neither the earlier History Member bundles nor the notes:
+    // carry them over re-sealed, while this device still reads them.
+    let carry = super::carry::copies(dev, id, team).await?;
+    let (bundles, notes) = (carry.bundles.len(), carry.notes.len());
     dev.http
         .transfer(
             dev.profile.tenant_id,
@@ -205,13 +209,14 @@ pub(crate) async fn transfer_to_team(
             &sealdesk_proto::conversations::TransferRequest {
                 agent: None,
                 team: Some(team),
-                carry: None,
+                carry: Some(carry),
             },
         )
         .await
         .map_err(fail)?;
     output::line(&format!(
-        "{id} transferred to team {team}; whoever takes it there re-keys its History Member \
+        "{id} transferred to team {team} with {bundles} History Member bundle(s) and {notes} \
+         note(s) carried over; whoever takes it there re-keys its History Member \
          (`sealdesk agent rekey`)"
     ));
     Ok(())

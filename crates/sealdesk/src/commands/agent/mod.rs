@@ -7,6 +7,7 @@
 //! announcement). Conversations, internal notes and canned responses follow (`chat`,
 //! `membership`, `rekey`, `content`).
 
+mod carry;
 mod chat;
 mod content;
 mod device;
