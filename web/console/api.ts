@@ -5,6 +5,7 @@
 // tab, and a reload keeps the session usable without a second login.
 
 import { ApiError } from "../shared/protocol/rest.js";
+import type { CarryOverUpload } from "../shared/protocol/generated.js";
 import type { ConversationView, EntryView, HistoryGenerationView, HistoryMemberView, WidgetConfig } from "../shared/protocol/types.js";
 
 export { ApiError };
@@ -234,8 +235,8 @@ export class ConsoleApi {
   }
 
   /** Moves a conversation to another team's queue (`transferred_to_team`). */
-  transferToTeam(tenant: string, id: string, team: string): Promise<ConversationView> {
-    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/transfer`, { team });
+  transferToTeam(tenant: string, id: string, team: string, carry?: CarryOverUpload): Promise<ConversationView> {
+    return this.call("POST", `/api/tenants/${encodeURIComponent(tenant)}/conversations/${encodeURIComponent(id)}/transfer`, carry === undefined ? { team } : { team, carry });
   }
 
   /** The tenant's teams (the transfer list's other teams). */

@@ -428,7 +428,7 @@ export class Desk {
     if (c === undefined || this.chat === undefined || to === undefined) return;
     this.alert("");
     try {
-      if ("team" in to) await transferToTeam(this.api, c, to.team);
+      if ("team" in to) await transferToTeam(this.api, c, to.team, this.device);
       else await transferTo(this.api, this.chat, c, to.agent);
       // The conversation is no longer ours to read: this device's copy goes now.
       await this.store.deleteGroup(c.id);

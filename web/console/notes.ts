@@ -5,16 +5,19 @@
 // they hold, check the author's chain under the pinned roots at the time the server recorded
 // it, and that it names this conversation. Authors show with their certified name and a
 // "verified" badge; every text is set as text (dom.ts). A note the server repeats is shown once.
+// A note carried over from another team at a transfer shows "Ann D. · agent · carried over by
+// Max M." (carry.ts).
 
 import type { NoteView } from "../shared/protocol/generated.js";
 import type { ConversationView } from "../shared/protocol/types.js";
-import { MAX_TEXT, openNote, sealNote, type Note } from "../shared/seal/teamseal.js";
+import { MAX_TEXT, sealNote, type Note } from "../shared/seal/teamseal.js";
 import { utf8 } from "../shared/util/bytes.js";
 import { uuidBytes } from "../widget/trust.js";
-import type { ConsoleApi } from "./api.js";
 import type { ReadyDevice } from "./device.js";
 import { el } from "./dom.js";
-import { addNote, authorText, C, codeOf, listNotes, openWith, recipients, type Outcome } from "./sealed-content.js";
+import { carriedText, openNoteOrCopy } from "./carry.js";
+import type { ConsoleApi } from "./api.js";
+import { addNote, authorText, C, codeOf, listNotes, recipients, type Outcome } from "./sealed-content.js";
 
 const POLL_MS = 4_000;
 
@@ -26,6 +29,8 @@ export class NotesPanel {
   private conversation: ConversationView | undefined;
   /** Opened notes by the server's id (conversation, seq): each is opened once. */
   private readonly opened = new Map<string, Outcome<Note>>();
+  /** For a note carried over from another team: who wrote it and who carried it over. */
+  private readonly carried = new Map<string, string | undefined>();
   private signature = "";
   private timer: number | undefined;
 
@@ -88,7 +93,15 @@ export class NotesPanel {
     let outcome = this.opened.get(key);
     if (outcome === undefined) {
       // The server's time for the chain check (docs/e2ee.md): the note's own clock is the writer's.
-      outcome = await openWith(this.device, n.p, (bytes, k) => openNote(bytes, uuidBytes(c.id), k, this.device.anchor, Math.floor(n.at / 1000)));
+      // The original, else a copy carried over to this device's team at a transfer (carry.ts).
+      outcome = await openNoteOrCopy(this.device, c.id, n);
+      if ("ok" in outcome) {
+        try {
+          this.carried.set(key, await carriedText(this.device, outcome.ok));
+        } catch {
+          outcome = { refused: C.carriedUnverified };
+        }
+      }
       this.opened.set(key, outcome);
     }
     return outcome;
@@ -122,7 +135,8 @@ export class NotesPanel {
         const li = el("li", "note");
         li.dataset.seq = String(n.seq);
         const meta = el("span", "meta");
-        meta.append(el("span", "note-author", authorText(o.ok.author)), el("span", "badge", C.verified),
+        const author = this.carried.get(`${c.id}/${n.seq}`) ?? authorText(o.ok.author);
+        meta.append(el("span", "note-author", author), el("span", "badge", C.verified),
           el("time", "", new Date(n.at).toLocaleString()));
         li.append(meta, el("p", "text", o.ok.content.text));
         items.push(li);

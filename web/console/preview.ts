@@ -9,6 +9,7 @@ import { openBundle } from "../shared/seal/bundle.js";
 import { bytesEqual, fromBase64 } from "../shared/util/bytes.js";
 import type { ConsoleApi } from "./api.js";
 import type { ReadyDevice } from "./device.js";
+import { openGeneration } from "./carry.js";
 import { policyFor, whoIs, type Who } from "./members.js";
 
 export interface Line {
@@ -34,11 +35,11 @@ interface Generation {
  * Opens a conversation's sealed History Member bundle with the newest of the team's keys
  * that opens it (each bundle names the versions it is sealed to; the seal is checked here).
  */
-export async function openWithTeamKeys(sealed: Uint8Array, team: string, device: ReadyDevice): Promise<KeyPackageBundle> {
+export async function openWithTeamKeys(sealed: Uint8Array, team: string, device: ReadyDevice, atSeconds = now()): Promise<KeyPackageBundle> {
   let lastError: unknown = new Error("no key of this team is on this device");
   for (const k of device.teamKeys.filter((t) => t.team === team).sort((a, b) => b.version - a.version)) {
     try {
-      return importKeyPackage(await openBundle(sealed, { kind: "team", keyVersion: k.version, ...k.keys }, device.anchor, now()));
+      return importKeyPackage(await openBundle(sealed, { kind: "team", keyVersion: k.version, ...k.keys }, device.anchor, atSeconds));
     } catch (e) {
       lastError = e;
     }
@@ -46,12 +47,17 @@ export async function openWithTeamKeys(sealed: Uint8Array, team: string, device:
   throw lastError;
 }
 
-/** Every History Member generation's sealed bundle, oldest first (a server without `members`: the current one). */
-function sealedGenerations(hm: HistoryMemberView): Uint8Array[] {
+/**
+ * Every History Member generation, oldest first, as a way to open it: its own bundle, else a
+ * copy carried over to `team` at a transfer (carry.ts). A server without `members`: the
+ * current bundle only.
+ */
+function sealedGenerations(hm: HistoryMemberView, team: string, device: ReadyDevice): Array<() => Promise<KeyPackageBundle>> {
   const members = (hm.members ?? []).filter((m) => m.state !== "abandoned").sort((a, b) => a.generation - b.generation);
-  if (members.length > 0) return members.map((m) => fromBase64(m.sealed_bundle));
+  if (members.length > 0) return members.map((m) => () => openGeneration(m, team, device));
   if (hm.sealed_bundle === undefined || hm.sealed_bundle === null) return [];
-  return [fromBase64(hm.sealed_bundle)];
+  const current = fromBase64(hm.sealed_bundle);
+  return [() => openWithTeamKeys(current, team, device)];
 }
 
 /**
@@ -64,13 +70,13 @@ function sealedGenerations(hm: HistoryMemberView): Uint8Array[] {
  */
 export async function replayHistory(api: ConsoleApi, tenant: string, team: string, conversation: string, device: ReadyDevice): Promise<{ lines: Line[]; last: number; failed: number; unreadable: number }> {
   const hm = await api.historyMember(tenant, conversation);
-  const sealed = sealedGenerations(hm);
+  const sealed = sealedGenerations(hm, team, device);
   if (sealed.length === 0) throw new Error("this conversation has no History Member yet");
   const generations: Generation[] = [];
   let lastError: Error = new Error("no History Member opens on this device");
-  for (const s of sealed) {
+  for (const open of sealed) {
     try {
-      generations.push({ bundle: await openWithTeamKeys(s, team, device), removed: false });
+      generations.push({ bundle: await open(), removed: false });
     } catch (e) {
       // A team key version this device was not given (or a bad seal).
       lastError = e instanceof Error ? e : new Error(String(e));

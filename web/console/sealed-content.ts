@@ -32,6 +32,8 @@ export const C = {
   notesSealedElsewhere: (n: number) => `${n} note(s) are sealed to a team key this device does not hold.`,
   verified: "verified",
   author: (label: string, role: string) => `${label} · ${role}`,
+  carried: (author: string, resealer: string) => `${author} · carried over by ${resealer}`,
+  carriedUnverified: "the author this note names does not verify",
   cannedTitle: "Canned responses",
   cannedFilter: "Find a canned response",
   cannedEmpty: "This team has no canned responses yet.",

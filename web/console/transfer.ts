@@ -3,13 +3,16 @@
 // its Welcome, then the server moves the conversation. MLS lets no member remove itself
 // (RFC 9420 §12.2), so the new assignee's console removes the previous agent's devices when
 // it reads the transfer (the terminal agent does the same). A transfer to another team's
-// queue moves the conversation only: whoever takes it there removes this person's devices
-// (handover.ts) and re-keys its History Member for their team (rekey.ts).
+// queue carries the earlier history and notes over, re-sealed for that team (carry.ts);
+// whoever takes it there removes this person's devices (handover.ts) and re-keys its History
+// Member for their team (rekey.ts).
 
 import type { ConversationView } from "../shared/protocol/types.js";
 import { fromBase64 } from "../shared/util/bytes.js";
 import type { ConsoleApi, StaffInfo } from "./api.js";
+import { carriedCopies } from "./carry.js";
 import type { LiveChat } from "./chat.js";
+import type { ReadyDevice } from "./device.js";
 import { byId, el } from "./dom.js";
 import { T } from "./strings.js";
 
@@ -54,9 +57,14 @@ export async function transferTo(api: ConsoleApi, chat: LiveChat, c: Conversatio
   await api.transfer(c.tenant_id, c.id, to);
 }
 
-/** To another team's queue: the server moves it; this device stays in the group until it is removed. */
-export async function transferToTeam(api: ConsoleApi, c: ConversationView, team: string): Promise<void> {
-  await api.transferToTeam(c.tenant_id, c.id, team);
+/**
+ * To another team's queue, carrying the earlier History Member bundles and the notes over,
+ * re-sealed for that team (carry.ts): the server stores them with the move. This device stays
+ * in the group until it is removed.
+ */
+export async function transferToTeam(api: ConsoleApi, c: ConversationView, team: string, device: ReadyDevice): Promise<void> {
+  const carry = await carriedCopies(api, device, c.tenant_id, c.id, c.team_id, team);
+  await api.transferToTeam(c.tenant_id, c.id, team, carry);
 }
 
 /** The signature keys of this person's certified devices (kept in the group after a transfer). */

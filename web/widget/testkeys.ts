@@ -2,6 +2,8 @@
 // widget's unit tests of its credential checks.
 import { generateKeyPackage, type KeyPackageBundle } from "../shared/mls/adapter.js";
 import { encodeChain, signCertificate, type Role, type TrustAnchor } from "../shared/mls/certs.js";
+import { signAnnouncement } from "../shared/seal/announcement.js";
+import { toBase64 } from "../shared/util/bytes.js";
 import { ed25519PublicKey } from "../shared/util/ed25519.js";
 
 const seed = (): Uint8Array => crypto.getRandomValues(new Uint8Array(32));
@@ -39,6 +41,12 @@ export class TestHierarchy {
       notBefore: now - DAY, notAfter: now + 100n * DAY, label,
     }, this.issuing);
     return { seed: device, chain: encodeChain(cert, this.issuingCert) };
+  }
+
+  /** A team (or archive) key announcement under this hierarchy's issuing key, base64. */
+  async announce(kind: "team" | "archive", team: Uint8Array, version: number, publicKey: Uint8Array): Promise<string> {
+    const created = BigInt(Math.floor(Date.now() / 1000));
+    return toBase64(await signAnnouncement({ kind, tenant: this.tenant, team, version, publicKey, created }, this.issuingCert, this.issuing));
   }
 
   /** A key package signed by a device key this hierarchy certified. */
