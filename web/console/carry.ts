@@ -66,28 +66,40 @@ export async function carriedText(device: ReadyDevice, opened: Opened<Note>): Pr
 
 /**
  * The copies a transfer of `conversation` to `team` carries: every retired and active
- * generation's bundle and every note this device opens, re-sealed. Throws when it cannot open
- * one (the new team would lose it), before anything moves.
+ * generation's bundle and every note this device opens, re-sealed, and how many it could not
+ * open (they stay unread for the new team; a key version this device was never given does
+ * not hold the transfer up).
  */
-export async function carriedCopies(api: ConsoleApi, device: ReadyDevice, tenant: string, conversation: string, fromTeam: string, team: string): Promise<CarryOverUpload> {
+export async function carriedCopies(api: ConsoleApi, device: ReadyDevice, tenant: string, conversation: string, fromTeam: string, team: string): Promise<{ carry: CarryOverUpload; skipped: number }> {
   const to = await recipients(api, device, tenant, team, true);
   const [tenantBytes, teamBytes] = [uuidBytes(tenant), uuidBytes(team)];
   const hm = await api.historyMember(tenant, conversation);
   const bundles: CarryOverUpload["bundles"] = [];
+  let skipped = 0;
   for (const m of (hm.members ?? []).filter((g) => g.state === "retired" || g.state === "active")) {
-    const secrets = await openGeneration(m, fromTeam, device);
+    let secrets;
+    try {
+      secrets = await openGeneration(m, fromTeam, device);
+    } catch {
+      skipped += 1;
+      continue;
+    }
     const sealed = await sealBundle(secrets, tenantBytes, teamBytes, device.chain, to, device.seed);
     bundles.push({ generation: m.generation, sealed_bundle: toBase64(sealed) });
   }
   const notes: CarryOverUpload["notes"] = [];
   for (const n of (await listNotes(api, tenant, conversation)).notes) {
     const outcome = await openNoteOrCopy(device, conversation, n);
-    if (!("ok" in outcome)) throw new Error(`note ${n.seq} does not open on this device: not transferred`);
+    // A note that does not verify is not vouched for by this device either.
+    if (!("ok" in outcome)) {
+      skipped += 1;
+      continue;
+    }
     // The original author: the note's own sealer, or whom an earlier carry named.
     const note: Note = { ...outcome.ok.content };
     note.carriedFrom ??= { chain: parseTeamSealed(fromBase64(n.p)).chain, recordedMs: BigInt(n.at) };
     const sealed = await sealNote(note, tenantBytes, teamBytes, device.chain, to, device.seed);
     notes.push({ seq: n.seq, p: toBase64(sealed) });
   }
-  return { bundles, notes };
+  return { carry: { bundles, notes }, skipped };
 }

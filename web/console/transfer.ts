@@ -63,7 +63,7 @@ export async function transferTo(api: ConsoleApi, chat: LiveChat, c: Conversatio
  * in the group until it is removed.
  */
 export async function transferToTeam(api: ConsoleApi, c: ConversationView, team: string, device: ReadyDevice): Promise<void> {
-  const carry = await carriedCopies(api, device, c.tenant_id, c.id, c.team_id, team);
+  const { carry } = await carriedCopies(api, device, c.tenant_id, c.id, c.team_id, team);
   await api.transferToTeam(c.tenant_id, c.id, team, carry);
 }
 

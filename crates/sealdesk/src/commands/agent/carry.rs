@@ -108,21 +108,22 @@ pub(crate) fn author_line(
     }
 }
 
-/// The copies a transfer of `id` to `team` carries: every bundle and note this device
-/// opens, re-sealed to `team`'s newest key and the archive key. Refuses when the device
-/// cannot open one (the new team would lose it).
+/// The copies a transfer of `id` to `team` carries: every retired and active generation's
+/// bundle and every note this device opens, re-sealed to `team`'s newest key and the archive
+/// key, and how many it could not open (those stay unread for the new team; the transfer is
+/// not held up by a key version this device was never given).
 pub(crate) async fn copies(
     dev: &Opened,
     id: ConversationId,
     team: TeamId,
-) -> anyhow::Result<CarryOverUpload> {
+) -> anyhow::Result<(CarryOverUpload, usize)> {
     let chain = dev.chain()?;
     let signer = dev.signer()?;
     let tenant = dev.profile.tenant_id;
     let (tenant_bytes, team_bytes) = (*tenant.as_uuid().as_bytes(), *team.as_uuid().as_bytes());
     let to = recipients(dev, team, true).await?;
     let member = dev.http.history_member(tenant, id).await.map_err(fail)?;
-    let mut bundles = Vec::new();
+    let (mut bundles, mut skipped) = (Vec::new(), 0);
     for m in &member.members {
         if matches!(
             m.state,
@@ -130,12 +131,10 @@ pub(crate) async fn copies(
         ) {
             continue;
         }
-        let secrets = generation_secrets(dev, m)?.ok_or_else(|| {
-            bad(format!(
-                "this device cannot open History Member generation {}: not transferred",
-                m.generation
-            ))
-        })?;
+        let Some(secrets) = generation_secrets(dev, m)? else {
+            skipped += 1;
+            continue;
+        };
         let sealed = seal_bundle(&secrets, tenant_bytes, team_bytes, chain, &to, &signer)?;
         bundles.push(CarriedBundleUpload {
             generation: m.generation,
@@ -146,20 +145,10 @@ pub(crate) async fn copies(
     let list = dev.http.notes(tenant, id).await.map_err(fail)?;
     let mut notes = Vec::new();
     for n in &list.notes {
-        let opened = match open_note(dev, n, conversation)? {
-            Some(Ok(o)) => o,
-            Some(Err(e)) => {
-                return Err(bad(format!(
-                    "note {} does not verify ({e}): not transferred",
-                    n.seq
-                )));
-            }
-            None => {
-                return Err(bad(format!(
-                    "this device cannot open note {}: not transferred",
-                    n.seq
-                )));
-            }
+        // A note that does not verify is not vouched for by this device either.
+        let Some(Ok(opened)) = open_note(dev, n, conversation)? else {
+            skipped += 1;
+            continue;
         };
         // The original author: the note's own sealer, or whom an earlier carry named.
         let mut note = opened.content;
@@ -178,5 +167,5 @@ pub(crate) async fn copies(
             p: STANDARD.encode(sealed),
         });
     }
-    Ok(CarryOverUpload { bundles, notes })
+    Ok((CarryOverUpload { bundles, notes }, skipped))
 }

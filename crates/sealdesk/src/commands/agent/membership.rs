@@ -200,7 +200,7 @@ pub(crate) async fn transfer_to_team(
     read(dev, id).await?;
     // The new team's key opens neither the earlier History Member bundles nor the notes:
     // carry them over re-sealed, while this device still reads them.
-    let carry = super::carry::copies(dev, id, team).await?;
+    let (carry, skipped) = super::carry::copies(dev, id, team).await?;
     let (bundles, notes) = (carry.bundles.len(), carry.notes.len());
     dev.http
         .transfer(
@@ -214,6 +214,12 @@ pub(crate) async fn transfer_to_team(
         )
         .await
         .map_err(fail)?;
+    if skipped > 0 {
+        output::line(&format!(
+            "{skipped} History Member bundle(s) or note(s) do not open on this device: not \
+             carried over"
+        ));
+    }
     output::line(&format!(
         "{id} transferred to team {team} with {bundles} History Member bundle(s) and {notes} \
          note(s) carried over; whoever takes it there re-keys its History Member \
