@@ -216,9 +216,7 @@ impl Conn {
                 hub.subscribe(Topic::Team(*team), &self.inbox);
             }
         }
-        let mut ticker = tokio::time::interval(heartbeat);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticker.tick().await;
+        let mut ticker = super::heartbeat::ticker(heartbeat);
         let mut silent_ticks = 0u32;
         loop {
             tokio::select! {
