@@ -94,6 +94,8 @@ pub(crate) struct S1Run {
     pub(crate) sockstat_before: SockStat,
     /// After the hold.
     pub(crate) sockstat_after: SockStat,
+    /// CPU during the ramp (connect, authenticate, subscribe).
+    pub(crate) ramp_cpu: Cpu,
     /// CPU during the hold.
     pub(crate) hold_cpu: Cpu,
     /// Connections still open at the end of the hold.
@@ -224,7 +226,10 @@ async fn measure(
     let slab_before_kib = sys::meminfo_kib("Slab")?;
     let sockstat_before = sys::sockstat()?;
     progress(&format!("  ramp to {} connections", session.planned()));
+    // CPU per connection survives a disturbed machine better than the rate does.
+    let ramp_start = Snap::take(pid, &session.workers.pids())?;
     session.connect(args.connect_concurrency).await?;
+    let ramp_cpu = ramp_start.until(&Snap::take(pid, &session.workers.pids())?);
     let connect = session.connect.clone();
     progress(&format!(
         "  {} connected ({} failed) in {} s: {}/s",
@@ -262,6 +267,7 @@ async fn measure(
         slab_after_kib: sys::meminfo_kib("Slab")?,
         sockstat_before,
         sockstat_after: sys::sockstat()?,
+        ramp_cpu,
         hold_cpu,
         open_after_hold: statuses.iter().map(|s| s.open).sum(),
         closed_by_system: statuses.iter().map(|s| s.closed_by_server).sum(),
@@ -368,6 +374,14 @@ fn resource_metrics() -> Vec<Metric<S1Run>> {
             true,
             Some(Goal::AtLeast(3000.0)),
             |r: &S1Run| r.connect.per_s,
+        ),
+        metric(
+            "connect_cpu",
+            "system CPU per connection (connect + auth + subscribe)",
+            "µs",
+            false,
+            None,
+            |r: &S1Run| f(r.ramp_cpu.target_us) / r.conns(),
         ),
         metric(
             "ramp_s",

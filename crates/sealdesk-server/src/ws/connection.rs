@@ -217,9 +217,7 @@ impl Conn {
                 hub.subscribe(Topic::Team(*team), &self.inbox);
             }
         }
-        let mut ticker = tokio::time::interval(heartbeat);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticker.tick().await;
+        let mut ticker = super::heartbeat::ticker(heartbeat);
         let mut silent_ticks = 0u32;
         loop {
             tokio::select! {
@@ -322,16 +320,26 @@ impl Conn {
                 .error(ErrorCode::RateLimited, message, Some(c), None)
                 .await;
         }
-        let (conversation, access) =
-            match conversations::readable(&self.state, &self.identity.caller, c).await {
-                Ok(found) => found,
-                Err(e) => return self.api_error(&e, Some(c), None).await,
-            };
-        // Subscribe before reading the log, so an entry committed in between arrives live
-        // (and is dropped by the cursor if the log read already returned it).
+        // Listen before reading the conversation: an entry committed after the read arrives
+        // live, and one committed before it is counted in `last_seq` (a duplicate of both is
+        // dropped by the cursor). So a cursor already at `last_seq` needs no log read, which
+        // is the usual case of a (re)connecting client that has seen everything.
+        let listening = self.subs.contains_key(&c);
         self.state
             .hub()
             .subscribe(Topic::Conversation(c), &self.inbox);
+        let (conversation, access) =
+            match conversations::readable(&self.state, &self.identity.caller, c).await {
+                Ok(found) => found,
+                Err(e) => {
+                    if !listening {
+                        self.state
+                            .hub()
+                            .unsubscribe(Topic::Conversation(c), self.inbox.id());
+                    }
+                    return self.api_error(&e, Some(c), None).await;
+                }
+            };
         self.subs.insert(
             c,
             Sub {
@@ -345,6 +353,9 @@ impl Conn {
             state: conversation.state.as_str().to_owned(),
         })
         .await?;
+        if after >= conversation.last_seq {
+            return Ok(());
+        }
         self.catch_up(c).await
     }
 

@@ -3,6 +3,7 @@
 
 pub mod codec;
 mod connection;
+mod heartbeat;
 mod identify;
 pub mod sessions;
 

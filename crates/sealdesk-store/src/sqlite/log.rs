@@ -4,8 +4,8 @@
 //! travel as one JSON array (`json_each`), and the entries as multi-row `INSERT`s. A query
 //! string may hold several statements, which the worker runs in one go; anonymous `?`
 //! parameters are numbered across them in order. So a small batch (the live-chat case: one or
-//! two entries per commit) costs four round trips: `BEGIN IMMEDIATE`, the heads and earlier
-//! sends in one query, the rows and the moved heads in one query, `COMMIT`.
+//! two entries per commit) costs two round trips: `BEGIN IMMEDIATE` with the heads and earlier
+//! sends in one query, the rows, the moved heads and `COMMIT` in another (`inline_tx`).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -17,6 +17,7 @@ use sqlx::Row;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
+use super::inline_tx::{BEGIN, COMMIT, InlineTx};
 use super::{SqliteStore, db_err, opt_uuid_at, uuid_at};
 use crate::conversation_rows::{self, LogRow, MAX_LOG_READ, to_i64};
 use crate::log_batch::{self, Head, Moved, SendKey};
@@ -52,8 +53,8 @@ const MOVE_HEADS_SQL: &str = "UPDATE conversations
      FROM json_each(?) AS k
      WHERE conversations.rid = json_extract(k.value, '$[0]')";
 
-/// For `n` in 1..=[`COMBINED_MAX`]: the `INSERT` of exactly `n` rows, then the heads update,
-/// as one query (index `n - 1`).
+/// For `n` in 1..=[`COMBINED_MAX`]: the `INSERT` of exactly `n` rows, the heads update and
+/// `COMMIT`, as one query (index `n - 1`).
 static COMBINED_SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
     (1..=COMBINED_MAX)
         .map(|n| {
@@ -61,7 +62,7 @@ static COMBINED_SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
             format!(
                 "INSERT INTO log_entries (conv, seq, kind, sender_kind, sender_id, client_msg_id,
                                           payload, created_at_ms) VALUES {values};
-                 {MOVE_HEADS_SQL}"
+                 {MOVE_HEADS_SQL}{COMMIT}"
             )
         })
         .collect()
@@ -84,9 +85,16 @@ const SENDS_SQL: &str =
       AND l.client_msg_id = json_extract(k.value, '$[1]')
      WHERE l.client_msg_id IS NOT NULL";
 
-/// Heads and earlier sends in one query.
-static HEADS_AND_SENDS_SQL: LazyLock<String> =
-    LazyLock::new(|| format!("{HEADS_SQL};\n{SENDS_SQL}"));
+/// The transaction's first query: `BEGIN IMMEDIATE` and the heads.
+static BEGIN_HEADS_SQL: LazyLock<String> = LazyLock::new(|| format!("{BEGIN}{HEADS_SQL}"));
+
+/// The transaction's first query: `BEGIN IMMEDIATE`, the heads and the earlier sends.
+static BEGIN_HEADS_AND_SENDS_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("{BEGIN}{HEADS_SQL};\n{SENDS_SQL}"));
+
+/// The heads update and `COMMIT` (after the chunked inserts of a large batch).
+static MOVE_HEADS_COMMIT_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("{MOVE_HEADS_SQL}{COMMIT}"));
 
 #[async_trait]
 impl LogRepo for SqliteStore {
@@ -94,12 +102,13 @@ impl LogRepo for SqliteStore {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        // BEGIN IMMEDIATE: the heads read below cannot change before the commit.
-        let mut tx = self.begin_write().await?;
-        let (heads, existing) = load_heads_and_sends(&mut tx, entries).await?;
+        // BEGIN IMMEDIATE (with the first query): the heads read cannot change before the
+        // commit (with the last query). Any error drops `tx` uncommitted, which rolls back.
+        let mut tx = InlineTx::acquire(&self.pool).await?;
+        let (heads, existing) = load_heads_and_sends(tx.conn(), entries).await?;
         let plan = log_batch::plan(entries, heads, existing);
-        write_plan(&mut tx, &plan).await?;
-        tx.commit().await.map_err(db_err)?;
+        write_plan_and_commit(tx.conn(), &plan).await?;
+        tx.committed();
         Ok(plan.outcomes)
     }
 
@@ -110,28 +119,34 @@ impl LogRepo for SqliteStore {
         after: u64,
         limit: u32,
     ) -> StoreResult<Vec<LogEntry>> {
-        // One snapshot: the conversation check and the entries agree.
-        let mut tx = self.begin_read().await?;
-        let rid: i64 =
-            sqlx::query_scalar("SELECT rid FROM conversations WHERE tenant_id = ?1 AND id = ?2")
-                .bind(tenant.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound)?;
+        // The conversation check and the entries in one statement: one snapshot, and one
+        // round trip to sqlx's worker thread instead of four (a transaction around two
+        // queries). Every subscribe and resume reads here. The LEFT JOIN keeps a row (with a
+        // NULL seq) for an existing conversation with nothing after `after`; the plan walks
+        // `log_entries_seq_idx` in order, so the LIMIT stops the scan (no sort). A limit of
+        // zero still reads one row, to tell an empty page from an unknown conversation.
+        let limit = limit.min(MAX_LOG_READ);
         let rows = sqlx::query(
-            "SELECT seq, kind, sender_kind, sender_id, client_msg_id, payload, created_at_ms
-             FROM log_entries WHERE conv = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            "SELECT l.seq, l.kind, l.sender_kind, l.sender_id, l.client_msg_id, l.payload,
+                    l.created_at_ms
+             FROM conversations c
+             LEFT JOIN log_entries l ON l.conv = c.rid AND l.seq > ?3
+             WHERE c.tenant_id = ?1 AND c.id = ?2
+             ORDER BY l.seq LIMIT ?4",
         )
-        .bind(rid)
+        .bind(tenant.to_string())
+        .bind(id.to_string())
         .bind(to_i64(after))
-        .bind(i64::from(limit.min(MAX_LOG_READ)))
-        .fetch_all(&mut *tx)
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound);
+        }
         rows.iter()
+            .filter(|row| !matches!(row.try_get::<Option<i64>, _>("seq"), Ok(None)))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .map(|row| {
                 LogRow {
                     tenant_id: tenant,
@@ -150,8 +165,8 @@ impl LogRepo for SqliteStore {
     }
 }
 
-/// The heads of the conversations `entries` name, and the earlier entries with the client
-/// message ids they carry, in one query. Lookups are by conversation id, before the tenant
+/// Begins the transaction and reads the heads of the conversations `entries` name, and the
+/// earlier entries with the client message ids they carry, in one query. Lookups are by conversation id, before the tenant
 /// check: a pair naming another tenant's conversation finds rows the plan never matches,
 /// since its entry resolves to no head (`log_batch::plan`).
 async fn load_heads_and_sends(
@@ -165,9 +180,12 @@ async fn load_heads_and_sends(
     let lookups = log_batch::lookups_by_id(entries);
     let ids = serde_json::to_string(&ids).map_err(encode)?;
     let rows = if lookups.is_empty() {
-        sqlx::query(HEADS_SQL).bind(ids).fetch_all(&mut *conn).await
+        sqlx::query(&BEGIN_HEADS_SQL)
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await
     } else {
-        sqlx::query(&HEADS_AND_SENDS_SQL)
+        sqlx::query(&BEGIN_HEADS_AND_SENDS_SQL)
             .bind(ids)
             .bind(serde_json::to_string(&lookups).map_err(encode)?)
             .fetch_all(&mut *conn)
@@ -216,14 +234,27 @@ fn send_of(row: &SqliteRow) -> StoreResult<(SendKey, u64)> {
 
 /// Writes a plan's rows and moves its heads: one query for a small batch, else one per
 /// insert chunk and one for the heads.
-async fn write_plan(conn: &mut SqliteConnection, plan: &log_batch::Plan<'_>) -> StoreResult<()> {
+/// Writes the planned rows and moved heads, and commits.
+async fn write_plan_and_commit(
+    conn: &mut SqliteConnection,
+    plan: &log_batch::Plan<'_>,
+) -> StoreResult<()> {
     let n = plan.rows.len();
     if n == 0 {
+        sqlx::query("COMMIT")
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
         return Ok(());
     }
     if n > COMBINED_MAX {
         insert_rows(conn, &plan.rows).await?;
-        return move_heads(conn, &plan.moved).await;
+        sqlx::query(&MOVE_HEADS_COMMIT_SQL)
+            .bind(heads_json(&plan.moved)?)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        return Ok(());
     }
     let mut query = sqlx::query(&COMBINED_SQL[n - 1]);
     for row in &plan.rows {
@@ -285,19 +316,6 @@ pub(super) async fn insert_rows(
         query.execute(&mut *conn).await.map_err(db_err)?;
         rest = tail;
     }
-    Ok(())
-}
-
-/// Moves the heads of the conversations that got entries, in one statement.
-async fn move_heads(conn: &mut SqliteConnection, moved: &[Moved]) -> StoreResult<()> {
-    if moved.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(MOVE_HEADS_SQL)
-        .bind(heads_json(moved)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
     Ok(())
 }
 

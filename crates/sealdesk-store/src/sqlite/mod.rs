@@ -9,6 +9,7 @@ mod devices;
 mod history_pool;
 mod history_rotation;
 mod inbox;
+mod inline_tx;
 mod invitations;
 mod key_packages;
 mod log;
