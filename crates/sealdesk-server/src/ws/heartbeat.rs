@@ -17,7 +17,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 /// The grid the ticks fall on. A slot's burst in S1 (19,000 connections, 25 s) is ~76 pings,
 /// well under a millisecond of work.
-pub const GRID: Duration = Duration::from_millis(100);
+pub(super) const GRID: Duration = Duration::from_millis(100);
 
 /// The node-wide origin of the grid (the first call's time).
 fn origin() -> Instant {
@@ -37,7 +37,7 @@ fn on_grid(origin: Instant, at: Instant) -> Instant {
 /// A ticker for one connection: first tick about one `period` from now, on the grid, then
 /// every `period` (rounded up to whole grid slots, so every tick stays on the grid).
 /// Missed ticks are skipped, never bunched, and skipping keeps the grid.
-pub fn ticker(period: Duration) -> Interval {
+pub(super) fn ticker(period: Duration) -> Interval {
     let slots = period.as_nanos().div_ceil(GRID.as_nanos()).max(1);
     let period = GRID * u32::try_from(slots).unwrap_or(u32::MAX);
     let start = on_grid(origin(), Instant::now() + period);
