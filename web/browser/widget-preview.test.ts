@@ -4,12 +4,16 @@
 // that is an HTML page, and an SVG, are never shown as images; a host page whose CSP has no
 // `img-src blob:` gets no preview and keeps the download.
 
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { FIELDS, startWorld, type World } from "./fixture.js";
 import { shopPage } from "./pages.js";
+
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
 
 const HTML = `<!doctype html><title>x</title><script>window.__xss=1</script><img src=x onerror="window.__xss=2">`;
 const SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" onload="window.__xss=3"><rect width="40" height="40" fill="red"/></svg>`;
@@ -31,8 +35,14 @@ async function drawPng(page: Page, width: number, height: number): Promise<Buffe
     const canvas = new OffscreenCanvas(w, h);
     const ctx = canvas.getContext("2d");
     if (ctx === null) throw new Error("no 2d context");
-    ctx.fillStyle = "#c00";
+    // A parcel label: enough drawing to recognise in the screenshot.
+    ctx.fillStyle = "#f4e3c3";
     ctx.fillRect(0, 0, w, h);
+    ctx.fillStyle = "#7a4b1c";
+    ctx.fillRect(0, Math.round(h * 0.42), w, Math.round(h * 0.16));
+    ctx.fillStyle = "#222";
+    ctx.font = `${Math.round(h / 8)}px sans-serif`;
+    ctx.fillText("ORDER 1042", Math.round(w * 0.08), Math.round(h * 0.3));
     const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: "image/png" })).arrayBuffer());
     return btoa(String.fromCharCode(...bytes));
   }, [width, height] as const), "base64");
@@ -122,6 +132,9 @@ describe("image previews in the widget", () => {
     expect(await page.getByRole("button", { name: "Download cat.png" }).count()).toBe(1);
     expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
     expect(errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
+    await mkdir(SHOTS, { recursive: true });
+    await page.locator(".msg.staff").first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, "widget-image-preview.png") });
   });
 
   it("makes no preview where the host page's CSP has no img-src blob:, and keeps the download", { timeout: 180_000 }, async () => {
