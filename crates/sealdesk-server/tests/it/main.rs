@@ -20,6 +20,7 @@ mod openapi;
 mod openapi_frames;
 mod passkeys;
 mod reauth;
+mod resume_head;
 mod second_factor;
 mod settings;
 mod system;
