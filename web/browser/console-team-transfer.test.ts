@@ -5,60 +5,17 @@
 // removes the previous team's agent's device (MLS lets no member remove itself) and re-keys
 // the History Member for Billing; visitor and new agent write both ways, the widget shows one
 // verified agent, the new one; the previous agent's console no longer has the conversation.
-// Billing (team, team key, History Member pool, agent) is set up here with the admin CLI.
+// Billing (team, team key, History Member pool, agent) is set up with the admin CLI (team-billing.ts).
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RestClient } from "../shared/protocol/rest.js";
 import { launch, watchedPage, type Browser } from "./chromium.js";
 import { inert, signInAndEnrol, visitorStarts } from "./console-steps.js";
-import { ISSUING_PASS, ROOT_PASS, serveShop, startConsoleWorld, type ConsoleWorld } from "./console-world.js";
+import { serveShop, startConsoleWorld, type ConsoleWorld } from "./console-world.js";
+import { billing, billingAgentSignsIn } from "./team-billing.js";
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
-const BILLING_PASS = "billing team key passphrase 42";
-
-const id = (v: Record<string, unknown>): string => {
-  if (typeof v.id !== "string") throw new Error(`no id in ${JSON.stringify(v)}`);
-  return v.id;
-};
-
-/** The second team: its key (CLI), the agent in it, manual routing (REST). No History Member pool yet. */
-async function billing(world: ConsoleWorld): Promise<{ agent: { email: string; password: string }; pool: () => Promise<void> }> {
-  const team = id(await world.admin(["team", "create", "--tenant", world.tenant, "--name", "Billing"]));
-  await world.admin(["keys", "team", "--tenant", world.tenant, "--team", team, "--root", world.keyPath("root.key"), "--out", world.keyPath("billing.key"),
-    "--passphrase-stdin"], `${ROOT_PASS}\n${BILLING_PASS}\n`);
-  const agent = { email: "bo@interop.localhost", password: `${crypto.randomUUID()}-Zq7!` };
-  const bo = id(await world.admin(["staff", "create", "--tenant", world.tenant, "--email", agent.email, "--role", "agent", "--password-stdin"], `${agent.password}\n`));
-  const login = await new RestClient(world.apiUrl).login(world.tenant, world.adminUser.email, world.adminUser.password);
-  const owner = new RestClient(world.apiUrl, login.token);
-  await owner.addTeamMember(world.tenant, team, bo);
-  await owner.setRouting(world.tenant, team, "manual");
-  const pool = async (): Promise<void> => {
-    await world.admin(["keys", "history-pool", "--tenant", world.tenant, "--team", team, "--issuing", world.keyPath("issuing.key"), "--team-key",
-      world.keyPath("billing.key"), "--count", "4", "--passphrase-stdin"], `${ISSUING_PASS}\n${BILLING_PASS}\n`);
-  };
-  return { agent, pool };
-}
-
-/** Signs in and has the administrator certify the device with Billing's team key (fingerprint off the screen). */
-async function billingAgentSignsIn(page: Page, world: ConsoleWorld, who: { email: string; password: string }): Promise<void> {
-  await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
-  await page.getByLabel("E-mail").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  const fp = page.locator("#fingerprint");
-  await expect.poll(() => fp.textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
-  const shown = (await fp.textContent()) ?? "";
-  const { devices } = (await world.admin(["keys", "devices", "--tenant", world.tenant, "--status", "pending"])) as { devices: Array<{ id: string; fingerprint: string }> };
-  const device = devices.find((d) => d.fingerprint === shown);
-  if (device === undefined) throw new Error("the device on the screen is not pending");
-  await world.admin(["keys", "enrol", "--tenant", world.tenant, "--device", device.id, "--fingerprint", shown, "--issuing", world.keyPath("issuing.key"),
-    "--role", "agent", "--team-key", world.keyPath("billing.key"), "--passphrase-stdin"], `${ISSUING_PASS}\n${BILLING_PASS}\n`);
-  await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
-}
-
 describe("a transfer to another team in the console", () => {
   let world: ConsoleWorld;
   let browser: Browser;
