@@ -104,7 +104,14 @@ pub(crate) fn history_member(
     (kp, bundle)
 }
 
-async fn refused(conn: &mut Connection, c: ConversationId, id: &str, commit: &[u8], why: &str) {
+/// Sends `commit` and expects `mls_rejected` naming `why`.
+pub(crate) async fn refused(
+    conn: &mut Connection,
+    c: ConversationId,
+    id: &str,
+    commit: &[u8],
+    why: &str,
+) {
     match conn.send(c, id, WireKind::Handshake, commit).await {
         Err(WsClientError::Server(e)) => {
             assert_eq!(e.code, ErrorCode::MlsRejected, "{}", e.message);

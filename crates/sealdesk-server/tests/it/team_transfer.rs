@@ -12,7 +12,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sealdesk_client::Client;
-use sealdesk_client::ws::{Connection, WsClientError};
+use sealdesk_client::ws::Connection;
 use sealdesk_core::clock::Clock as _;
 use sealdesk_core::domain::Team;
 use sealdesk_mls::bundle::{KeyKind, OpeningKey, Recipient, open_bundle, seal_bundle};
@@ -31,7 +31,7 @@ use sealdesk_testkit::{TestApp, spawn_app};
 use crate::conversations::{Desk, Visitor, connect_staff, connect_visitor, desk, team, visitor};
 use crate::e2ee_policy::start_group;
 use crate::hierarchy::{Hierarchy, public};
-use crate::history_rotation::{announce, history_member};
+use crate::history_rotation::{announce, history_member, refused};
 
 /// Team A ("Support", Max) and team B ("Billing", Ola), both keyed at version 1, their
 /// pools filled.
@@ -176,16 +176,6 @@ impl World {
 
 /// The leaf of the group's History Member (the visitor's group: visitor 0, History Member 1).
 const HISTORY_LEAF: u32 = 1;
-
-async fn refused(conn: &mut Connection, c: ConversationId, id: &str, commit: &[u8], why: &str) {
-    match conn.send(c, id, WireKind::Handshake, commit).await {
-        Err(WsClientError::Server(e)) => {
-            assert_eq!(e.code, ErrorCode::MlsRejected, "{}", e.message);
-            assert!(e.message.contains(why), "{why:?} in {:?}", e.message);
-        }
-        other => panic!("expected mls_rejected ({why}), got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn the_new_team_rotates_the_history_member_to_its_own() {
