@@ -30,8 +30,17 @@ export async function visitorStarts(page: Page, name = XSS.name, first = XSS.fir
   await box.press("Enter");
 }
 
-/** Signs in on a fresh browser and has the administrator certify its device (CLI, fingerprint from the screen). */
-export async function signInAndEnrol(page: Page, world: ConsoleWorld, who: { email: string; password: string }, role: "agent" | "supervisor"): Promise<void> {
+/**
+ * Signs in on a fresh browser and has the administrator certify its device (CLI, fingerprint
+ * from the screen); `enrol` replaces the default certification (the world's team key).
+ */
+export async function signInAndEnrol(
+  page: Page,
+  world: ConsoleWorld,
+  who: { email: string; password: string },
+  role: "agent" | "supervisor",
+  enrol: (device: string, fingerprint: string) => Promise<unknown> = (device, fingerprint) => world.enrol(device, fingerprint, role),
+): Promise<void> {
   await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
   await page.getByLabel("E-mail").fill(who.email);
   await page.getByLabel("Password").fill(who.password);
@@ -42,7 +51,7 @@ export async function signInAndEnrol(page: Page, world: ConsoleWorld, who: { ema
   const { devices } = (await world.admin(["keys", "devices", "--tenant", world.tenant, "--status", "pending"])) as { devices: Array<{ id: string; fingerprint: string }> };
   const mine = devices.find((d) => d.fingerprint === shown);
   if (mine === undefined) throw new Error("the device on the screen is not pending");
-  await world.enrol(mine.id, shown, role);
+  await enrol(mine.id, shown);
   await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
 }
 

@@ -3,8 +3,8 @@
 // demand), and its agent's sign-in with a device certified for Billing's key.
 
 import type { Page } from "playwright-core";
-import { expect } from "vitest";
 import { RestClient } from "../shared/protocol/rest.js";
+import { signInAndEnrol } from "./console-steps.js";
 import { ISSUING_PASS, ROOT_PASS, type ConsoleWorld } from "./console-world.js";
 
 const BILLING_PASS = "billing team key passphrase 42";
@@ -34,17 +34,7 @@ export async function billing(world: ConsoleWorld, email = "bo@interop.localhost
 
 /** Signs in and has the administrator certify the device with Billing's team key (fingerprint off the screen). */
 export async function billingAgentSignsIn(page: Page, world: ConsoleWorld, who: { email: string; password: string }): Promise<void> {
-  await page.goto(`${world.url}/console/?tenant=${world.tenant}`);
-  await page.getByLabel("E-mail").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  const fp = page.locator("#fingerprint");
-  await expect.poll(() => fp.textContent(), { timeout: 30_000 }).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
-  const shown = (await fp.textContent()) ?? "";
-  const { devices } = (await world.admin(["keys", "devices", "--tenant", world.tenant, "--status", "pending"])) as { devices: Array<{ id: string; fingerprint: string }> };
-  const device = devices.find((d) => d.fingerprint === shown);
-  if (device === undefined) throw new Error("the device on the screen is not pending");
-  await world.admin(["keys", "enrol", "--tenant", world.tenant, "--device", device.id, "--fingerprint", shown, "--issuing", world.keyPath("issuing.key"),
-    "--role", "agent", "--team-key", world.keyPath("billing.key"), "--passphrase-stdin"], `${ISSUING_PASS}\n${BILLING_PASS}\n`);
-  await expect.poll(() => page.locator("#desk").isVisible(), { timeout: 60_000 }).toBe(true);
+  await signInAndEnrol(page, world, who, "agent", (device, fingerprint) =>
+    world.admin(["keys", "enrol", "--tenant", world.tenant, "--device", device, "--fingerprint", fingerprint, "--issuing", world.keyPath("issuing.key"),
+      "--role", "agent", "--team-key", world.keyPath("billing.key"), "--passphrase-stdin"], `${ISSUING_PASS}\n${BILLING_PASS}\n`));
 }
