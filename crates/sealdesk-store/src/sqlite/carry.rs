@@ -38,7 +38,7 @@ impl CarryRepo for SqliteStore {
         tenant: TenantId,
         conversation: ConversationId,
     ) -> StoreResult<Vec<Carried<CarriedBundle>>> {
-        let rows = read(
+        let rows = super::rows_in_conversation(
             self,
             tenant,
             conversation,
@@ -72,7 +72,7 @@ impl CarryRepo for SqliteStore {
         tenant: TenantId,
         conversation: ConversationId,
     ) -> StoreResult<Vec<Carried<CarriedNote>>> {
-        let rows = read(
+        let rows = super::rows_in_conversation(
             self,
             tenant,
             conversation,
@@ -104,35 +104,6 @@ fn carried<T>(row: &SqliteRow, copy: T) -> StoreResult<Carried<T>> {
         resealed_by: StaffId::from_uuid(uuid_at(row, "resealed_by", "carried.resealed_by")?),
         carried_at: from_unix_ms(row.try_get("carried_at_ms").map_err(db_err)?),
     })
-}
-
-/// The rows of `sql` (bound to tenant and conversation), or `NotFound` if the conversation
-/// is not the tenant's.
-async fn read(
-    store: &SqliteStore,
-    tenant: TenantId,
-    conversation: ConversationId,
-    sql: &str,
-) -> StoreResult<Vec<SqliteRow>> {
-    let mut tx = store.begin_read().await?;
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM conversations WHERE tenant_id = ?1 AND id = ?2")
-            .bind(tenant.to_string())
-            .bind(conversation.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-    if exists.is_none() {
-        return Err(StoreError::NotFound);
-    }
-    let rows = sqlx::query(sql)
-        .bind(tenant.to_string())
-        .bind(conversation.to_string())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(rows)
 }
 
 /// Inserts (or replaces) each copy if its original is the conversation's and the re-sealer

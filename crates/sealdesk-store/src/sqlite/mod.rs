@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sealdesk_core::clock::{Clock, SystemClock, to_unix_ms};
+use sealdesk_proto::{ConversationId, TenantId};
 use sqlx::error::DatabaseError;
 use sqlx::migrate::{Migrate, MigrateError, Migrator};
 use sqlx::sqlite::SqliteRow;
@@ -340,4 +341,33 @@ fn active_at(at: u8) -> String {
         "revoked_at_ms IS NULL AND absolute_expires_at_ms > ?{at} \
          AND (idle_expires_at_ms IS NULL OR idle_expires_at_ms > ?{at})"
     )
+}
+
+/// The rows of `sql` (bound to tenant and conversation), or `NotFound` if the conversation
+/// is not the tenant's (one snapshot).
+pub(super) async fn rows_in_conversation(
+    store: &SqliteStore,
+    tenant: TenantId,
+    conversation: ConversationId,
+    sql: &str,
+) -> StoreResult<Vec<SqliteRow>> {
+    let mut tx = store.begin_read().await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM conversations WHERE tenant_id = ?1 AND id = ?2")
+            .bind(tenant.to_string())
+            .bind(conversation.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let rows = sqlx::query(sql)
+        .bind(tenant.to_string())
+        .bind(conversation.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(rows)
 }

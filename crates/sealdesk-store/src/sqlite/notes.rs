@@ -66,27 +66,14 @@ impl NoteRepo for SqliteStore {
         tenant: TenantId,
         conversation: ConversationId,
     ) -> StoreResult<Vec<Note>> {
-        let mut tx = self.begin_read().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM conversations WHERE tenant_id = ?1 AND id = ?2")
-                .bind(tenant.to_string())
-                .bind(conversation.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let rows = sqlx::query(
+        let rows = super::rows_in_conversation(
+            self,
+            tenant,
+            conversation,
             "SELECT conversation_id, seq, author_id, payload, created_at_ms FROM notes
              WHERE tenant_id = ?1 AND conversation_id = ?2 ORDER BY seq",
         )
-        .bind(tenant.to_string())
-        .bind(conversation.to_string())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
         rows.iter().map(|row| note_row(row)?.into_note()).collect()
     }
 
